@@ -1,0 +1,6 @@
+//! Domain rules shared by every service. Pure code: no I/O, no async.
+
+pub mod card_data;
+pub mod service_area;
+pub mod topic;
+pub mod validation;

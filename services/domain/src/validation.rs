@@ -1,0 +1,440 @@
+//! Validation of device messages against the device contract. A message that
+//! fails becomes a dead letter carrying one of these reasons.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use kagoshima_proto::v1::{
+    DeviceKind, DeviceStatus, Medium, PassengerCount, Position, RiderCategory, Tap, TapAction,
+    TapResult,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{card_data, service_area::ServiceArea, topic::DeviceTopic};
+
+/// Machine-readable reasons, stored in the dead-letter table and returned by
+/// the upload API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    BadTopic,
+    UnknownKind,
+    OversizedPayload,
+    MalformedPayload,
+    VehicleMismatch,
+    MissingField,
+    InvalidField,
+    InvalidCoordinates,
+    OutsideServiceArea,
+    TimestampInFuture,
+    TimestampTooOld,
+    CardNumber,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 12] = [
+        Reason::BadTopic,
+        Reason::UnknownKind,
+        Reason::OversizedPayload,
+        Reason::MalformedPayload,
+        Reason::VehicleMismatch,
+        Reason::MissingField,
+        Reason::InvalidField,
+        Reason::InvalidCoordinates,
+        Reason::OutsideServiceArea,
+        Reason::TimestampInFuture,
+        Reason::TimestampTooOld,
+        Reason::CardNumber,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::BadTopic => "bad_topic",
+            Reason::UnknownKind => "unknown_kind",
+            Reason::OversizedPayload => "oversized_payload",
+            Reason::MalformedPayload => "malformed_payload",
+            Reason::VehicleMismatch => "vehicle_mismatch",
+            Reason::MissingField => "missing_field",
+            Reason::InvalidField => "invalid_field",
+            Reason::InvalidCoordinates => "invalid_coordinates",
+            Reason::OutsideServiceArea => "outside_service_area",
+            Reason::TimestampInFuture => "timestamp_in_future",
+            Reason::TimestampTooOld => "timestamp_too_old",
+            Reason::CardNumber => "card_number",
+        }
+    }
+}
+
+/// A message that failed validation: the reason and a detail for people.
+/// The detail never holds a card number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {detail}", reason.code())]
+pub struct Rejection {
+    pub reason: Reason,
+    pub detail: String,
+}
+
+impl Rejection {
+    pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        Rejection {
+            reason,
+            detail: card_data::mask_str(&detail.into()),
+        }
+    }
+}
+
+/// Limits a message must respect; all configurable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ValidationConfig {
+    pub service_area: ServiceArea,
+    /// How far ahead of the server's clock a device time may be.
+    #[serde(with = "secs")]
+    pub max_future: Duration,
+    /// How old a message may be (devices buffer while offline; back offices upload late).
+    #[serde(with = "secs")]
+    pub max_age: Duration,
+    /// Largest accepted payload.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        ValidationConfig {
+            service_area: ServiceArea::default(),
+            max_future: Duration::from_secs(5 * 60),
+            max_age: Duration::from_secs(31 * 24 * 3600),
+            max_payload_bytes: 64 * 1024,
+        }
+    }
+}
+
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}
+
+/// A device message that passed validation, with its times parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValidEvent {
+    Position {
+        at: DateTime<Utc>,
+        msg: Position,
+    },
+    Tap {
+        at: DateTime<Utc>,
+        msg: Tap,
+    },
+    Passengers {
+        at: DateTime<Utc>,
+        msg: PassengerCount,
+    },
+    Status {
+        at: DateTime<Utc>,
+        msg: DeviceStatus,
+    },
+}
+
+impl ValidEvent {
+    pub fn vehicle_id(&self) -> &str {
+        match self {
+            ValidEvent::Position { msg, .. } => &msg.vehicle_id,
+            ValidEvent::Tap { msg, .. } => &msg.vehicle_id,
+            ValidEvent::Passengers { msg, .. } => &msg.vehicle_id,
+            ValidEvent::Status { msg, .. } => &msg.vehicle_id,
+        }
+    }
+
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            ValidEvent::Position { at, .. }
+            | ValidEvent::Tap { at, .. }
+            | ValidEvent::Passengers { at, .. }
+            | ValidEvent::Status { at, .. } => *at,
+        }
+    }
+}
+
+/// Checks messages against the contract, with `now` passed in so tests control time.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    config: ValidationConfig,
+}
+
+type Checked<T> = Result<T, Rejection>;
+
+impl Validator {
+    pub fn new(config: ValidationConfig) -> Self {
+        Validator { config }
+    }
+
+    pub fn config(&self) -> &ValidationConfig {
+        &self.config
+    }
+
+    pub fn position(
+        &self,
+        topic: &DeviceTopic,
+        msg: Position,
+        now: DateTime<Utc>,
+    ) -> Checked<ValidEvent> {
+        same_vehicle(topic, &msg.vehicle_id)?;
+        let at = self.instant("recorded_at", msg.recorded_at.as_ref(), now)?;
+        self.coordinates(msg.lat, msg.lon)?;
+        if let Some(b) = msg.bearing {
+            in_range("bearing", f64::from(b), 0.0, 360.0)?;
+        }
+        if let Some(s) = msg.speed {
+            in_range("speed", f64::from(s), 0.0, 60.0)?;
+        }
+        if let Some(a) = msg.accuracy {
+            in_range("accuracy", f64::from(a), 0.0, 10_000.0)?;
+        }
+        if let Some(o) = msg.odometer {
+            in_range("odometer", o, 0.0, 1e10)?;
+        }
+        text("trip_id", &msg.trip_id, 0, 128)?;
+        text("route_id", &msg.route_id, 0, 128)?;
+        Ok(ValidEvent::Position { at, msg })
+    }
+
+    /// `raw` is the payload as received (empty for API uploads): it is scanned
+    /// for card numbers too, since a number can hide in fields we do not read.
+    pub fn tap(
+        &self,
+        topic: &DeviceTopic,
+        mut msg: Tap,
+        raw: &[u8],
+        now: DateTime<Utc>,
+    ) -> Checked<ValidEvent> {
+        let fields = [
+            &msg.event_id,
+            &msg.vehicle_id,
+            &msg.validator_id,
+            &msg.card_token,
+            &msg.brand,
+            &msg.issuer_country,
+            &msg.stop_id,
+            &msg.route_id,
+            &msg.trip_id,
+        ];
+        if card_data::contains_card_number(raw)
+            || fields
+                .iter()
+                .any(|f| card_data::contains_card_number(f.as_bytes()))
+        {
+            return Err(Rejection::new(
+                Reason::CardNumber,
+                "the tap carries a card number (13-19 digits passing Luhn); devices must send the processor's token",
+            ));
+        }
+        same_vehicle(topic, &msg.vehicle_id)?;
+        text("event_id", &msg.event_id, 1, 128)?;
+        text("validator_id", &msg.validator_id, 1, 64)?;
+        text("card_token", &msg.card_token, 1, 256)?;
+        text("brand", &msg.brand, 0, 32)?;
+        text("stop_id", &msg.stop_id, 0, 128)?;
+        text("route_id", &msg.route_id, 0, 128)?;
+        text("trip_id", &msg.trip_id, 0, 128)?;
+        let at = self.instant("occurred_at", msg.occurred_at.as_ref(), now)?;
+        enum_set::<TapAction>("action", msg.action)?;
+        enum_set::<Medium>("medium", msg.medium)?;
+        enum_set::<RiderCategory>("rider_category", msg.rider_category)?;
+        enum_set::<TapResult>("result", msg.result)?;
+        if !msg.issuer_country.is_empty()
+            && !(msg.issuer_country.len() == 2
+                && msg.issuer_country.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(Rejection::new(
+                Reason::InvalidField,
+                format!(
+                    "issuer_country {:?} is not an ISO 3166 alpha-2 code such as JP",
+                    msg.issuer_country
+                ),
+            ));
+        }
+        // proto3 cannot tell an omitted num_riders from 0: omitted means one rider.
+        if msg.num_riders == 0 {
+            msg.num_riders = 1;
+        }
+        in_range("num_riders", f64::from(msg.num_riders), 1.0, 50.0)?;
+        in_range("fare_yen", f64::from(msg.fare_yen), 0.0, 100_000.0)?;
+        msg.brand = msg.brand.to_ascii_lowercase();
+        Ok(ValidEvent::Tap { at, msg })
+    }
+
+    pub fn passengers(
+        &self,
+        topic: &DeviceTopic,
+        msg: PassengerCount,
+        now: DateTime<Utc>,
+    ) -> Checked<ValidEvent> {
+        same_vehicle(topic, &msg.vehicle_id)?;
+        let at = self.instant("recorded_at", msg.recorded_at.as_ref(), now)?;
+        text("stop_id", &msg.stop_id, 1, 128)?;
+        text("trip_id", &msg.trip_id, 0, 128)?;
+        text("route_id", &msg.route_id, 0, 128)?;
+        in_range("boardings", f64::from(msg.boardings), 0.0, 500.0)?;
+        in_range("alightings", f64::from(msg.alightings), 0.0, 500.0)?;
+        Ok(ValidEvent::Passengers { at, msg })
+    }
+
+    pub fn status(
+        &self,
+        topic: &DeviceTopic,
+        msg: DeviceStatus,
+        now: DateTime<Utc>,
+    ) -> Checked<ValidEvent> {
+        same_vehicle(topic, &msg.vehicle_id)?;
+        let at = self.instant("recorded_at", msg.recorded_at.as_ref(), now)?;
+        text("firmware", &msg.firmware, 0, 64)?;
+        if DeviceKind::try_from(msg.device_kind).is_err() {
+            return Err(Rejection::new(
+                Reason::InvalidField,
+                format!("device_kind {} is unknown", msg.device_kind),
+            ));
+        }
+        Ok(ValidEvent::Status { at, msg })
+    }
+
+    fn instant(
+        &self,
+        field: &str,
+        ts: Option<&kagoshima_proto::Timestamp>,
+        now: DateTime<Utc>,
+    ) -> Checked<DateTime<Utc>> {
+        let ts =
+            ts.ok_or_else(|| Rejection::new(Reason::MissingField, format!("{field} is missing")))?;
+        let at = u32::try_from(ts.nanos)
+            .ok()
+            .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
+            .ok_or_else(|| {
+                Rejection::new(
+                    Reason::InvalidField,
+                    format!("{field} is not a valid instant"),
+                )
+            })?;
+        let ahead = (at - now).to_std().unwrap_or_default();
+        if ahead > self.config.max_future {
+            return Err(Rejection::new(
+                Reason::TimestampInFuture,
+                format!(
+                    "{field} {at} is {}s ahead of the server clock (limit {}s)",
+                    ahead.as_secs(),
+                    self.config.max_future.as_secs()
+                ),
+            ));
+        }
+        let age = (now - at).to_std().unwrap_or_default();
+        if age > self.config.max_age {
+            return Err(Rejection::new(
+                Reason::TimestampTooOld,
+                format!(
+                    "{field} {at} is {}s old (limit {}s)",
+                    age.as_secs(),
+                    self.config.max_age.as_secs()
+                ),
+            ));
+        }
+        Ok(at)
+    }
+
+    fn coordinates(&self, lat: f64, lon: f64) -> Checked<()> {
+        if !lat.is_finite()
+            || !lon.is_finite()
+            || !(-90.0..=90.0).contains(&lat)
+            || !(-180.0..=180.0).contains(&lon)
+        {
+            return Err(Rejection::new(
+                Reason::InvalidCoordinates,
+                format!("lat {lat}, lon {lon} is not a place on earth"),
+            ));
+        }
+        if lat == 0.0 && lon == 0.0 {
+            return Err(Rejection::new(
+                Reason::InvalidCoordinates,
+                "lat 0, lon 0 (a receiver without a fix)",
+            ));
+        }
+        if !self.config.service_area.contains(lat, lon) {
+            return Err(Rejection::new(
+                Reason::OutsideServiceArea,
+                format!("lat {lat}, lon {lon} is outside the service area"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn same_vehicle(topic: &DeviceTopic, payload_vehicle: &str) -> Checked<()> {
+    if payload_vehicle.is_empty() {
+        return Err(Rejection::new(
+            Reason::MissingField,
+            "vehicle_id is missing",
+        ));
+    }
+    if payload_vehicle != topic.vehicle_id {
+        return Err(Rejection::new(
+            Reason::VehicleMismatch,
+            format!(
+                "payload vehicle_id {payload_vehicle:?} differs from the topic's {:?}",
+                topic.vehicle_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn in_range(field: &str, value: f64, min: f64, max: f64) -> Checked<()> {
+    if value.is_finite() && value >= min && value <= max {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            Reason::InvalidField,
+            format!("{field} {value} is outside {min}..={max}"),
+        ))
+    }
+}
+
+fn text(field: &str, value: &str, min: usize, max: usize) -> Checked<()> {
+    if value.len() < min {
+        return Err(Rejection::new(
+            Reason::MissingField,
+            format!("{field} is missing"),
+        ));
+    }
+    if value.len() > max {
+        return Err(Rejection::new(
+            Reason::InvalidField,
+            format!("{field} is longer than {max} bytes"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Rejection::new(
+            Reason::InvalidField,
+            format!("{field} holds control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn enum_set<E: TryFrom<i32>>(field: &str, value: i32) -> Checked<()> {
+    match E::try_from(value) {
+        Ok(_) if value != 0 => Ok(()),
+        Ok(_) => Err(Rejection::new(
+            Reason::MissingField,
+            format!("{field} is missing"),
+        )),
+        Err(_) => Err(Rejection::new(
+            Reason::InvalidField,
+            format!("{field} {value} is not a known value"),
+        )),
+    }
+}

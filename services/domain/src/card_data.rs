@@ -19,7 +19,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Byte ranges of card-number-like sequences: 13 to 19 digits, optionally

@@ -1,5 +1,6 @@
 //! Domain rules shared by every service. Pure code: no I/O, no async.
 
+pub mod calendar;
 pub mod card_data;
 pub mod service_area;
 pub mod topic;

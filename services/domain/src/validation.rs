@@ -2,7 +2,7 @@
 //! fails becomes a dead letter carrying one of these reasons.
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use kagoshima_proto::v1::{
     DeviceKind, DeviceStatus, Medium, PassengerCount, Position, RiderCategory, Tap, TapAction,
     TapResult,
@@ -248,10 +248,10 @@ impl Validator {
         enum_set::<Medium>("medium", msg.medium)?;
         enum_set::<RiderCategory>("rider_category", msg.rider_category)?;
         enum_set::<TapResult>("result", msg.result)?;
-        if !msg.issuer_country.is_empty()
-            && !(msg.issuer_country.len() == 2
-                && msg.issuer_country.bytes().all(|b| b.is_ascii_uppercase()))
-        {
+        let country_ok = msg.issuer_country.is_empty()
+            || (msg.issuer_country.len() == 2
+                && msg.issuer_country.bytes().all(|b| b.is_ascii_uppercase()));
+        if !country_ok {
             return Err(Rejection::new(
                 Reason::InvalidField,
                 format!(
@@ -315,6 +315,8 @@ impl Validator {
         let at = u32::try_from(ts.nanos)
             .ok()
             .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
+            // The database keeps microseconds: truncate here so keys compare equal.
+            .map(|at| at.trunc_subsecs(6))
             .ok_or_else(|| {
                 Rejection::new(
                     Reason::InvalidField,

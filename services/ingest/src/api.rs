@@ -1,0 +1,174 @@
+//! `IngestService`: back offices upload batches of device events over gRPC and
+//! get an outcome per item. Token-protected (see `kagoshima_runtime::auth`).
+use chrono::Utc;
+use kagoshima_domain::{
+    topic::{DeviceTopic, Kind},
+    validation::{Reason, Rejection, ValidEvent},
+};
+use kagoshima_proto::v1::{
+    DeviceEvent, ItemOutcome, ItemResult, UploadEventsRequest, UploadEventsResponse,
+    device_event::Event, ingest_service_server::IngestService,
+};
+use kagoshima_storage::{Batch, DeadLetter, Store};
+use prost::Message;
+use tonic::{Request, Response, Status};
+use tracing::{error, info};
+
+use crate::{
+    metrics::{IngestMetrics, KindLabel, ReasonLabel},
+    pipeline::{Fate, Pipeline, Slot, add_dead_letter, parse_mode},
+};
+
+/// The most events one upload may carry.
+pub const MAX_EVENTS_PER_UPLOAD: usize = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct IngestApi {
+    pipeline: Pipeline,
+    store: Store,
+    metrics: IngestMetrics,
+}
+
+impl IngestApi {
+    pub fn new(pipeline: Pipeline, store: Store, metrics: IngestMetrics) -> Self {
+        IngestApi {
+            pipeline,
+            store,
+            metrics,
+        }
+    }
+
+    fn validate(
+        &self,
+        item: &DeviceEvent,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(DeviceTopic, ValidEvent), Rejection> {
+        let mode = parse_mode(&item.mode).ok_or_else(|| {
+            Rejection::new(
+                Reason::InvalidField,
+                format!("mode {:?} is not tram, bus or community_bus", item.mode),
+            )
+        })?;
+        let event = item.event.as_ref().ok_or_else(|| {
+            Rejection::new(
+                Reason::MissingField,
+                "event is missing (set position, tap, passengers or status)",
+            )
+        })?;
+        let v = self.pipeline.validator();
+        let topic = |vehicle_id: &str, kind| DeviceTopic::new(mode, vehicle_id, kind);
+        match event {
+            Event::Position(m) => {
+                let t = topic(&m.vehicle_id, Kind::Position);
+                v.position(&t, m.clone(), now).map(|e| (t, e))
+            }
+            Event::Tap(m) => {
+                let t = topic(&m.vehicle_id, Kind::Tap);
+                v.tap(&t, m.clone(), &[], now).map(|e| (t, e))
+            }
+            Event::Passengers(m) => {
+                let t = topic(&m.vehicle_id, Kind::Passengers);
+                v.passengers(&t, m.clone(), now).map(|e| (t, e))
+            }
+            Event::Status(m) => {
+                let t = topic(&m.vehicle_id, Kind::Status);
+                v.status(&t, m.clone(), now).map(|e| (t, e))
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl IngestService for IngestApi {
+    async fn upload_events(
+        &self,
+        request: Request<UploadEventsRequest>,
+    ) -> Result<Response<UploadEventsResponse>, Status> {
+        let caller = request
+            .extensions()
+            .get::<kagoshima_runtime::auth::Caller>()
+            .map(|c| c.0.clone())
+            .unwrap_or_default();
+        let items = request.into_inner().events;
+        if items.len() > MAX_EVENTS_PER_UPLOAD {
+            return Err(Status::invalid_argument(format!(
+                "an upload holds at most {MAX_EVENTS_PER_UPLOAD} events (got {}); split it",
+                items.len()
+            )));
+        }
+        let now = Utc::now();
+        let mut batch = Batch::default();
+        let mut rejections: Vec<Option<Rejection>> = Vec::with_capacity(items.len());
+        let slots: Vec<Slot> = items
+            .iter()
+            .map(|item| match self.validate(item, now) {
+                Ok((topic, event)) => {
+                    rejections.push(None);
+                    self.pipeline.add_valid(&mut batch, &topic, event, "api")
+                }
+                Err(rejection) => {
+                    let letter = DeadLetter::new("api", &rejection, &item.encode_to_vec(), now);
+                    let slot = add_dead_letter(&mut batch, letter, &rejection);
+                    rejections.push(Some(rejection));
+                    slot
+                }
+            })
+            .collect();
+
+        let outcome = self.store.write_batch(&batch).await.map_err(|e| {
+            error!(error = %e, "upload could not be stored");
+            Status::unavailable(
+                "the database is unavailable; nothing of this upload was stored, retry later",
+            )
+        })?;
+
+        let mut response = UploadEventsResponse::default();
+        for (index, (slot, rejection)) in slots.iter().zip(rejections).enumerate() {
+            let mut result = ItemResult {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                ..Default::default()
+            };
+            match slot.fate(&outcome) {
+                Fate::Stored => {
+                    result.outcome = ItemOutcome::Accepted.into();
+                    response.accepted += 1;
+                    self.metrics
+                        .stored
+                        .get_or_create(&KindLabel { kind: slot.kind() })
+                        .inc();
+                }
+                Fate::Duplicate => {
+                    result.outcome = ItemOutcome::Duplicate.into();
+                    response.duplicates += 1;
+                    self.metrics
+                        .duplicates
+                        .get_or_create(&KindLabel { kind: slot.kind() })
+                        .inc();
+                }
+                Fate::DeadLettered => {
+                    let rejection = rejection
+                        .unwrap_or_else(|| Rejection::new(Reason::InvalidField, "refused"));
+                    result.outcome = ItemOutcome::Rejected.into();
+                    result.reason = rejection.reason.code().to_owned();
+                    result.detail = rejection.detail;
+                    response.rejected += 1;
+                    self.metrics
+                        .dead_lettered
+                        .get_or_create(&ReasonLabel {
+                            reason: rejection.reason.code(),
+                        })
+                        .inc();
+                }
+            }
+            response.results.push(result);
+        }
+        info!(
+            client = %caller,
+            accepted = response.accepted,
+            duplicates = response.duplicates,
+            rejected = response.rejected,
+            "upload stored"
+        );
+        Ok(Response::new(response))
+    }
+}

@@ -1,0 +1,300 @@
+//! The MQTT side of ingest: a reader that keeps the broker connection alive and
+//! a writer that stores messages in batches, acknowledging each message to the
+//! broker only after the transaction holding it has committed.
+//!
+//! Delivery is at least once (QoS 1, persistent session, manual acks) and the
+//! database makes repeats no-ops, so every message is stored exactly once.
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use kagoshima_runtime::{admin_http::Health, shutdown::Shutdown};
+use kagoshima_storage::{Batch, Store};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS, SubscribeReasonCode,
+};
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+
+use crate::{
+    config::{BatchConfig, MqttConfig},
+    metrics::{IngestMetrics, KindLabel, ReasonLabel},
+    pipeline::{Fate, Pipeline, Slot},
+};
+
+/// How long a shutdown waits for a failing database before leaving the
+/// unacknowledged messages to the broker.
+const SHUTDOWN_WRITE_GRACE: Duration = Duration::from_secs(10);
+
+/// Everything the consumer needs.
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    pub mqtt: MqttConfig,
+    pub batch: BatchConfig,
+    pub pipeline: Pipeline,
+    pub store: Store,
+    pub metrics: IngestMetrics,
+    pub health: Health,
+}
+
+impl Consumer {
+    fn options(&self) -> MqttOptions {
+        let mut options = MqttOptions::new(&self.mqtt.client_id, &self.mqtt.host, self.mqtt.port);
+        options
+            .set_clean_session(false)
+            .set_manual_acks(true)
+            .set_keep_alive(Duration::from_secs(self.mqtt.keep_alive_s.max(5)))
+            .set_max_packet_size(self.mqtt.max_packet_bytes, self.mqtt.max_packet_bytes);
+        if !self.mqtt.username.is_empty() {
+            options.set_credentials(&self.mqtt.username, self.mqtt.password.expose());
+        }
+        options
+    }
+
+    /// Runs until `shutdown`, then stores and acknowledges what it holds.
+    pub async fn run(self, shutdown: Shutdown) {
+        let (client, eventloop) = AsyncClient::new(self.options(), 4096);
+        let (tx, rx) = mpsc::channel(self.batch.max_pending.max(1));
+        let writer_done = Shutdown::new();
+        self.health.degrade("mqtt", "connecting to the broker");
+        let reader = tokio::spawn(read_loop(
+            eventloop,
+            client.clone(),
+            self.mqtt.subscriptions(),
+            tx,
+            self.metrics.clone(),
+            self.health.clone(),
+            shutdown.clone(),
+            writer_done.clone(),
+        ));
+        self.write_loop(rx, &client, &shutdown).await;
+        writer_done.cancel();
+        if let Err(e) = client.disconnect().await {
+            debug!(error = %e, "disconnect request not sent");
+        }
+        match tokio::time::timeout(Duration::from_secs(5), reader).await {
+            Ok(_) => info!("mqtt consumer stopped"),
+            Err(_) => warn!("mqtt reader did not stop within 5 s"),
+        }
+    }
+
+    async fn write_loop(
+        &self,
+        mut rx: mpsc::Receiver<Publish>,
+        client: &AsyncClient,
+        shutdown: &Shutdown,
+    ) {
+        let max = self.batch.max_messages.max(1);
+        loop {
+            let first = tokio::select! {
+                m = rx.recv() => m,
+                () = shutdown.cancelled() => {
+                    // Take what was already received, then stop.
+                    rx.close();
+                    rx.recv().await
+                }
+            };
+            let Some(first) = first else { return };
+            let mut messages = vec![first];
+            let deadline = tokio::time::Instant::now() + self.batch.max_wait();
+            while messages.len() < max {
+                match rx.try_recv() {
+                    Ok(m) => messages.push(m),
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(m)) => messages.push(m),
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                }
+            }
+            self.metrics
+                .pending
+                .set(i64::try_from(rx.len()).unwrap_or(i64::MAX));
+            if !self.store_and_ack(messages, client, shutdown).await {
+                return;
+            }
+        }
+    }
+
+    /// Returns false when the batch could not be stored before shutdown.
+    async fn store_and_ack(
+        &self,
+        messages: Vec<Publish>,
+        client: &AsyncClient,
+        shutdown: &Shutdown,
+    ) -> bool {
+        let now = Utc::now();
+        let mut batch = Batch::default();
+        let slots: Vec<Slot> = messages
+            .iter()
+            .map(|p| {
+                self.pipeline
+                    .add_mqtt(&mut batch, &p.topic, &p.payload, now)
+            })
+            .collect();
+
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(100);
+        let mut failing_since: Option<Instant> = None;
+        let outcome = loop {
+            match self.store.write_batch(&batch).await {
+                Ok(outcome) => break outcome,
+                Err(e) => {
+                    self.metrics.write_errors.inc();
+                    self.health
+                        .degrade("database", format!("batch write failing: {e}"));
+                    error!(error = %e, messages = messages.len(), "batch write failed; holding the batch unacknowledged and retrying");
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    if shutdown.is_cancelled() && since.elapsed() > SHUTDOWN_WRITE_GRACE {
+                        warn!(
+                            messages = messages.len(),
+                            "giving up at shutdown; the broker keeps these messages"
+                        );
+                        return false;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        if failing_since.is_some() {
+            info!("database writes recovered");
+        }
+        self.health.recover("database");
+        self.metrics
+            .batch_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.batch_messages.observe(messages.len() as f64);
+        let committed = Utc::now();
+        for row in &batch.positions {
+            self.metrics
+                .store_lag_seconds
+                .observe((committed - row.recorded_at).num_milliseconds().max(0) as f64 / 1000.0);
+        }
+
+        for (publish, slot) in messages.iter().zip(&slots) {
+            match slot.fate(&outcome) {
+                Fate::Stored => {
+                    self.metrics
+                        .stored
+                        .get_or_create(&KindLabel { kind: slot.kind() })
+                        .inc();
+                }
+                Fate::Duplicate => {
+                    self.metrics
+                        .duplicates
+                        .get_or_create(&KindLabel { kind: slot.kind() })
+                        .inc();
+                }
+                Fate::DeadLettered => {
+                    if let Slot::DeadLetter(reason) = slot {
+                        self.metrics
+                            .dead_lettered
+                            .get_or_create(&ReasonLabel { reason })
+                            .inc();
+                        warn!(reason, topic = %kagoshima_domain::card_data::mask_str(&publish.topic), "message dead-lettered");
+                    }
+                }
+            };
+            if let Err(e) = client.ack(publish).await {
+                // The event loop is gone (shutdown): the broker redelivers and the
+                // database recognises the repeat.
+                debug!(error = %e, "ack not sent");
+            }
+        }
+        debug!(
+            messages = messages.len(),
+            stored = outcome.stored(),
+            duplicates = outcome.duplicates(),
+            "batch committed"
+        );
+        true
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_loop(
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    subscriptions: Vec<String>,
+    tx: mpsc::Sender<Publish>,
+    metrics: IngestMetrics,
+    health: Health,
+    shutdown: Shutdown,
+    writer_done: Shutdown,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let event = eventloop.poll().await;
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                info!(
+                    session_present = ack.session_present,
+                    "connected to the broker"
+                );
+                metrics.mqtt_connected.set(1);
+                backoff = Duration::from_millis(200);
+                // Subscribing again is harmless when the session survived.
+                let filters = subscriptions
+                    .iter()
+                    .map(|f| rumqttc::SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
+                if let Err(e) = client.try_subscribe_many(filters) {
+                    error!(error = %e, "cannot queue the subscription");
+                }
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                if ack
+                    .return_codes
+                    .iter()
+                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                {
+                    error!(subscriptions = ?subscriptions, "the broker refused the subscription (check the broker ACL)");
+                    health.degrade("mqtt", format!("subscription to {subscriptions:?} refused"));
+                } else {
+                    info!(subscriptions = ?subscriptions, "subscribed");
+                    health.recover("mqtt");
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                metrics.count_received(kind_of(&publish.topic));
+                if shutdown.is_cancelled() {
+                    // Not acknowledged: the broker keeps it for the next run.
+                    continue;
+                }
+                tokio::select! {
+                    sent = tx.send(publish) => if sent.is_err() { continue },
+                    () = shutdown.cancelled() => continue,
+                }
+            }
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                if writer_done.is_cancelled() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                metrics.mqtt_connected.set(0);
+                if writer_done.is_cancelled() {
+                    return;
+                }
+                health.degrade("mqtt", format!("broker connection lost: {e}"));
+                warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "broker connection failed; reconnecting");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = writer_done.cancelled() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// The kind segment of a topic, for metrics (bounded label values).
+fn kind_of(topic: &str) -> &'static str {
+    topic
+        .rsplit('/')
+        .next()
+        .and_then(kagoshima_domain::topic::Kind::parse)
+        .map_or("unknown", |k| k.as_str())
+}

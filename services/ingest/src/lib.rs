@@ -1,0 +1,13 @@
+//! The ingest service: device messages from MQTT and back-office uploads over
+//! gRPC, validated, stored in batches exactly once, refused ones dead-lettered.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod consumer;
+pub mod decode;
+pub mod metrics;
+pub mod pipeline;
+
+pub use app::{Application, IngestError};
+pub use config::IngestConfig;

@@ -1,0 +1,74 @@
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kagoshima_ingest::{Application, IngestConfig};
+use kagoshima_runtime::{auth::hash_token_hex, config, shutdown, telemetry};
+
+/// Kagoshima transit ingest: stores what onboard devices publish over MQTT and
+/// what back offices upload over gRPC, validated and exactly once.
+///
+/// Configuration comes from built-in defaults, then the file given with
+/// --config, then environment variables KAGOSHIMA_<SECTION>__<KEY> (for
+/// example KAGOSHIMA_MQTT__HOST) and DATABASE_URL. The card-token key
+/// (KAGOSHIMA_CARD_HASH_KEY) is required.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, short, env = "KAGOSHIMA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration (secrets redacted) and exit.
+    ShowConfig,
+    /// Print the SHA-256 of a token, for the `auth.tokens` list.
+    HashToken {
+        /// The token a client will send as `authorization: Bearer <token>`.
+        token: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config: IngestConfig =
+        config::load(cli.config.as_deref()).context("loading the configuration")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::HashToken { token } => {
+            println!("{}", hash_token_hex(&token));
+            Ok(())
+        }
+        Command::ShowConfig => {
+            println!("{}", config::redacted_toml(&config)?);
+            Ok(())
+        }
+        Command::Migrate => {
+            telemetry::init(&config.log.filter, config.log.format);
+            kagoshima_storage::Store::open(config.database.url.expose(), 2).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            telemetry::init(&config.log.filter, config.log.format);
+            let shutdown = shutdown::Shutdown::new();
+            shutdown::on_signals(shutdown.clone());
+            let app = Application::build(config).await?;
+            println!(
+                "ingest: gRPC on {}, metrics and health on http://{}",
+                app.grpc_addr(),
+                app.http_addr()
+            );
+            app.run_until_stopped(shutdown).await?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The admin HTTP endpoints every service serves: Prometheus `/metrics` and
+//! `/healthz` (200 when ready, 503 with the reason when degraded).
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use prometheus_client::{encoding::text::encode, registry::Registry};
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::shutdown::Shutdown;
+
+/// What `/healthz` reports; services update it as their dependencies come and go.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    problems: Arc<Mutex<Vec<(&'static str, String)>>>,
+}
+
+#[derive(Debug, Serialize)]
+struct HealthBody {
+    status: &'static str,
+    problems: Vec<Problem>,
+}
+
+#[derive(Debug, Serialize)]
+struct Problem {
+    component: &'static str,
+    detail: String,
+}
+
+impl Health {
+    /// Marks `component` as failing, with a reason.
+    pub fn degrade(&self, component: &'static str, detail: impl Into<String>) {
+        let mut problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        problems.retain(|(c, _)| *c != component);
+        problems.push((component, detail.into()));
+    }
+
+    /// Marks `component` as working again.
+    pub fn recover(&self, component: &'static str) {
+        let mut problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        problems.retain(|(c, _)| *c != component);
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    fn body(&self) -> HealthBody {
+        let problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        HealthBody {
+            status: if problems.is_empty() {
+                "ok"
+            } else {
+                "degraded"
+            },
+            problems: problems
+                .iter()
+                .map(|(component, detail)| Problem {
+                    component,
+                    detail: detail.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AdminState {
+    registry: Arc<Registry>,
+    health: Health,
+}
+
+/// The admin routes, to serve alone or merge into a service's own router.
+pub fn router(registry: Arc<Registry>, health: Health) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .with_state(AdminState { registry, health })
+}
+
+/// Serves `router` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+async fn metrics(State(state): State<AdminState>) -> Response {
+    let mut body = String::new();
+    if let Err(e) = encode(&mut body, &state.registry) {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode metrics: {e}"),
+        )
+            .into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn healthz(State(state): State<AdminState>) -> Response {
+    let body = state.health.body();
+    let code = if body.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}

@@ -1,0 +1,9 @@
+//! What every service binary shares: layered configuration, telemetry, bearer
+//! tokens, the admin HTTP endpoints (`/metrics`, `/healthz`) and shutdown.
+
+pub mod admin_http;
+pub mod auth;
+pub mod config;
+pub mod secret;
+pub mod shutdown;
+pub mod telemetry;

@@ -1,0 +1,85 @@
+use std::time::Duration;
+
+use sqlx::{
+    PgPool, Postgres,
+    migrate::{MigrateDatabase, Migrator},
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use kagoshima_runtime::secret::redact_url;
+
+use crate::StorageError;
+
+/// Every migration of the project, from the repository's `migrations/`.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// A handle on the database, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects with a pool of at most `max_connections`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StorageError> {
+        let options: PgConnectOptions = url.parse().map_err(|source| StorageError::Connect {
+            url: redact_url(url),
+            source,
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.application_name("kagoshima-transit"))
+            .await
+            .map_err(|source| StorageError::Connect {
+                url: redact_url(url),
+                source,
+            })?;
+        Ok(Store { pool })
+    }
+
+    /// Creates the database if it does not exist, connects and migrates: what
+    /// a service does at start-up.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Store, StorageError> {
+        let exists =
+            Postgres::database_exists(url)
+                .await
+                .map_err(|source| StorageError::Connect {
+                    url: redact_url(url),
+                    source,
+                })?;
+        if !exists {
+            tracing::info!(url = %redact_url(url), "creating the database");
+            Postgres::create_database(url).await?;
+        }
+        let store = Store::connect(url, max_connections).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn from_pool(pool: PgPool) -> Store {
+        Store { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies every pending migration; a no-op when all are applied.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the time-series tables are TimescaleDB hypertables.
+    pub async fn timescale_enabled(&self) -> Result<bool, StorageError> {
+        Ok(sqlx::query_scalar("SELECT kagoshima_timescale_enabled()")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn is_healthy(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}

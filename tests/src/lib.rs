@@ -15,6 +15,7 @@ use std::{
 use kagoshima_storage::Store;
 use sqlx::{Connection, PgConnection};
 
+pub mod broker;
 pub mod mqtt;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -1,0 +1,94 @@
+//! A private Mosquitto for tests that must configure, stop or restart their
+//! broker: started from the system's `mosquitto` binary on a free port with
+//! the project's queueing settings (deploy/mosquitto/tuning.conf).
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+pub struct PrivateBroker {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+    extra: String,
+}
+
+const TUNING: &str = include_str!("../../deploy/mosquitto/tuning.conf");
+
+impl PrivateBroker {
+    /// Starts a broker with persistence in a folder of its own.
+    pub fn start() -> PrivateBroker {
+        PrivateBroker::start_with("")
+    }
+
+    /// Starts a broker with extra configuration lines.
+    pub fn start_with(extra: &str) -> PrivateBroker {
+        let dir = std::env::temp_dir().join(crate::unique("kagoshima-mosquitto"));
+        std::fs::create_dir_all(&dir).expect("broker folder");
+        let mut broker = PrivateBroker {
+            port: crate::free_port(),
+            dir,
+            child: None,
+            extra: extra.to_owned(),
+        };
+        broker.launch();
+        broker
+    }
+
+    fn launch(&mut self) {
+        let conf = self.dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {dir}/\nautosave_interval 1\n{TUNING}\n{extra}\n",
+                port = self.port,
+                dir = self.dir.display(),
+                extra = self.extra
+            ),
+        )
+        .expect("broker config");
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto is installed (scripts/ensure-services.sh installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "private mosquitto did not start on port {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the broker (SIGTERM, so it saves its persistent sessions).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port with the same saved state.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

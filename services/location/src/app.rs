@@ -1,0 +1,131 @@
+//! Start-up: `Application::build` opens the database and binds the listeners,
+//! `run_until_stopped` serves gRPC (PassengerService, health, reflection) and
+//! HTTP (the JSON API, /metrics, /healthz) until the shutdown signal.
+use std::{net::SocketAddr, sync::Arc};
+
+use kagoshima_proto::v1::passenger_service_server::PassengerServiceServer;
+use kagoshima_runtime::{
+    admin_http::{self, Health},
+    rate_limit::RateLimiter,
+    shutdown::Shutdown,
+};
+use kagoshima_storage::Store;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tracing::info;
+
+use crate::{LocationConfig, grpc::PassengerApi, http, static_info::StaticInfo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocationError {
+    #[error(transparent)]
+    Storage(#[from] kagoshima_storage::StorageError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("grpc server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+    #[error("grpc reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("http server failed: {0}")]
+    Http(std::io::Error),
+}
+
+pub struct Application {
+    config: LocationConfig,
+    store: Store,
+    grpc: TcpListener,
+    http: TcpListener,
+}
+
+impl Application {
+    pub async fn build(config: LocationConfig) -> Result<Application, LocationError> {
+        let store = Store::open(
+            config.database.url.expose(),
+            config.database.max_connections,
+        )
+        .await?;
+        let grpc = bind(&config.grpc.listen).await?;
+        let http = bind(&config.http.listen).await?;
+        Ok(Application {
+            config,
+            store,
+            grpc,
+            http,
+        })
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), LocationError> {
+        let registry = Registry::default();
+        let health = Health::default();
+        let info = StaticInfo::new(self.store.pool().clone());
+        let limiter = RateLimiter::new(self.config.rate_limit.clone());
+
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<PassengerServiceServer<PassengerApi>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(kagoshima_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let passenger = tonic::service::interceptor::InterceptedService::new(
+            PassengerServiceServer::new(PassengerApi::new(info.clone())),
+            limiter.clone().interceptor(),
+        );
+        info!(grpc = %self.grpc_addr(), http = %self.http_addr(), "location serving");
+        let grpc = tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(passenger)
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(self.grpc),
+                shutdown.clone().cancelled_owned(),
+            );
+
+        let router =
+            admin_http::router(Arc::new(registry), health).merge(http::router(info, limiter));
+        let http_shutdown = shutdown.clone();
+        let http = async move {
+            axum::serve(
+                self.http,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
+        };
+        let (grpc, http) = tokio::join!(grpc, http);
+        grpc?;
+        http.map_err(LocationError::Http)?;
+        info!("location stopped");
+        Ok(())
+    }
+}
+
+async fn bind(addr: &str) -> Result<TcpListener, LocationError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| LocationError::Bind {
+            addr: addr.to_owned(),
+            source,
+        })
+}

@@ -1,0 +1,228 @@
+//! The same questions as JSON over HTTP, for the web pages:
+//!
+//! - `GET /api/v1/routes?mode=&lang=`
+//! - `GET /api/v1/stops/search?q=&lang=&limit=`
+//! - `GET /api/v1/stops/{id}?lang=`
+//! - `GET /api/v1/stops/{id}/timetable?date=&route=&lang=`
+//!
+//! Bodies are the proto messages in proto3 JSON with the proto field names
+//! (snake_case) and every field present. Errors are
+//! `{"error": {"code": "invalid_argument", "message": "..."}}` with 400, 404,
+//! 429 (with `Retry-After`), 503 or 500. Rate limited per client IP like gRPC.
+use std::{net::SocketAddr, sync::LazyLock};
+
+use axum::{
+    Json, Router,
+    extract::{ConnectInfo, Path, Query, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use kagoshima_proto::v1::{GetStopResponse, ListRoutesResponse, SearchStopsResponse, TransitMode};
+use kagoshima_runtime::rate_limit::{RateLimiter, retry_after_secs};
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::static_info::{InfoError, StaticInfo};
+
+static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    DescriptorPool::decode(kagoshima_proto::FILE_DESCRIPTOR_SET)
+        .expect("the build embeds a valid descriptor set")
+});
+
+/// A generated message as proto3 JSON (proto field names, defaults shown).
+pub fn to_json<M: prost::Message>(message: &M, name: &str) -> serde_json::Value {
+    let full = format!("kagoshima.transit.v1.{name}");
+    let Some(descriptor) = POOL.get_message_by_name(&full) else {
+        return json!({});
+    };
+    let mut dynamic = DynamicMessage::new(descriptor);
+    if dynamic.transcode_from(message).is_err() {
+        return json!({});
+    }
+    let options = SerializeOptions::new()
+        .skip_default_fields(false)
+        .use_proto_field_name(true);
+    dynamic
+        .serialize_with_options(serde_json::value::Serializer, &options)
+        .unwrap_or_default()
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message.into()}})),
+    )
+        .into_response()
+}
+
+impl IntoResponse for InfoError {
+    fn into_response(self) -> Response {
+        match &self {
+            InfoError::InvalidArgument(m) => error(StatusCode::BAD_REQUEST, "invalid_argument", m),
+            InfoError::NotFound(m) => error(StatusCode::NOT_FOUND, "not_found", m),
+            InfoError::NoFeed => {
+                error(StatusCode::SERVICE_UNAVAILABLE, "no_feed", self.to_string())
+            }
+            InfoError::Database(e) => {
+                tracing::error!(error = %e, "passenger query failed");
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is not answering; try again",
+                )
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct ApiState {
+    info: StaticInfo,
+    limiter: RateLimiter,
+}
+
+/// The `/api/v1` routes. Serve with `into_make_service_with_connect_info::<SocketAddr>()`
+/// so the rate limit sees client addresses.
+pub fn router(info: StaticInfo, limiter: RateLimiter) -> Router {
+    let state = ApiState { info, limiter };
+    Router::new()
+        .route("/api/v1/routes", get(routes))
+        .route("/api/v1/stops/search", get(search))
+        .route("/api/v1/stops/{id}", get(stop))
+        .route("/api/v1/stops/{id}/timetable", get(timetable))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .with_state(state)
+}
+
+async fn rate_limit(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer
+        && let Err(wait) = state.limiter.check(ip)
+    {
+        let secs = retry_after_secs(wait);
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "resource_exhausted",
+            format!("rate limit exceeded for this client: retry after {secs} s"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+    next.run(request).await
+}
+
+#[derive(Debug, Deserialize)]
+struct RoutesQuery {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn routes(State(s): State<ApiState>, Query(q): Query<RoutesQuery>) -> Response {
+    let mode = match q.mode.as_str() {
+        "" => TransitMode::Unspecified,
+        "tram" => TransitMode::Tram,
+        "bus" => TransitMode::Bus,
+        "community_bus" => TransitMode::CommunityBus,
+        "other" => TransitMode::Other,
+        other => {
+            return InfoError::InvalidArgument(format!(
+                "unknown mode {other:?}: use tram, bus, community_bus or other"
+            ))
+            .into_response();
+        }
+    };
+    match s.info.list_routes(mode, &q.lang).await {
+        Ok(routes) => Json(to_json(
+            &ListRoutesResponse { routes },
+            "ListRoutesResponse",
+        ))
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    limit: Option<String>,
+}
+
+async fn search(State(s): State<ApiState>, Query(q): Query<SearchQuery>) -> Response {
+    let limit = match q.limit.as_deref().map(str::parse::<u32>) {
+        None => 0,
+        Some(Ok(l)) => l,
+        Some(Err(_)) => {
+            return InfoError::InvalidArgument("limit must be a number from 1 to 50".into())
+                .into_response();
+        }
+    };
+    match s.info.search_stops(&q.q, &q.lang, limit).await {
+        Ok(stops) => Json(to_json(
+            &SearchStopsResponse { stops },
+            "SearchStopsResponse",
+        ))
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    #[serde(default)]
+    lang: String,
+}
+
+async fn stop(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    match s.info.get_stop(&id, &q.lang).await {
+        Ok(stop) => Json(to_json(
+            &GetStopResponse { stop: Some(stop) },
+            "GetStopResponse",
+        ))
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TimetableQuery {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    route: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn timetable(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<TimetableQuery>,
+) -> Response {
+    match s
+        .info
+        .stop_timetable(&id, Some(&q.date), Some(&q.route), &q.lang)
+        .await
+    {
+        Ok(t) => Json(to_json(&t, "GetStopTimetableResponse")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,15 @@
+//! The location service. Today: passenger information from the static
+//! network (`PassengerService` over gRPC and the same as JSON over HTTP),
+//! rate limited per client IP, with anonymous stop-search counters. Issue #5
+//! adds the live part (vehicle state, arrivals) in modules beside
+//! [`static_info`].
+
+pub mod app;
+pub mod config;
+pub mod counts;
+pub mod grpc;
+pub mod http;
+pub mod static_info;
+
+pub use app::{Application, LocationError};
+pub use config::LocationConfig;

@@ -1,0 +1,8 @@
+//! Integration tests of the location service's passenger information against
+//! the real database (one test binary, a module per feature).
+mod counts;
+mod grpc;
+mod http;
+mod search;
+mod support;
+mod timetable;

@@ -1,0 +1,152 @@
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use kagoshima_location::{Application, LocationConfig};
+use kagoshima_network::{ImportOptions, ImportOutcome, feed, import::Quiet};
+use kagoshima_proto::v1::passenger_service_client::PassengerServiceClient;
+use kagoshima_runtime::{rate_limit::RateLimitConfig, secret::Secret, shutdown::Shutdown};
+use kagoshima_tests::TestDb;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+pub fn sample_feed() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulators/feed/kagoshima")
+}
+
+pub struct TestLocation {
+    pub db: TestDb,
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    shutdown: Shutdown,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for TestLocation {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+    }
+}
+
+/// Imports `feed` into a fresh database.
+pub async fn db_with(feed_path: &Path) -> TestDb {
+    let db = TestDb::new().await;
+    let feed = feed::load(feed_path).expect("valid feed");
+    let outcome = kagoshima_network::import(db.pool(), &feed, &ImportOptions::default(), &Quiet)
+        .await
+        .expect("import");
+    assert!(matches!(outcome, ImportOutcome::Imported(_)));
+    db
+}
+
+impl TestLocation {
+    /// The service over the sample feed, with a generous rate limit.
+    pub async fn spawn() -> TestLocation {
+        TestLocation::spawn_with(
+            db_with(&sample_feed()).await,
+            RateLimitConfig {
+                enabled: true,
+                per_second: 1000.0,
+                burst: 1000,
+            },
+        )
+        .await
+    }
+
+    pub async fn spawn_with(db: TestDb, rate_limit: RateLimitConfig) -> TestLocation {
+        let mut config = LocationConfig::default();
+        config.database.url = Secret::new(db.url.clone());
+        config.database.max_connections = 4;
+        config.grpc.listen = "127.0.0.1:0".into();
+        config.http.listen = "127.0.0.1:0".into();
+        config.rate_limit = rate_limit;
+        let app = Application::build(config).await.expect("location builds");
+        let (grpc, http) = (app.grpc_addr(), app.http_addr());
+        let shutdown = Shutdown::new();
+        let handle = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                app.run_until_stopped(shutdown)
+                    .await
+                    .expect("location runs")
+            }
+        });
+        let location = TestLocation {
+            db,
+            grpc,
+            http,
+            shutdown,
+            handle: Some(handle),
+        };
+        let url = format!("http://{}/healthz", location.http);
+        kagoshima_tests::eventually("location healthy", Duration::from_secs(10), || async {
+            http_get(&url).await.filter(|(c, _)| *c == 200).map(|_| ())
+        })
+        .await;
+        location
+    }
+
+    pub async fn client(&self) -> PassengerServiceClient<Channel> {
+        PassengerServiceClient::connect(format!("http://{}", self.grpc))
+            .await
+            .expect("grpc connects")
+    }
+
+    /// GET a path of the HTTP API: (status, JSON body).
+    pub async fn get(&self, path_and_query: &str) -> (u16, serde_json::Value) {
+        let (code, body) = http_get(&format!("http://{}{}", self.http, path_and_query))
+            .await
+            .expect("http answers");
+        let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+        (code, json)
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A minimal HTTP/1.1 GET: (status, body). Handles chunked bodies.
+pub async fn http_get(url: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            if n == 0 {
+                break;
+            }
+            out.push_str(tail.get(..n)?);
+            rest = tail.get(n + 2..)?;
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    Some((code, body))
+}

@@ -1,0 +1,157 @@
+use kagoshima_network::{ImportOptions, ImportOutcome, import::Quiet};
+use kagoshima_tests::TestDb;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn imports_the_sample_feed() {
+    let db = TestDb::new().await;
+    let s = import(&db, &sample_feed()).await;
+    assert_eq!((s.agencies, s.routes, s.stops), (2, 7, 69));
+    assert_eq!(s.trips, 1732);
+    assert_eq!(s.stop_times, 29525);
+    assert_eq!(s.calendars, 2);
+    assert_eq!(s.calendar_dates, 114);
+    assert_eq!(s.translations, 540);
+    assert!(!s.shapes_derived);
+    assert_eq!(s.shapes, 13);
+    assert_eq!(active(&db).await, Some(s.feed_version_id));
+    let fv = s.feed_version_id;
+    assert_eq!(rows(&db, "network_stop_times", fv).await, 29525);
+    assert_eq!(rows(&db, "network_shapes", fv).await, 1656);
+    // agency_jp.txt kept raw
+    let official: String = sqlx::query_scalar(
+        "SELECT record->>'agency_official_name' FROM network_extra_rows WHERE feed_version_id = $1 AND file_name = 'agency_jp.txt' AND record->>'agency_id' = 'kagoshima-aibus'",
+    )
+    .bind(fv)
+    .fetch_one(db.pool())
+    .await
+    .expect("agency_jp row");
+    assert!(official.contains("あいばす"), "{official}");
+    // あいばす is the community bus
+    let mode: String = sqlx::query_scalar(
+        "SELECT mode FROM network_routes WHERE feed_version_id = $1 AND route_id = 'aibus-ishikidai'",
+    )
+    .bind(fv)
+    .fetch_one(db.pool())
+    .await
+    .expect("route");
+    assert_eq!(mode, "community_bus");
+}
+
+#[tokio::test]
+async fn the_same_file_twice_is_detected_and_changes_nothing() {
+    let db = TestDb::new().await;
+    let first = import(&db, &sample_feed()).await;
+    let feed = load(&sample_feed());
+    let outcome = kagoshima_network::import(db.pool(), &feed, &ImportOptions::default(), &Quiet)
+        .await
+        .expect("second import");
+    assert_eq!(
+        outcome,
+        ImportOutcome::AlreadyImported {
+            feed_version_id: first.feed_version_id,
+            active: true,
+            sha256: first.sha256.clone(),
+        }
+    );
+    assert_eq!(db.count("SELECT count(*) FROM feed_versions").await, 1);
+}
+
+#[tokio::test]
+async fn a_new_import_replaces_the_active_version_and_keeps_the_old_one() {
+    let db = TestDb::new().await;
+    let old = import(&db, &small_feed("v1", false)).await;
+    let changed = small_feed("v2", false);
+    let stops = std::fs::read_to_string(changed.join("stops.txt")).expect("stops");
+    std::fs::write(
+        changed.join("stops.txt"),
+        stops.replace("新停留所,31.58500", "新停留所,31.58400"),
+    )
+    .expect("write");
+    let new = import(&db, &changed).await;
+    assert_ne!(old.sha256, new.sha256);
+    assert_eq!(new.previous_version_id, Some(old.feed_version_id));
+    assert_eq!(active(&db).await, Some(new.feed_version_id));
+    assert_eq!(
+        db.count("SELECT count(*) FROM feed_versions WHERE active")
+            .await,
+        1,
+        "exactly one active version"
+    );
+    // the previous version is still there, whole
+    assert_eq!(rows(&db, "network_stops", old.feed_version_id).await, 3);
+    assert_eq!(rows(&db, "network_stops", new.feed_version_id).await, 3);
+}
+
+#[tokio::test]
+async fn a_feed_without_shapes_gets_shapes_from_its_stops() {
+    let db = TestDb::new().await;
+    let s = import(&db, &small_feed("noshapes", false)).await;
+    assert!(s.shapes_derived);
+    assert_eq!(s.shapes, 1, "one stop pattern");
+    let derived: Vec<(bool, f64)> = sqlx::query_as(
+        "SELECT derived, dist_m FROM network_shapes WHERE feed_version_id = $1 ORDER BY seq",
+    )
+    .bind(s.feed_version_id)
+    .fetch_all(db.pool())
+    .await
+    .expect("shape");
+    assert_eq!(derived.len(), 3);
+    assert!(derived.iter().all(|(d, _)| *d));
+    assert!(
+        derived[2].1 > derived[1].1 && derived[1].1 > 500.0,
+        "{derived:?}"
+    );
+    let trip_shape: Option<String> = sqlx::query_scalar(
+        "SELECT shape_id FROM network_trips WHERE feed_version_id = $1 AND trip_id = 'wd-1'",
+    )
+    .bind(s.feed_version_id)
+    .fetch_one(db.pool())
+    .await
+    .expect("trip");
+    assert!(trip_shape.is_some_and(|id| id.starts_with("derived:")));
+}
+
+async fn names_of(db: &TestDb, fv: i64, key: &str) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT lang, text FROM network_names WHERE feed_version_id = $1 AND kind = 'stop' AND key = $2 ORDER BY lang")
+        .bind(fv)
+        .bind(key)
+        .fetch_all(db.pool())
+        .await
+        .expect("names")
+}
+
+#[tokio::test]
+async fn both_translation_forms_give_the_same_names() {
+    for first_edition in [false, true] {
+        let db = TestDb::new().await;
+        let s = import(&db, &small_feed("tr", first_edition)).await;
+        let names = names_of(&db, s.feed_version_id, "tenmonkan").await;
+        let get = |l: &str| {
+            names
+                .iter()
+                .find(|(lang, _)| lang == l)
+                .map(|(_, t)| t.as_str())
+        };
+        assert_eq!(
+            get("ja"),
+            Some("天文館通"),
+            "first edition: {first_edition}"
+        );
+        assert_eq!(get("en"), Some("Tenmonkan-dori"));
+        assert_eq!(get("ja-Hrkt"), Some("てんもんかんどおり"));
+        assert_eq!(get("ko"), Some("덴몬칸도리"));
+        assert_eq!(get("zh-Hans"), Some("天文馆通"));
+        // record_id form (2nd edition) and trans_id form (1st) both reach 高見馬場
+        let t = names_of(&db, s.feed_version_id, "takamibaba").await;
+        assert!(t.contains(&("en".into(), "Takamibaba".into())), "{t:?}");
+        // the untranslated stop has only its Japanese name
+        assert_eq!(
+            names_of(&db, s.feed_version_id, "shin").await,
+            vec![("ja".into(), "新停留所".into())]
+        );
+        // routes_jp.txt kept
+        assert_eq!(rows(&db, "network_extra_rows", s.feed_version_id).await, 1);
+    }
+}

@@ -22,10 +22,28 @@ impl PrivateBroker {
         PrivateBroker::start_with("")
     }
 
+    /// Starts a broker that admits only the users of `passwords` (a
+    /// `mosquitto_passwd` file) and enforces `acl`.
+    pub fn start_with_auth(passwords: &std::path::Path, acl: &std::path::Path) -> PrivateBroker {
+        PrivateBroker::start_with(&format!(
+            "allow_anonymous false\npassword_file {}\nacl_file {}",
+            passwords.display(),
+            acl.display()
+        ))
+    }
+
     /// Starts a broker with extra configuration lines.
     pub fn start_with(extra: &str) -> PrivateBroker {
         let dir = std::env::temp_dir().join(crate::unique("kagoshima-mosquitto"));
         std::fs::create_dir_all(&dir).expect("broker folder");
+        // Started as root, mosquitto drops to its own user: it must be able to
+        // write its persistence file here, or sessions vanish on restart.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
+                .expect("broker folder mode");
+        }
         let mut broker = PrivateBroker {
             port: crate::free_port(),
             dir,
@@ -41,9 +59,10 @@ impl PrivateBroker {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {dir}/\nautosave_interval 1\n{TUNING}\n{extra}\n",
+                "per_listener_settings false\nlistener {port} 127.0.0.1\n{anonymous}persistence true\npersistence_location {dir}/\nautosave_interval 1\n{TUNING}\n{extra}\n",
                 port = self.port,
                 dir = self.dir.display(),
+                anonymous = if self.extra.contains("allow_anonymous") { "" } else { "allow_anonymous true\n" },
                 extra = self.extra
             ),
         )

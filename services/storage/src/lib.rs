@@ -4,6 +4,7 @@
 mod batch;
 mod dead_letter;
 mod pool;
+pub mod private_postgres;
 
 pub use batch::{Batch, BatchOutcome, DeviceSeen, PassengerRow, PositionRow, StatusRow, TapRow};
 pub use dead_letter::DeadLetter;

@@ -1,8 +1,10 @@
 //! Integration tests of the ingest service against the real broker and the
 //! real database (one test binary, a module per feature).
 mod api;
+mod faults;
 mod mqtt_to_db;
 mod restart;
 mod schema;
+mod security;
 mod support;
 mod validation;

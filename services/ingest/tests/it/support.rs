@@ -18,10 +18,15 @@ pub const TEST_TOKEN: &str = "back-office-test-token";
 
 pub fn config(db: &TestDb, filters: Vec<String>) -> IngestConfig {
     let (host, port) = broker();
+    config_on(&db.url, &host, port, filters)
+}
+
+/// A configuration for the given database and broker.
+pub fn config_on(database_url: &str, host: &str, port: u16, filters: Vec<String>) -> IngestConfig {
     let mut config = IngestConfig::default();
-    config.database.url = Secret::new(db.url.clone());
+    config.database.url = Secret::new(database_url);
     config.database.max_connections = 4;
-    config.mqtt.host = host;
+    config.mqtt.host = host.to_owned();
     config.mqtt.port = port;
     config.mqtt.client_id = unique("ingest-test");
     config.mqtt.topic_filters = filters;
@@ -62,16 +67,7 @@ impl TestIngest {
     }
 
     pub async fn spawn_with(db: TestDb, config: IngestConfig) -> TestIngest {
-        if std::env::var_os("TEST_LOG").is_some() {
-            kagoshima_runtime::telemetry::init("info", Default::default());
-        }
-        let app = Application::build(config).await.expect("ingest builds");
-        let (grpc, http) = (app.grpc_addr(), app.http_addr());
-        let shutdown = Shutdown::new();
-        let handle = tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move { app.run_until_stopped(shutdown).await.expect("ingest runs") }
-        });
+        let (grpc, http, shutdown, handle) = start(config).await;
         let ingest = TestIngest {
             db,
             grpc,
@@ -83,25 +79,13 @@ impl TestIngest {
         ingest
     }
 
-    /// Waits for `/healthz` to say ok (connected and subscribed).
     pub async fn wait_healthy(&self) {
-        let url = format!("http://{}/healthz", self.http);
-        kagoshima_tests::eventually("ingest healthy", Duration::from_secs(15), || async {
-            http_get(&url)
-                .await
-                .filter(|(code, _)| *code == 200)
-                .map(|_| ())
-        })
-        .await;
+        wait_healthy(self.http).await;
     }
 
     /// Stops gracefully (flushing and acknowledging) and returns the database.
     pub async fn stop(self) -> TestDb {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.handle)
-            .await
-            .expect("ingest stops within 20 s")
-            .expect("ingest task");
+        stop(self.shutdown, self.handle).await;
         self.db
     }
 
@@ -111,6 +95,42 @@ impl TestIngest {
             .expect("metrics")
             .1
     }
+}
+
+/// Starts ingest in this process: (grpc, http, shutdown, task).
+pub async fn start(config: IngestConfig) -> (SocketAddr, SocketAddr, Shutdown, JoinHandle<()>) {
+    if std::env::var_os("TEST_LOG").is_some() {
+        kagoshima_runtime::telemetry::init("info", Default::default());
+    }
+    let app = Application::build(config).await.expect("ingest builds");
+    let (grpc, http) = (app.grpc_addr(), app.http_addr());
+    let shutdown = Shutdown::new();
+    let handle = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { app.run_until_stopped(shutdown).await.expect("ingest runs") }
+    });
+    (grpc, http, shutdown, handle)
+}
+
+/// Waits for `/healthz` to say ok (connected and subscribed).
+pub async fn wait_healthy(http: SocketAddr) {
+    let url = format!("http://{http}/healthz");
+    kagoshima_tests::eventually("ingest healthy", Duration::from_secs(15), || async {
+        http_get(&url)
+            .await
+            .filter(|(code, _)| *code == 200)
+            .map(|_| ())
+    })
+    .await;
+}
+
+/// Stops an ingest started with `start`, gracefully.
+pub async fn stop(shutdown: Shutdown, handle: JoinHandle<()>) {
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .expect("ingest stops within 20 s")
+        .expect("ingest task");
 }
 
 /// A minimal HTTP/1.1 GET over a TCP socket: (status, body).

@@ -277,8 +277,7 @@ async fn an_hour_buffered_offline_is_stored_in_order_without_moving_the_vehicle_
         );
     }
     eventually("the whole hour stored", Duration::from_secs(30), || async {
-        (db.count("SELECT count(*) FROM vehicle_positions").await == i64::from(buffered) + 1)
-            .then_some(())
+        (db.count("SELECT count(*) FROM vehicle_positions").await == buffered + 1).then_some(())
     })
     .await;
     let times: Vec<chrono::DateTime<Utc>> =

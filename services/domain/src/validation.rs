@@ -27,10 +27,13 @@ pub enum Reason {
     TimestampInFuture,
     TimestampTooOld,
     CardNumber,
+    /// Passed validation but the database refused the row (a value it cannot
+    /// store); kept as a dead letter instead of blocking the batch.
+    StorageRejected,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::BadTopic,
         Reason::UnknownKind,
         Reason::OversizedPayload,
@@ -43,6 +46,7 @@ impl Reason {
         Reason::TimestampInFuture,
         Reason::TimestampTooOld,
         Reason::CardNumber,
+        Reason::StorageRejected,
     ];
 
     pub fn code(self) -> &'static str {
@@ -59,6 +63,7 @@ impl Reason {
             Reason::TimestampInFuture => "timestamp_in_future",
             Reason::TimestampTooOld => "timestamp_too_old",
             Reason::CardNumber => "card_number",
+            Reason::StorageRejected => "storage_rejected",
         }
     }
 }

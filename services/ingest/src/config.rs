@@ -68,7 +68,7 @@ impl Default for MqttConfig {
             topic_filters: vec![DEVICE_TOPIC_FILTER.into()],
             share_group: None,
             keep_alive_s: 30,
-            max_packet_bytes: 256 * 1024,
+            max_packet_bytes: 1024 * 1024,
         }
     }
 }

@@ -6,9 +6,13 @@
 //! database makes repeats no-ops, so every message is stored exactly once.
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use kagoshima_domain::{
+    card_data,
+    validation::{Reason, Rejection},
+};
 use kagoshima_runtime::{admin_http::Health, shutdown::Shutdown};
-use kagoshima_storage::{Batch, Store};
+use kagoshima_storage::{Batch, BatchOutcome, DeadLetter, Store};
 use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS, SubscribeReasonCode,
 };
@@ -18,7 +22,7 @@ use tracing::{debug, error, info, warn};
 use crate::{
     config::{BatchConfig, MqttConfig},
     metrics::{IngestMetrics, KindLabel, ReasonLabel},
-    pipeline::{Fate, Pipeline, Slot},
+    pipeline::{Fate, Pipeline, Slot, add_dead_letter},
 };
 
 /// How long a shutdown waits for a failing database before leaving the
@@ -117,7 +121,8 @@ impl Consumer {
         }
     }
 
-    /// Returns false when the batch could not be stored before shutdown.
+    /// Stores a batch and acknowledges its messages. Returns false when the
+    /// batch could not be stored before shutdown (nothing acknowledged then).
     async fn store_and_ack(
         &self,
         messages: Vec<Publish>,
@@ -133,48 +138,122 @@ impl Consumer {
                     .add_mqtt(&mut batch, &p.topic, &p.payload, now)
             })
             .collect();
+        match self.write_with_retry(&batch, shutdown).await {
+            Written::Done(outcome) => {
+                self.record_lag(&batch);
+                self.ack_all(&messages, &slots, &outcome, client).await;
+                true
+            }
+            Written::GaveUp => false,
+            // One message poisons the batch (the database refuses its data):
+            // store the messages one by one so only that one is dead-lettered.
+            Written::Refused(e) => {
+                warn!(error = %e, messages = messages.len(), "the database refused a batch; retrying message by message");
+                for publish in messages {
+                    if !self.store_alone(publish, client, shutdown, now).await {
+                        return false;
+                    }
+                }
+                true
+            }
+        }
+    }
 
+    async fn store_alone(
+        &self,
+        publish: Publish,
+        client: &AsyncClient,
+        shutdown: &Shutdown,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let mut batch = Batch::default();
+        let mut slot = self
+            .pipeline
+            .add_mqtt(&mut batch, &publish.topic, &publish.payload, now);
+        let outcome = match self.write_with_retry(&batch, shutdown).await {
+            Written::Done(outcome) => outcome,
+            Written::GaveUp => return false,
+            Written::Refused(e) => {
+                let rejection = Rejection::new(
+                    Reason::StorageRejected,
+                    format!("the database refused the row: {e}"),
+                );
+                let letter = DeadLetter::new("mqtt", &rejection, &publish.payload, now)
+                    .with_topic(&publish.topic);
+                let mut dead = Batch::default();
+                slot = add_dead_letter(&mut dead, letter, &rejection);
+                match self.write_with_retry(&dead, shutdown).await {
+                    Written::Done(outcome) => outcome,
+                    // A dead letter is plain text and bytes: refused only if the
+                    // database is broken; keep the message with the broker.
+                    Written::GaveUp | Written::Refused(_) => return false,
+                }
+            }
+        };
+        self.record_lag(&batch);
+        self.ack_all(std::slice::from_ref(&publish), &[slot], &outcome, client)
+            .await;
+        true
+    }
+
+    /// Writes a batch, retrying while the database is unreachable.
+    async fn write_with_retry(&self, batch: &Batch, shutdown: &Shutdown) -> Written {
         let started = Instant::now();
         let mut backoff = Duration::from_millis(100);
         let mut failing_since: Option<Instant> = None;
-        let outcome = loop {
-            match self.store.write_batch(&batch).await {
-                Ok(outcome) => break outcome,
+        loop {
+            match self.store.write_batch(batch).await {
+                Ok(outcome) => {
+                    if failing_since.is_some() {
+                        info!("database writes recovered");
+                    }
+                    self.health.recover("database");
+                    self.metrics
+                        .batch_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    self.metrics.batch_messages.observe(batch.len() as f64);
+                    return Written::Done(outcome);
+                }
+                Err(e) if e.is_data_error() => return Written::Refused(e),
                 Err(e) => {
                     self.metrics.write_errors.inc();
                     self.health
                         .degrade("database", format!("batch write failing: {e}"));
-                    error!(error = %e, messages = messages.len(), "batch write failed; holding the batch unacknowledged and retrying");
+                    error!(error = %e, rows = batch.len(), "batch write failed; holding the batch unacknowledged and retrying");
                     let since = *failing_since.get_or_insert_with(Instant::now);
                     if shutdown.is_cancelled() && since.elapsed() > SHUTDOWN_WRITE_GRACE {
                         warn!(
-                            messages = messages.len(),
+                            rows = batch.len(),
                             "giving up at shutdown; the broker keeps these messages"
                         );
-                        return false;
+                        return Written::GaveUp;
                     }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
-        };
-        if failing_since.is_some() {
-            info!("database writes recovered");
         }
-        self.health.recover("database");
-        self.metrics
-            .batch_seconds
-            .observe(started.elapsed().as_secs_f64());
-        self.metrics.batch_messages.observe(messages.len() as f64);
+    }
+
+    fn record_lag(&self, batch: &Batch) {
         let committed = Utc::now();
         for row in &batch.positions {
             self.metrics
                 .store_lag_seconds
                 .observe((committed - row.recorded_at).num_milliseconds().max(0) as f64 / 1000.0);
         }
+    }
 
-        for (publish, slot) in messages.iter().zip(&slots) {
-            match slot.fate(&outcome) {
+    /// Counts each message's fate and acknowledges it to the broker.
+    async fn ack_all(
+        &self,
+        messages: &[Publish],
+        slots: &[Slot],
+        outcome: &BatchOutcome,
+        client: &AsyncClient,
+    ) {
+        for (publish, slot) in messages.iter().zip(slots) {
+            match slot.fate(outcome) {
                 Fate::Stored => {
                     self.metrics
                         .stored
@@ -193,10 +272,10 @@ impl Consumer {
                             .dead_lettered
                             .get_or_create(&ReasonLabel { reason })
                             .inc();
-                        warn!(reason, topic = %kagoshima_domain::card_data::mask_str(&publish.topic), "message dead-lettered");
+                        warn!(reason, topic = %card_data::mask_str(&publish.topic), "message dead-lettered");
                     }
                 }
-            };
+            }
             if let Err(e) = client.ack(publish).await {
                 // The event loop is gone (shutdown): the broker redelivers and the
                 // database recognises the repeat.
@@ -209,8 +288,16 @@ impl Consumer {
             duplicates = outcome.duplicates(),
             "batch committed"
         );
-        true
     }
+}
+
+/// The result of writing one batch.
+enum Written {
+    Done(BatchOutcome),
+    /// The database refused the data (not a connection problem).
+    Refused(kagoshima_storage::StorageError),
+    /// Shutdown came while the database was unreachable.
+    GaveUp,
 }
 
 #[allow(clippy::too_many_arguments)]

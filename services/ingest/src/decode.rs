@@ -46,6 +46,14 @@ pub fn decode(
             ),
         )));
     }
+    // A card number anywhere in a tap is the reason that matters, even when the
+    // rest of the payload does not parse.
+    if topic.kind == Kind::Tap && kagoshima_domain::card_data::contains_card_number(payload) {
+        return Err(refuse(Rejection::new(
+            Reason::CardNumber,
+            "the tap carries a card number (13-19 digits passing Luhn); devices must send the processor's token",
+        )));
+    }
     let event = match topic.kind {
         Kind::Position => {
             parse::<Position>(payload).and_then(|m| validator.position(&topic, m, now))
@@ -76,5 +84,97 @@ fn parse<M: Message + Default + json::Name>(payload: &[u8]) -> Result<M, Rejecti
     } else {
         M::decode(payload)
             .map_err(|e| Rejection::new(Reason::MalformedPayload, format!("invalid protobuf: {e}")))
+    }
+}
+
+/// Property tests: every decoder takes any input without panicking, and what
+/// it says about a refused message never carries a card number. CI runs the
+/// default number of cases; `PROPTEST_CASES=200000 cargo test -p
+/// kagoshima-ingest --lib decode` is the long run (see SECURITY.md).
+#[cfg(test)]
+mod fuzz {
+    use chrono::Utc;
+    use kagoshima_domain::{card_data::contains_card_number, validation::ValidationConfig};
+    use kagoshima_proto::{
+        Timestamp,
+        v1::{Position, Tap},
+    };
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn validator() -> Validator {
+        Validator::new(ValidationConfig::default())
+    }
+
+    fn check(topic: &str, payload: &[u8]) {
+        if let Err(refused) = decode(&validator(), topic, payload, Utc::now()) {
+            assert!(!contains_card_number(refused.rejection.detail.as_bytes()));
+        }
+    }
+
+    fn valid_payloads() -> Vec<(String, Vec<u8>)> {
+        let now = Utc::now();
+        let ts = Some(Timestamp {
+            seconds: now.timestamp(),
+            nanos: 0,
+        });
+        let position = Position {
+            vehicle_id: "tram-101".into(),
+            recorded_at: ts,
+            lat: 31.59,
+            lon: 130.55,
+            ..Default::default()
+        };
+        let tap = Tap {
+            event_id: "e1".into(),
+            vehicle_id: "tram-101".into(),
+            validator_id: "v1".into(),
+            occurred_at: ts,
+            action: 1,
+            card_token: "ctok_abc".into(),
+            medium: 1,
+            rider_category: 1,
+            num_riders: 1,
+            fare_yen: 170,
+            result: 1,
+            ..Default::default()
+        };
+        let t = |kind| format!("kagoshima/v1/tram/tram-101/{kind}");
+        vec![
+            (t("position"), position.encode_to_vec()),
+            (t("tap"), tap.encode_to_vec()),
+            (t("position"), json::encode(&position).expect("json")),
+            (t("tap"), json::encode(&tap).expect("json")),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_topic_and_payload(topic in ".{0,80}", payload in proptest::collection::vec(any::<u8>(), 0..512)) {
+            check(&topic, &payload);
+        }
+
+        #[test]
+        fn any_bytes_on_every_kind(kind in "position|tap|passengers|status", payload in proptest::collection::vec(any::<u8>(), 0..512)) {
+            check(&format!("kagoshima/v1/bus/bus-201/{kind}"), &payload);
+        }
+
+        #[test]
+        fn json_like_text(kind in "position|tap|passengers|status", body in "\\{[\"a-zA-Z0-9:,. {}\\[\\]-]{0,200}") {
+            check(&format!("kagoshima/v1/tram/tram-101/{kind}"), body.as_bytes());
+        }
+
+        #[test]
+        fn mutated_valid_messages(which in 0usize..4, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8), cut in any::<usize>()) {
+            let (topic, mut payload) = valid_payloads().swap_remove(which);
+            for (at, byte) in flips {
+                let len = payload.len();
+                payload[at % len] = byte;
+            }
+            let keep = cut % (payload.len() + 1);
+            payload.truncate(keep);
+            check(&topic, &payload);
+        }
     }
 }

@@ -29,13 +29,13 @@ impl DeadLetter {
             kind: None,
             vehicle_id: None,
             reason: rejection.reason.code(),
-            detail: card_data::mask_str(&rejection.detail),
+            detail: printable(&rejection.detail),
             payload: card_data::mask_card_numbers(payload),
         }
     }
 
     pub fn with_topic(mut self, topic: &str) -> Self {
-        self.topic = Some(card_data::mask_str(topic));
+        self.topic = Some(printable(topic));
         self
     }
 
@@ -45,7 +45,36 @@ impl DeadLetter {
     }
 
     pub fn with_vehicle(mut self, vehicle_id: &str) -> Self {
-        self.vehicle_id = Some(card_data::mask_str(vehicle_id));
+        self.vehicle_id = Some(printable(vehicle_id));
         self
+    }
+}
+
+/// Text safe to store and show: card numbers masked, control characters
+/// (NUL cannot even be stored in PostgreSQL text) replaced by U+FFFD.
+fn printable(text: &str) -> String {
+    card_data::mask_str(text)
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use kagoshima_domain::validation::{Reason, Rejection};
+
+    use super::*;
+
+    #[test]
+    fn strips_what_postgres_cannot_store_and_masks_card_numbers() {
+        let rejection = Rejection::new(Reason::InvalidField, "bad \u{0} value");
+        let letter = DeadLetter::new("mqtt", &rejection, b"4111111111111111", Utc::now())
+            .with_topic("kagoshima/v1/tram/a\u{0}b/tap");
+        assert!(!letter.detail.contains('\u{0}'));
+        assert_eq!(
+            letter.topic.as_deref(),
+            Some("kagoshima/v1/tram/a\u{fffd}b/tap")
+        );
+        assert_eq!(letter.payload, b"************1111");
     }
 }

@@ -22,3 +22,17 @@ pub enum StorageError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
+
+impl StorageError {
+    /// True when the database refused the data itself (SQLSTATE classes 22,
+    /// data exception, and 23, integrity constraint violation): retrying the
+    /// same rows cannot help, unlike a lost connection.
+    pub fn is_data_error(&self) -> bool {
+        match self {
+            StorageError::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+            _ => false,
+        }
+    }
+}

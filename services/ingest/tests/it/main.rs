@@ -2,6 +2,7 @@
 //! real database (one test binary, a module per feature).
 mod api;
 mod faults;
+mod hostile;
 mod mqtt_to_db;
 mod restart;
 mod schema;

@@ -1,13 +1,19 @@
-//! `kagoshima-indicators`: DX-plan progress from the command line.
+//! `kagoshima-indicators`: the indicators service and its command line.
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
-use kagoshima_domain::calendar::FiscalYear;
+use kagoshima_domain::calendar::{FiscalYear, YearMonth};
+use kagoshima_indicators::export::{self, TidesTable};
+use kagoshima_indicators::period::Period;
 use kagoshima_indicators::plan::Plan;
 use kagoshima_indicators::progress::table;
+use kagoshima_indicators::report::ReportFormat;
+use kagoshima_indicators::{Application, Indicators, IndicatorsConfig, backoffice, rides};
+use kagoshima_runtime::{config, shutdown, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,6 +22,10 @@ use kagoshima_indicators::progress::table;
     about = "Kagoshima City transit indicators: DX-plan progress (進捗率 and 進捗状況)"
 )]
 struct Cli {
+    /// TOML configuration file (then KAGOSHIMA_<SECTION>__<KEY> variables and
+    /// DATABASE_URL override it).
+    #[arg(long, short, global = true, env = "KAGOSHIMA_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +72,89 @@ enum Command {
         /// File to write (default: standard output).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Run the gRPC IndicatorService (and recompute dirty dates in the background).
+    Serve,
+    /// Recompute rides and rollups of the dates marked dirty (and, with
+    /// --from/--to, of those dates too).
+    Refresh {
+        #[arg(long, requires = "to")]
+        from: Option<NaiveDate>,
+        #[arg(long, requires = "from")]
+        to: Option<NaiveDate>,
+    },
+    /// Write a report for a month (with its fiscal year to date) or a fiscal year.
+    Report {
+        /// JST month, YYYY-MM.
+        #[arg(
+            long,
+            conflicts_with = "fiscal_year",
+            required_unless_present = "fiscal_year"
+        )]
+        month: Option<String>,
+        /// FY2024, 2024, R6 or 令和6年度.
+        #[arg(long)]
+        fiscal_year: Option<String>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+        /// File to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Import かごりん trip records (simulator CSV format).
+    ImportBikeshare { file: PathBuf },
+    /// Import 1-day ticket sales (simulator CSV format).
+    ImportTicketSales { file: PathBuf },
+    /// Survey results and other figures entered by hand.
+    Survey {
+        #[command(subcommand)]
+        command: SurveyCommand,
+    },
+    /// Exports for analysts.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SurveyCommand {
+    /// Set an indicator's value for a fiscal year.
+    Set {
+        #[arg(long)]
+        fiscal_year: FiscalYear,
+        #[arg(long)]
+        indicator: String,
+        /// Decimal, such as 41.2.
+        #[arg(long)]
+        value: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// One TIDES table as CSV (fare_transactions carries no token_id).
+    Tides {
+        #[arg(long, value_enum)]
+        table: TidesTable,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Ridership open data of a month, cells under k distinct cards suppressed.
+    OpenData {
+        #[arg(long)]
+        month: YearMonth,
+        /// Default: open_data.k of the configuration (10).
+        #[arg(long)]
+        k: Option<u32>,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -110,6 +203,142 @@ Example:
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Progress { .. } | Command::Plan { .. } => offline(cli.command),
+        command => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(online(cli.config, command))
+        }
+    }
+}
+
+async fn connect(config: &IndicatorsConfig) -> anyhow::Result<Indicators> {
+    let store = kagoshima_storage::Store::open(
+        config.database.url.expose(),
+        config.database.max_connections,
+    )
+    .await?;
+    Ok(Indicators::new(store.pool().clone(), config.clone())?)
+}
+
+async fn online(config_file: Option<PathBuf>, command: Command) -> anyhow::Result<()> {
+    let config: IndicatorsConfig =
+        config::load(config_file.as_deref()).context("loading the configuration")?;
+    telemetry::init(&config.log.filter, config.log.format);
+    let now = Utc::now();
+    match command {
+        Command::Serve => {
+            let shutdown = shutdown::Shutdown::new();
+            shutdown::on_signals(shutdown.clone());
+            let app = Application::build(config).await?;
+            println!(
+                "indicators: gRPC on {}, metrics and health on http://{}",
+                app.grpc_addr(),
+                app.http_addr()
+            );
+            app.run_until_stopped(shutdown).await?;
+        }
+        Command::Refresh { from, to } => {
+            let ind = connect(&config).await?;
+            if let (Some(from), Some(to)) = (from, to) {
+                rides::mark_dirty(&ind.pool, from, to).await?;
+            }
+            let n = ind.refresh().await?;
+            println!("recomputed {n} dates");
+        }
+        Command::Report {
+            month,
+            fiscal_year,
+            format,
+            out,
+        } => {
+            let period = match (month, fiscal_year) {
+                (Some(m), _) => Period::parse(&m)?,
+                (None, Some(fy)) => {
+                    Period::FiscalYear(kagoshima_indicators::period::parse_fiscal_year(&fy)?)
+                }
+                (None, None) => anyhow::bail!("give --month or --fiscal-year"),
+            };
+            let ind = connect(&config).await?;
+            let file = ind.render(period, format, now).await?;
+            with_output(out, |buf| {
+                buf.extend_from_slice(&file.content);
+                Ok(())
+            })?;
+        }
+        Command::ImportBikeshare { file } => {
+            let ind = connect(&config).await?;
+            let f = fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let (read, new) = backoffice::import_bikeshare(&ind.pool, f).await?;
+            println!("{}: {read} trips read, {new} new", file.display());
+        }
+        Command::ImportTicketSales { file } => {
+            let ind = connect(&config).await?;
+            let f = fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let (read, new) = backoffice::import_ticket_sales(&ind.pool, f).await?;
+            println!("{}: {read} sales read, {new} new", file.display());
+        }
+        Command::Survey {
+            command:
+                SurveyCommand::Set {
+                    fiscal_year,
+                    indicator,
+                    value,
+                    note,
+                },
+        } => {
+            let ind = connect(&config).await?;
+            backoffice::set_survey(
+                &ind.pool,
+                &ind.plan,
+                fiscal_year,
+                &indicator,
+                &value,
+                note.as_deref(),
+                "cli",
+            )
+            .await?;
+            println!("{indicator} {fiscal_year} = {value}");
+        }
+        Command::Export { command } => {
+            let ind = connect(&config).await?;
+            ind.refresh().await?;
+            match command {
+                ExportCommand::Tides {
+                    table,
+                    from,
+                    to,
+                    out,
+                } => {
+                    let mut buf = Vec::new();
+                    let n = export::tides(&ind.pool, table, from, to, &mut buf).await?;
+                    eprintln!("{}: {n} rows", table.name());
+                    with_output(out, |b| {
+                        b.extend_from_slice(&buf);
+                        Ok(())
+                    })?;
+                }
+                ExportCommand::OpenData { month, k, out } => {
+                    let mut buf = Vec::new();
+                    let k = k.unwrap_or(config.open_data.k);
+                    let (cells, hidden) = export::open_data(&ind.pool, month, k, &mut buf).await?;
+                    eprintln!("open data {month}: {cells} cells, {hidden} suppressed (k = {k})");
+                    with_output(out, |b| {
+                        b.extend_from_slice(&buf);
+                        Ok(())
+                    })?;
+                }
+            }
+        }
+        Command::Progress { .. } | Command::Plan { .. } => unreachable!("handled offline"),
+    }
+    Ok(())
+}
+
+/// The commands that need no database.
+fn offline(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Progress { input, output } => {
             let mut bytes = Vec::new();
             if input == "-" {
@@ -140,6 +369,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             })
         }
+        _ => unreachable!("online command"),
     }
 }
 

@@ -40,6 +40,8 @@ pub enum IngestError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("http server failed: {0}")]
     Http(std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] kagoshima_runtime::tls::TlsError),
 }
 
 /// The card-token hasher from the configured key (hex, or raw text).
@@ -67,6 +69,8 @@ impl Application {
     pub async fn build(config: IngestConfig) -> Result<Application, IngestError> {
         let hasher = card_hasher(config.card_hash_key.expose())?;
         let tokens = TokenSet::new(&config.auth.tokens)?;
+        // Fail at start, not at the first connection, when TLS is half set up.
+        config.tls.grpc()?;
         if tokens.is_empty() {
             tracing::warn!("no ingest tokens configured: every IngestService call will be refused");
         }
@@ -134,7 +138,11 @@ impl Application {
         );
         info!(grpc = %self.grpc_addr(), http = %self.http_addr(), "ingest serving");
         let grpc_shutdown = shutdown.clone();
-        let grpc = tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = self.config.tls.grpc()? {
+            server = server.tls_config(tls)?;
+        }
+        let grpc = server
             .add_service(health_service)
             .add_service(reflection)
             .add_service(ingest)
@@ -144,7 +152,12 @@ impl Application {
             );
 
         let router = admin_http::router(Arc::new(registry), health);
-        let http = admin_http::serve(self.http, router, shutdown.clone());
+        let http = kagoshima_runtime::tls::serve_http(
+            self.http,
+            router,
+            &self.config.tls,
+            shutdown.clone(),
+        );
 
         let (grpc, http) = tokio::join!(grpc, http);
         // The consumer flushes and acknowledges before it returns.

@@ -2,7 +2,7 @@
 use std::time::Duration;
 
 use kagoshima_domain::{topic::DEVICE_TOPIC_FILTER, validation::ValidationConfig};
-use kagoshima_runtime::{auth::TokenEntry, secret::Secret, telemetry::LogFormat};
+use kagoshima_runtime::{auth::TokenEntry, secret::Secret, telemetry::LogFormat, tls::TlsConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -18,6 +18,8 @@ pub struct IngestConfig {
     pub grpc: ListenConfig,
     pub http: HttpConfig,
     pub auth: AuthConfig,
+    /// TLS for both the gRPC and the HTTP listener: set `cert` and `key`.
+    pub tls: TlsConfig,
     pub log: LogConfig,
 }
 

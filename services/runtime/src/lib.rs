@@ -8,3 +8,4 @@ pub mod rate_limit;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;

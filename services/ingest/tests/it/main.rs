@@ -8,4 +8,5 @@ mod restart;
 mod schema;
 mod security;
 mod support;
+mod tls;
 mod validation;

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use kagoshima_indicators::progress::table::{fill_progress, row_progress};
 use kagoshima_indicators::progress::{Decimal, ProgressRate, Status};
 
-const VECTORS: &str = include_str!("data/dx-progress-vectors.csv");
+const VECTORS: &str = include_str!("../data/dx-progress-vectors.csv");
 
 /// The vectors without their last two columns (progress_rate_pct, status).
 fn input_only() -> String {

@@ -1,0 +1,136 @@
+//! The demo's clock. Trams sleep from about 23:00 to 06:00; a demo started
+//! then would show an empty city. So the demo may run the sample timetable
+//! shifted in time, consistently for every part (the imported feed and the
+//! simulated fleet read the same shifted copy): at 03:00 the city looks as it
+//! does at 09:00. During service hours the shift is zero.
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use kagoshima_domain::calendar::{JST, transit_service_day};
+
+/// Service hours the demo wants to show (since the service day's midnight).
+const AWAKE_FROM: i64 = 6 * 3600 + 30 * 60;
+const AWAKE_UNTIL: i64 = 22 * 3600;
+/// What a sleeping city is shifted to look like.
+const SHOW_AS: i64 = 9 * 3600;
+
+/// The service day running now and how far its timetable is shifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoClock {
+    pub service_date: NaiveDate,
+    /// Added to every timetable time (whole minutes).
+    pub shift: Duration,
+}
+
+impl DemoClock {
+    pub fn at(now: DateTime<Utc>) -> DemoClock {
+        let service_date = transit_service_day(now);
+        let midnight = service_date
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(JST).single())
+            .map_or(now, |t| t.with_timezone(&Utc));
+        let seconds = (now - midnight).num_seconds();
+        let shift = if (AWAKE_FROM..=AWAKE_UNTIL).contains(&seconds) {
+            0
+        } else {
+            (seconds - SHOW_AS) / 60 * 60
+        };
+        DemoClock {
+            service_date,
+            shift: Duration::seconds(shift),
+        }
+    }
+
+    pub fn is_shifted(&self) -> bool {
+        !self.shift.is_zero()
+    }
+}
+
+/// Copies the GTFS feed at `from` into `to` with every stop time moved by
+/// `shift`; returns `to`. Times past midnight stay valid GTFS (`25:10:00`).
+pub fn shifted_feed(from: &Path, to: &Path, shift: Duration) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "txt") {
+            continue;
+        }
+        let name = path.file_name().map(PathBuf::from).unwrap_or_default();
+        if name.as_os_str() == "stop_times.txt" && !shift.is_zero() {
+            shift_stop_times(&path, &to.join(&name), shift)?;
+        } else {
+            std::fs::copy(&path, to.join(&name))?;
+        }
+    }
+    Ok(to.to_path_buf())
+}
+
+fn shift_stop_times(from: &Path, to: &Path, shift: Duration) -> anyhow::Result<()> {
+    let mut reader = csv::Reader::from_path(from)?;
+    let headers = reader.headers()?.clone();
+    let time_columns: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| matches!(h.trim_start_matches('\u{feff}'), "arrival_time" | "departure_time"))
+        .map(|(i, _)| i)
+        .collect();
+    let mut writer = csv::Writer::from_path(to)?;
+    writer.write_record(&headers)?;
+    for record in reader.records() {
+        let record = record?;
+        let fields: Vec<String> = record
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                if time_columns.contains(&i) && !field.is_empty() {
+                    shift_time(field, shift)
+                } else {
+                    Ok(field.to_owned())
+                }
+            })
+            .collect::<anyhow::Result<_>>()?;
+        writer.write_record(&fields)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// `HH:MM:SS` (hours may pass 24) moved by `shift`.
+fn shift_time(time: &str, shift: Duration) -> anyhow::Result<String> {
+    let parts: Vec<i64> = time
+        .trim()
+        .split(':')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("stop time {time:?} is not HH:MM:SS"))?;
+    let [h, m, s] = parts[..] else {
+        anyhow::bail!("stop time {time:?} is not HH:MM:SS");
+    };
+    let total = (h * 3600 + m * 60 + s + shift.num_seconds()).max(0);
+    Ok(format!("{:02}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+    }
+
+    #[test]
+    fn no_shift_while_the_city_is_awake() {
+        let clock = DemoClock::at(at("2026-11-24T19:10:00+09:00"));
+        assert_eq!(clock.service_date, NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"));
+        assert!(!clock.is_shifted());
+    }
+
+    #[test]
+    fn at_night_the_timetable_moves_to_nine_in_the_morning() {
+        // 02:00 belongs to the previous service day, 26 h after its midnight.
+        let clock = DemoClock::at(at("2026-11-25T02:00:00+09:00"));
+        assert_eq!(clock.service_date, NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"));
+        assert_eq!(clock.shift, Duration::hours(17));
+        assert_eq!(shift_time("09:00:00", clock.shift).expect("time"), "26:00:00");
+    }
+}

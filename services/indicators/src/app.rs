@@ -1,0 +1,152 @@
+//! Start-up: `Application::build` binds the listeners and opens the
+//! database; `run_until_stopped` serves gRPC and the admin endpoints and
+//! recomputes dirty dates in the background until the shutdown signal.
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use kagoshima_proto::v1::indicator_service_server::IndicatorServiceServer;
+use kagoshima_runtime::{admin_http, admin_http::Health, auth::TokenSet, shutdown::Shutdown};
+use kagoshima_storage::Store;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tracing::{info, warn};
+
+use crate::config::IndicatorsConfig;
+use crate::error::IndicatorError;
+use crate::grpc::IndicatorApi;
+use crate::service::Indicators;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Indicator(#[from] IndicatorError),
+    #[error(transparent)]
+    BadToken(#[from] kagoshima_runtime::auth::BadTokenHash),
+    #[error(transparent)]
+    Storage(#[from] kagoshima_storage::StorageError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("grpc server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+    #[error("grpc reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("http server failed: {0}")]
+    Http(std::io::Error),
+}
+
+pub struct Application {
+    indicators: Indicators,
+    tokens: TokenSet,
+    grpc: TcpListener,
+    http: TcpListener,
+}
+
+impl Application {
+    pub async fn build(config: IndicatorsConfig) -> Result<Application, AppError> {
+        let tokens = TokenSet::new(&config.auth.tokens)?;
+        if tokens.is_empty() {
+            warn!("no indicator tokens configured: every IndicatorService call will be refused");
+        }
+        let store = Store::open(
+            config.database.url.expose(),
+            config.database.max_connections,
+        )
+        .await?;
+        let grpc = bind(&config.grpc.listen).await?;
+        let http = bind(&config.http.listen).await?;
+        let indicators = Indicators::new(store.pool().clone(), config)?;
+        Ok(Application {
+            indicators,
+            tokens,
+            grpc,
+            http,
+        })
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn indicators(&self) -> &Indicators {
+        &self.indicators
+    }
+
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), AppError> {
+        let registry = Registry::default();
+        let health = Health::default();
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<IndicatorServiceServer<IndicatorApi>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(kagoshima_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let api = IndicatorApi::new(self.indicators.clone());
+        let service = tonic::service::interceptor::InterceptedService::new(
+            IndicatorServiceServer::new(api),
+            self.tokens.clone().interceptor(),
+        );
+
+        // Rollups follow the data: recompute dirty dates every interval.
+        let refresher = {
+            let indicators = self.indicators.clone();
+            let health = health.clone();
+            let shutdown = shutdown.clone();
+            let every = Duration::from_secs(indicators.config.refresh.interval_s.max(1));
+            tokio::spawn(async move {
+                loop {
+                    match indicators.refresh().await {
+                        Ok(_) => health.recover("refresh"),
+                        Err(e) => {
+                            warn!(error = %e, "refresh of dirty dates failed");
+                            health.degrade("refresh", e.to_string());
+                        }
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(every) => {}
+                    }
+                }
+            })
+        };
+
+        info!(grpc = %self.grpc_addr(), http = %self.http_addr(), "indicators serving");
+        let grpc = tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(service)
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(self.grpc),
+                shutdown.clone().cancelled_owned(),
+            );
+        let router = admin_http::router(Arc::new(registry), health);
+        let http = admin_http::serve(self.http, router, shutdown.clone());
+        let (grpc, http) = tokio::join!(grpc, http);
+        let _ = refresher.await;
+        grpc?;
+        http.map_err(AppError::Http)?;
+        info!("indicators stopped");
+        Ok(())
+    }
+}
+
+async fn bind(addr: &str) -> Result<TcpListener, AppError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Bind {
+            addr: addr.to_owned(),
+            source,
+        })
+}

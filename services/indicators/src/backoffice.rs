@@ -1,0 +1,178 @@
+//! Imports of back-office files in the simulator's formats
+//! (simulators/README.md): かごりん trip records and 1-day ticket sales.
+//! Re-importing a file is a no-op (the ids are keys); a bad line stops the
+//! import with its line number and nothing is stored.
+use std::io::Read;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Deserialize;
+use sqlx::PgPool;
+
+use crate::error::IndicatorError;
+
+#[derive(Debug, Deserialize)]
+struct BikeTrip {
+    trip_id: String,
+    bike_id: Option<String>,
+    // member_id is read past and never stored.
+    start_port_id: Option<String>,
+    start_time: String,
+    end_port_id: Option<String>,
+    end_time: Option<String>,
+    duration_s: Option<i32>,
+    plan: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Sale {
+    sale_id: String,
+    sold_at: String,
+    channel: String,
+    ticket_type: String,
+    price_yen: i32,
+    quantity: i32,
+    amount_yen: i32,
+    sales_point: Option<String>,
+}
+
+fn instant(text: &str, line: u64) -> Result<DateTime<Utc>, IndicatorError> {
+    DateTime::<FixedOffset>::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| IndicatorError::Import(format!("line {line}: bad time {text:?}: {e}")))
+}
+
+/// Imports かごりん trips; returns (rows read, rows new).
+pub async fn import_bikeshare(
+    pool: &PgPool,
+    input: impl Read,
+) -> Result<(u64, u64), IndicatorError> {
+    let mut reader = csv::Reader::from_reader(input);
+    let (mut ids, mut bikes, mut sp, mut ep, mut st, mut et, mut dur, mut plans) = (
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+    );
+    for (i, rec) in reader.deserialize::<BikeTrip>().enumerate() {
+        let line = i as u64 + 2;
+        let t = rec.map_err(|e| IndicatorError::Import(format!("line {line}: {e}")))?;
+        st.push(instant(&t.start_time, line)?);
+        et.push(match t.end_time.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(instant(s, line)?),
+            None => None,
+        });
+        ids.push(t.trip_id);
+        bikes.push(t.bike_id);
+        sp.push(t.start_port_id);
+        ep.push(t.end_port_id);
+        dur.push(t.duration_s);
+        plans.push(t.plan);
+    }
+    let read = ids.len() as u64;
+    let new = sqlx::query(
+        "INSERT INTO bikeshare_trips (trip_id, bike_id, start_port_id, end_port_id, start_time, end_time, duration_s, plan)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int[], $8::text[])
+         ON CONFLICT (trip_id) DO NOTHING",
+    )
+    .bind(ids)
+    .bind(bikes)
+    .bind(sp)
+    .bind(ep)
+    .bind(st)
+    .bind(et)
+    .bind(dur)
+    .bind(plans)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok((read, new))
+}
+
+/// Imports ticket sales; returns (rows read, rows new).
+pub async fn import_ticket_sales(
+    pool: &PgPool,
+    input: impl Read,
+) -> Result<(u64, u64), IndicatorError> {
+    let mut reader = csv::Reader::from_reader(input);
+    let (mut ids, mut at, mut ch, mut ty, mut pr, mut qt, mut am, mut pt) = (
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+    );
+    for (i, rec) in reader.deserialize::<Sale>().enumerate() {
+        let line = i as u64 + 2;
+        let s = rec.map_err(|e| IndicatorError::Import(format!("line {line}: {e}")))?;
+        if s.quantity < 0 {
+            return Err(IndicatorError::Import(format!(
+                "line {line}: negative quantity"
+            )));
+        }
+        at.push(instant(&s.sold_at, line)?);
+        ids.push(s.sale_id);
+        ch.push(s.channel);
+        ty.push(s.ticket_type);
+        pr.push(s.price_yen);
+        qt.push(s.quantity);
+        am.push(s.amount_yen);
+        pt.push(s.sales_point);
+    }
+    let read = ids.len() as u64;
+    let new = sqlx::query(
+        "INSERT INTO ticket_sales (sale_id, sold_at, channel, ticket_type, price_yen, quantity, amount_yen, sales_point)
+         SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::text[])
+         ON CONFLICT (sale_id) DO NOTHING",
+    )
+    .bind(ids)
+    .bind(at)
+    .bind(ch)
+    .bind(ty)
+    .bind(pr)
+    .bind(qt)
+    .bind(am)
+    .bind(pt)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok((read, new))
+}
+
+/// Sets a survey result (or another figure counted by hand) for a fiscal year.
+pub async fn set_survey(
+    pool: &PgPool,
+    plan: &crate::plan::Plan,
+    fiscal_year: kagoshima_domain::calendar::FiscalYear,
+    indicator_id: &str,
+    value: &str,
+    note: Option<&str>,
+    entered_by: &str,
+) -> Result<(), IndicatorError> {
+    if plan.indicator(indicator_id).is_none() {
+        return Err(IndicatorError::UnknownIndicator(indicator_id.to_owned()));
+    }
+    let v: crate::progress::Decimal = value
+        .parse()
+        .map_err(|e| IndicatorError::Invalid(format!("value {value:?}: {e}")))?;
+    sqlx::query(
+        "INSERT INTO survey_results (fiscal_year, indicator_id, value, note, entered_by)
+         VALUES ($1, $2, $3::numeric, $4, $5)
+         ON CONFLICT (fiscal_year, indicator_id) DO UPDATE
+         SET value = EXCLUDED.value, note = EXCLUDED.note, entered_by = EXCLUDED.entered_by, entered_at = now()",
+    )
+    .bind(fiscal_year.year())
+    .bind(indicator_id)
+    .bind(v.to_string())
+    .bind(note)
+    .bind(entered_by)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

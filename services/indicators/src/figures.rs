@@ -1,0 +1,516 @@
+//! The plan's indicators measured over a period, and their progress against
+//! the fiscal year's target.
+//!
+//! Counting rules (README "Counting rules"):
+//! * `tap_payment_uses` (No. 64, 延べ): Σ num_riders over rides that are not
+//!   free transfers, i.e. every approved paid boarding counts once per rider.
+//!   A free transfer at 郡元 / 高見馬場 continues the same use. Declined and
+//!   deny-listed taps are not uses. Rides never tapped off count.
+//! * distinct cards: distinct (card_hash, medium) with at least one ride.
+//! * `kagorin_rides` (No. 58): かごりん trip records whose start is in the period (JST).
+//! * `aibus_stop_searches` (No. 56①): Σ search_counts.searches with
+//!   mode = 'community_bus' (one stop search whose results hold an あいばす
+//!   stop is one 件; stop_search_counts would count a search once per stop).
+//! * `mobile_one_day_ticket_share` (No. 65): mobile quantity ÷ all quantity of
+//!   the configured 1-day ticket types sold in the period, in %.
+//! * `location_system_service` (No. 66): share of service minutes in which at
+//!   least 95 % of the scheduled vehicles had a position younger than 90 s.
+//! * `signage_units_running` (No. 67): signage units with a heartbeat in the
+//!   last 24 h of the period (or of now, for the current period).
+//! * anything else: the survey_results row of the fiscal year, else the plan
+//!   file's actual.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use kagoshima_domain::calendar::{FiscalYear, jst_day_start, service_date};
+use sqlx::PgPool;
+
+use crate::config::IndicatorsConfig;
+use crate::error::IndicatorError;
+use crate::period::Period;
+use crate::plan::{IndicatorKind, Plan};
+use crate::progress::{Decimal, Progress, ProgressRate, policy_progress};
+
+/// A measured value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measured {
+    pub value: Option<Decimal>,
+    pub source: &'static str,
+}
+
+/// One indicator's row in a report.
+#[derive(Debug, Clone)]
+pub struct IndicatorRow {
+    pub id: String,
+    pub policy: String,
+    pub measure: String,
+    pub measure_name: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub unit: String,
+    pub qualitative: bool,
+    pub target: Option<Decimal>,
+    /// The value over the period.
+    pub value: Option<Decimal>,
+    /// The fiscal year to the end of the period: what progress is judged on.
+    pub fytd: Option<Decimal>,
+    pub source: &'static str,
+    pub progress: Option<Progress>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyRow {
+    pub id: String,
+    pub name_ja: String,
+    pub progress: Option<Progress>,
+}
+
+/// Every indicator over a period.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub period: Period,
+    pub fiscal_year: FiscalYear,
+    pub rows: Vec<IndicatorRow>,
+    pub policies: Vec<PolicyRow>,
+    pub details: BTreeMap<String, String>,
+    /// Monthly tap-payment uses of the fiscal year (month, uses), for the trend chart.
+    pub monthly_uses: Vec<(String, u64)>,
+}
+
+pub const MEASURED_IDS: [&str; 6] = [
+    "tap_payment_uses",
+    "kagorin_rides",
+    "aibus_stop_searches",
+    "mobile_one_day_ticket_share",
+    "location_system_service",
+    "signage_units_running",
+];
+
+/// Builds the report of `period` as of `now`.
+pub async fn report(
+    pool: &PgPool,
+    config: &IndicatorsConfig,
+    plan: &Plan,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Report, IndicatorError> {
+    let fy = period.fiscal_year();
+    let (from, to) = period.dates();
+    let (fy_from, fy_to) = period.fiscal_year_to_date();
+    let mut details = BTreeMap::new();
+    let values = measure(pool, config, from, to, fy, now, Some(&mut details)).await?;
+    let fytd = if (from, to) == (fy_from, fy_to) {
+        values.clone()
+    } else {
+        measure(pool, config, fy_from, fy_to, fy, now, None).await?
+    };
+    let mut rows = Vec::new();
+    let mut policies = Vec::new();
+    for policy in &plan.policies {
+        let mut rates: Vec<ProgressRate> = Vec::new();
+        for i in plan.indicators_of(&policy.id) {
+            let plan_actual = i.actual(fy);
+            let m = values.get(&i.id).cloned().unwrap_or(Measured {
+                value: None,
+                source: "",
+            });
+            let f = fytd.get(&i.id).cloned().unwrap_or(Measured {
+                value: None,
+                source: "",
+            });
+            // The plan file's actual stands where nothing was measured.
+            let (value, fytd_value, source) = match (m.value, f.value) {
+                (None, None)
+                    if plan_actual.is_some() && matches!(period, Period::FiscalYear(_)) =>
+                {
+                    (plan_actual, plan_actual, "plan_file")
+                }
+                _ => (
+                    m.value,
+                    f.value,
+                    if m.value.is_some() {
+                        m.source
+                    } else {
+                        f.source
+                    },
+                ),
+            };
+            let target = i.target(fy).map(|t| t.value);
+            let qualitative = i.kind == IndicatorKind::Qualitative;
+            let progress = if qualitative {
+                i.reported_status(fy).map(|s| Progress {
+                    rate: None,
+                    status: s,
+                })
+            } else {
+                match (target, fytd_value) {
+                    (None, _) => Some(Progress::NO_TARGET),
+                    (Some(_), None) => None,
+                    (Some(t), Some(a)) => Some(crate::progress::assess(Some(t), a)?),
+                }
+            };
+            if let Some(rate) = progress.and_then(|p| p.rate) {
+                rates.push(rate);
+            }
+            rows.push(IndicatorRow {
+                id: i.id.clone(),
+                policy: policy.id.clone(),
+                measure: i.measure_label(),
+                measure_name: i.measure_en.clone(),
+                name_ja: i.name_ja.clone(),
+                name_en: i.name_en.clone(),
+                unit: i.unit.clone(),
+                qualitative,
+                target,
+                value,
+                fytd: fytd_value,
+                source,
+                progress,
+            });
+        }
+        policies.push(PolicyRow {
+            id: policy.id.clone(),
+            name_ja: policy.name_ja.clone(),
+            progress: policy_progress(&rates)?,
+        });
+    }
+    let monthly_uses = monthly_uses(pool, fy).await?;
+    Ok(Report {
+        period,
+        fiscal_year: fy,
+        rows,
+        policies,
+        details,
+        monthly_uses,
+    })
+}
+
+/// Tap-payment uses per month of the fiscal year.
+pub async fn monthly_uses(
+    pool: &PgPool,
+    fy: FiscalYear,
+) -> Result<Vec<(String, u64)>, IndicatorError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT to_char(service_date, 'YYYY-MM'), coalesce(sum(uses), 0)::bigint
+         FROM ridership_route_hour WHERE service_date BETWEEN $1 AND $2
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind(fy.start_date())
+    .bind(fy.end_date())
+    .fetch_all(pool)
+    .await?;
+    let found: BTreeMap<String, i64> = rows.into_iter().collect();
+    Ok(fy
+        .months()
+        .map(|m| {
+            let k = m.to_string();
+            let v = found.get(&k).copied().unwrap_or(0).max(0) as u64;
+            (k, v)
+        })
+        .collect())
+}
+
+/// `num × 100 ÷ den` as a decimal with two places, rounded half up.
+pub fn percent(num: u128, den: u128) -> Option<Decimal> {
+    if den == 0 {
+        return None;
+    }
+    let scaled = (num * 100 * 100 * 2 + den) / (2 * den);
+    Decimal::new(scaled, 2).ok()
+}
+
+fn count(v: i64) -> Option<Decimal> {
+    Some(Decimal::from_u64(v.max(0) as u64))
+}
+
+/// Every measured indicator over `[from, to]` (JST dates).
+pub async fn measure(
+    pool: &PgPool,
+    config: &IndicatorsConfig,
+    from: NaiveDate,
+    to: NaiveDate,
+    fy: FiscalYear,
+    now: DateTime<Utc>,
+    mut details: Option<&mut BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, Measured>, IndicatorError> {
+    let mut out = BTreeMap::new();
+    let start = jst_day_start(from);
+    let end = jst_day_start(to) + Duration::days(1);
+    let mut put = |k: &str, v: String| {
+        if let Some(d) = details.as_deref_mut() {
+            d.insert(k.to_owned(), v);
+        }
+    };
+
+    // No. 64: uses from the rollup; distinct cards and more from rides.
+    let (rollup_rows, uses): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(uses), 0)::bigint FROM ridership_route_hour
+         WHERE service_date BETWEEN $1 AND $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await?;
+    let (cards, boardings, transfers, no_off, inbound): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT (card_hash, medium)),
+                coalesce(sum(num_riders), 0)::bigint,
+                coalesce(sum(num_riders) FILTER (WHERE transfer), 0)::bigint,
+                count(*) FILTER (WHERE alight_at IS NULL),
+                coalesce(sum(num_riders) FILTER (WHERE NOT transfer AND issuer_country IS DISTINCT FROM 'JP'), 0)::bigint
+         FROM rides WHERE service_date BETWEEN $1 AND $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await?;
+    out.insert(
+        "tap_payment_uses".to_owned(),
+        Measured {
+            value: if rollup_rows > 0 { count(uses) } else { None },
+            source: "taps",
+        },
+    );
+    put("distinct_cards", cards.to_string());
+    put("tap_boardings", boardings.to_string());
+    put("free_transfers", transfers.to_string());
+    put("rides_not_tapped_off", no_off.to_string());
+    put("inbound_uses", inbound.to_string());
+
+    // No. 58.
+    let bikes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM bikeshare_trips WHERE start_time >= $1 AND start_time < $2",
+    )
+    .bind(start)
+    .bind(end)
+    .fetch_one(pool)
+    .await?;
+    let any_bikes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM bikeshare_trips)")
+        .fetch_one(pool)
+        .await?;
+    out.insert(
+        "kagorin_rides".to_owned(),
+        Measured {
+            value: if any_bikes { count(bikes) } else { None },
+            source: "bikeshare_trips",
+        },
+    );
+
+    // No. 56 ①.
+    let (search_days, searches): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(searches), 0)::bigint FROM search_counts
+         WHERE mode = 'community_bus' AND day BETWEEN $1 AND $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await?;
+    let any_searches: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM search_counts)")
+        .fetch_one(pool)
+        .await?;
+    out.insert(
+        "aibus_stop_searches".to_owned(),
+        Measured {
+            value: if any_searches || search_days > 0 {
+                count(searches)
+            } else {
+                None
+            },
+            source: "search_counts",
+        },
+    );
+
+    // No. 65.
+    let (mobile, all): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(quantity) FILTER (WHERE channel = $4), 0)::bigint,
+                coalesce(sum(quantity), 0)::bigint
+         FROM ticket_sales WHERE sold_at >= $1 AND sold_at < $2 AND ticket_type = ANY($3)",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(&config.tickets.one_day_types)
+    .bind(&config.tickets.mobile_channel)
+    .fetch_one(pool)
+    .await?;
+    put("one_day_tickets_mobile", mobile.to_string());
+    put("one_day_tickets_all", all.to_string());
+    out.insert(
+        "mobile_one_day_ticket_share".to_owned(),
+        Measured {
+            value: percent(mobile.max(0) as u128, all.max(0) as u128),
+            source: "ticket_sales",
+        },
+    );
+
+    // No. 66.
+    let (service, available) = availability(pool, config, from, to, now).await?;
+    put("service_minutes", service.to_string());
+    put("available_minutes", available.to_string());
+    out.insert(
+        "location_system_service".to_owned(),
+        Measured {
+            value: percent(available as u128, service as u128),
+            source: "vehicle_positions",
+        },
+    );
+
+    // No. 67: units alive at the end of the period (or now).
+    let until = end.min(now);
+    let (alive, seen): (i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT vehicle_id) FILTER (WHERE recorded_at >= $3),
+                count(DISTINCT vehicle_id)
+         FROM device_status
+         WHERE device_kind = 'signage' AND recorded_at >= $1 AND recorded_at < $2",
+    )
+    .bind(start)
+    .bind(until)
+    .bind(until - Duration::hours(24))
+    .fetch_one(pool)
+    .await?;
+    put("signage_units_seen_in_period", seen.to_string());
+    out.insert(
+        "signage_units_running".to_owned(),
+        Measured {
+            value: if seen > 0 { count(alive) } else { None },
+            source: "device_status",
+        },
+    );
+
+    // Surveys and other hand-entered figures (per fiscal year).
+    let surveys: Vec<(String, String)> = sqlx::query_as(
+        "SELECT indicator_id, value::text FROM survey_results WHERE fiscal_year = $1",
+    )
+    .bind(fy.year())
+    .fetch_all(pool)
+    .await?;
+    for (id, value) in surveys {
+        if MEASURED_IDS.contains(&id.as_str()) {
+            continue;
+        }
+        out.insert(
+            id,
+            Measured {
+                value: value.parse().ok(),
+                source: "survey",
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Service and available minutes over `[from, to]`, from the daily cache,
+/// computing the days that are missing (days before today only are cached).
+pub async fn availability(
+    pool: &PgPool,
+    config: &IndicatorsConfig,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(i64, i64), IndicatorError> {
+    let today = service_date(now);
+    let last = to.min(today);
+    let mut date = from;
+    let (mut service, mut available) = (0i64, 0i64);
+    while date <= last {
+        let cached: Option<(i32, i32)> = sqlx::query_as(
+            "SELECT service_minutes, available_minutes FROM location_availability_daily
+             WHERE service_date = $1",
+        )
+        .bind(date)
+        .fetch_optional(pool)
+        .await?;
+        let (s, a) = match cached {
+            Some(v) => v,
+            None => {
+                let v = compute_availability(pool, config, date).await?;
+                if date < today {
+                    sqlx::query(
+                        "INSERT INTO location_availability_daily (service_date, service_minutes, available_minutes)
+                         VALUES ($1, $2, $3) ON CONFLICT (service_date) DO UPDATE
+                         SET service_minutes = EXCLUDED.service_minutes,
+                             available_minutes = EXCLUDED.available_minutes, computed_at = now()",
+                    )
+                    .bind(date)
+                    .bind(v.0)
+                    .bind(v.1)
+                    .execute(pool)
+                    .await?;
+                }
+                v
+            }
+        };
+        service += i64::from(s);
+        available += i64::from(a);
+        date += Duration::days(1);
+    }
+    Ok((service, available))
+}
+
+/// One service date's availability: for each minute of the service day,
+/// the vehicles scheduled (distinct blocks, or trips without a block, of the
+/// active feed whose trip spans that minute) and the vehicles with a position
+/// younger than `fresh_s`; a minute with vehicles scheduled is available when
+/// fresh ≥ share × scheduled.
+pub async fn compute_availability(
+    pool: &PgPool,
+    config: &IndicatorsConfig,
+    date: NaiveDate,
+) -> Result<(i32, i32), IndicatorError> {
+    let a = &config.availability;
+    let row: (i64, i64) = sqlx::query_as(
+        r#"
+        WITH fv AS (SELECT id FROM feed_versions WHERE active),
+        svc AS (
+            (SELECT c.service_id FROM network_calendars c, fv
+             WHERE c.feed_version_id = fv.id AND $1::date BETWEEN c.start_date AND c.end_date
+               AND CASE extract(isodow FROM $1::date)
+                     WHEN 1 THEN c.monday WHEN 2 THEN c.tuesday WHEN 3 THEN c.wednesday
+                     WHEN 4 THEN c.thursday WHEN 5 THEN c.friday WHEN 6 THEN c.saturday
+                     ELSE c.sunday END
+             UNION
+             SELECT d.service_id FROM network_calendar_dates d, fv
+             WHERE d.feed_version_id = fv.id AND d.date = $1::date AND d.exception_type = 1)
+            EXCEPT
+            SELECT d.service_id FROM network_calendar_dates d, fv
+            WHERE d.feed_version_id = fv.id AND d.date = $1::date AND d.exception_type = 2
+        ),
+        spans AS (
+            SELECT coalesce(t.block_id, 'trip:' || t.trip_id) AS block,
+                   min(coalesce(st.departure_s, st.arrival_s)) AS s0,
+                   max(coalesce(st.arrival_s, st.departure_s)) AS s1
+            FROM network_trips t
+            JOIN fv ON t.feed_version_id = fv.id
+            JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
+            JOIN network_stop_times st ON st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id
+            WHERE t.service_id IN (SELECT service_id FROM svc) AND r.mode = ANY($3)
+            GROUP BY t.trip_id, t.block_id
+        ),
+        scheduled AS (
+            SELECT m, count(DISTINCT block) AS n
+            FROM spans, generate_series(ceil(s0 / 60.0)::int, floor(s1 / 60.0)::int) AS m
+            GROUP BY m
+        ),
+        fresh AS (
+            SELECT m, count(DISTINCT p.vehicle_id) AS n
+            FROM vehicle_positions p,
+                 generate_series(ceil(extract(epoch FROM p.recorded_at - $2) / 60.0)::int,
+                                 (ceil((extract(epoch FROM p.recorded_at - $2) + $4) / 60.0) - 1)::int) AS m
+            WHERE p.recorded_at >= $2 - make_interval(secs => $4)
+              AND p.recorded_at < $2 + INTERVAL '36 hours'
+              AND p.mode = ANY($3)
+            GROUP BY m
+        )
+        SELECT count(*)::bigint,
+               count(*) FILTER (WHERE coalesce(f.n, 0) >= s.n * $5)::bigint
+        FROM scheduled s LEFT JOIN fresh f USING (m)
+        WHERE s.n > 0
+        "#,
+    )
+    .bind(date)
+    .bind(jst_day_start(date))
+    .bind(&a.modes)
+    .bind(a.fresh_s as f64)
+    .bind(a.vehicle_share)
+    .fetch_one(pool)
+    .await?;
+    Ok((row.0 as i32, row.1 as i32))
+}

@@ -1,0 +1,189 @@
+//! `IndicatorService` over gRPC (bearer token checked by the interceptor).
+use chrono::Utc;
+use kagoshima_proto::v1::{self as pb, indicator_service_server::IndicatorService};
+use kagoshima_runtime::auth::Caller;
+use tonic::{Request, Response, Status};
+
+use crate::figures::{IndicatorRow, PolicyRow, Report};
+use crate::period::{Period, parse_fiscal_year, parse_month};
+use crate::progress::{Decimal, Progress, ProgressRate};
+use crate::report::ReportFormat;
+use crate::service::Indicators;
+
+#[derive(Debug, Clone)]
+pub struct IndicatorApi {
+    inner: Indicators,
+}
+
+impl IndicatorApi {
+    pub fn new(inner: Indicators) -> IndicatorApi {
+        IndicatorApi { inner }
+    }
+}
+
+fn dec(d: Option<Decimal>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn rate(p: Option<Progress>) -> String {
+    p.and_then(|p| p.rate)
+        .map(ProgressRate::display)
+        .unwrap_or_default()
+}
+
+fn status(p: Option<Progress>) -> String {
+    p.map(|p| p.status.symbol().to_owned()).unwrap_or_default()
+}
+
+fn value(r: &IndicatorRow) -> pb::IndicatorValue {
+    pb::IndicatorValue {
+        indicator_id: r.id.clone(),
+        measure: r.measure.clone(),
+        name_ja: r.name_ja.clone(),
+        name_en: r.name_en.clone(),
+        unit: r.unit.clone(),
+        value: dec(r.value),
+        source: r.source.to_owned(),
+        target: dec(r.target),
+        progress_rate_pct: rate(r.progress),
+        status: status(r.progress),
+        fiscal_year_to_date: dec(r.fytd),
+    }
+}
+
+fn policy(p: &PolicyRow) -> pb::PolicyProgress {
+    pb::PolicyProgress {
+        policy_id: p.id.clone(),
+        name_ja: p.name_ja.clone(),
+        progress_rate_pct: rate(p.progress),
+        status: status(p.progress),
+    }
+}
+
+fn to_pb(r: &Report, only: &[String]) -> pb::IndicatorReport {
+    pb::IndicatorReport {
+        period: r.period.to_string(),
+        period_label_ja: r.period.label_ja(),
+        fiscal_year: r.fiscal_year.to_string(),
+        indicators: r
+            .rows
+            .iter()
+            .filter(|x| only.is_empty() || only.contains(&x.id))
+            .map(value)
+            .collect(),
+        policies: r.policies.iter().map(policy).collect(),
+        details: r.details.clone().into_iter().collect(),
+    }
+}
+
+#[tonic::async_trait]
+impl IndicatorService for IndicatorApi {
+    async fn get_monthly(
+        &self,
+        request: Request<pb::GetMonthlyRequest>,
+    ) -> Result<Response<pb::IndicatorReport>, Status> {
+        let req = request.into_inner();
+        let month = parse_month(&req.month)?;
+        self.inner.check_indicators(&req.indicator_ids)?;
+        let r = self.inner.report(Period::Month(month), Utc::now()).await?;
+        Ok(Response::new(to_pb(&r, &req.indicator_ids)))
+    }
+
+    async fn get_fiscal_year(
+        &self,
+        request: Request<pb::GetFiscalYearRequest>,
+    ) -> Result<Response<pb::IndicatorReport>, Status> {
+        let req = request.into_inner();
+        let fy = parse_fiscal_year(&req.fiscal_year)?;
+        self.inner.check_indicators(&req.indicator_ids)?;
+        let r = self
+            .inner
+            .report(Period::FiscalYear(fy), Utc::now())
+            .await?;
+        Ok(Response::new(to_pb(&r, &req.indicator_ids)))
+    }
+
+    async fn get_plan_progress(
+        &self,
+        request: Request<pb::GetPlanProgressRequest>,
+    ) -> Result<Response<pb::PlanProgress>, Status> {
+        let fy = parse_fiscal_year(&request.into_inner().fiscal_year)?;
+        let r = self
+            .inner
+            .report(Period::FiscalYear(fy), Utc::now())
+            .await?;
+        Ok(Response::new(pb::PlanProgress {
+            fiscal_year: fy.to_string(),
+            fiscal_year_label_ja: fy.japanese_label(),
+            indicators: r.rows.iter().map(value).collect(),
+            policies: r.policies.iter().map(policy).collect(),
+        }))
+    }
+
+    async fn get_fare_cap(
+        &self,
+        request: Request<pb::GetFareCapRequest>,
+    ) -> Result<Response<pb::FareCapSummary>, Status> {
+        let req = request.into_inner();
+        let month = parse_month(&req.month)?;
+        let c = self.inner.fare_cap(month, Utc::now()).await?;
+        Ok(Response::new(pb::FareCapSummary {
+            month: month.to_string(),
+            cap_yen: c.cap_yen,
+            cards: c.cards,
+            cards_reaching_cap: c.cards_reaching_cap,
+            uncapped_yen: c.uncapped_yen,
+            capped_yen: c.capped_yen,
+            cap_cost_yen: c.cap_cost_yen(),
+        }))
+    }
+
+    async fn export_report(
+        &self,
+        request: Request<pb::ExportReportRequest>,
+    ) -> Result<Response<pb::ExportReportResponse>, Status> {
+        let req = request.into_inner();
+        let format = match pb::ReportFormat::try_from(req.format) {
+            Ok(pb::ReportFormat::Csv) => ReportFormat::Csv,
+            Ok(pb::ReportFormat::Xlsx) => ReportFormat::Xlsx,
+            Ok(pb::ReportFormat::Svg) => ReportFormat::Svg,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "format must be REPORT_FORMAT_CSV, REPORT_FORMAT_XLSX or REPORT_FORMAT_SVG",
+                ));
+            }
+        };
+        let period = Period::parse(&req.period)?;
+        let file = self.inner.render(period, format, Utc::now()).await?;
+        Ok(Response::new(pb::ExportReportResponse {
+            file_name: file.file_name,
+            content_type: file.content_type.to_owned(),
+            content: file.content,
+        }))
+    }
+
+    async fn set_survey_result(
+        &self,
+        request: Request<pb::SetSurveyResultRequest>,
+    ) -> Result<Response<pb::SetSurveyResultResponse>, Status> {
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .map(|c| c.0.clone())
+            .unwrap_or_else(|| "unknown".into());
+        let req = request.into_inner();
+        let fy = parse_fiscal_year(&req.fiscal_year)?;
+        let note = Some(req.note.as_str()).filter(|n| !n.is_empty());
+        crate::backoffice::set_survey(
+            &self.inner.pool,
+            &self.inner.plan,
+            fy,
+            &req.indicator_id,
+            &req.value,
+            note,
+            &format!("grpc:{caller}"),
+        )
+        .await?;
+        Ok(Response::new(pb::SetSurveyResultResponse {}))
+    }
+}

@@ -1,0 +1,398 @@
+//! Reports laid out like the plan's progress table: CSV, XLSX and an SVG
+//! trend chart of cumulative fiscal-year tap-payment uses against the target.
+use std::fmt::Write as _;
+
+use rust_xlsxwriter::{Format, Workbook};
+
+use crate::error::IndicatorError;
+use crate::farecap::FareCap;
+use crate::figures::Report;
+use crate::period::Period;
+use crate::progress::{Decimal, Progress, ProgressRate};
+
+/// Report file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Xlsx,
+    Svg,
+}
+
+impl ReportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "csv",
+            ReportFormat::Xlsx => "xlsx",
+            ReportFormat::Svg => "svg",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "text/csv; charset=utf-8",
+            ReportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            ReportFormat::Svg => "image/svg+xml",
+        }
+    }
+}
+
+/// The table's headings.
+pub const HEADINGS: [&str; 12] = [
+    "期間",
+    "No.",
+    "施策",
+    "指標",
+    "単位",
+    "目標値",
+    "実績値",
+    "年度累計実績値",
+    "進捗率",
+    "進捗状況",
+    "出典",
+    "indicator_id",
+];
+
+fn text(d: Option<Decimal>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn rate(p: Option<Progress>) -> String {
+    p.and_then(|p| p.rate)
+        .map(ProgressRate::display)
+        .map(|r| format!("{r}%"))
+        .unwrap_or_default()
+}
+
+fn status(p: Option<Progress>) -> String {
+    p.map(|p| p.status.symbol().to_owned()).unwrap_or_default()
+}
+
+/// The note under the table: what the progress is judged on.
+pub fn progress_note(r: &Report) -> String {
+    match r.period {
+        Period::Month(m) => format!(
+            "進捗率は{}の年度累計（4月〜{}月）を年度目標に対して算出。Progress = fiscal year to date (April–{m}) ÷ the fiscal year's target.",
+            r.fiscal_year.japanese_label(),
+            m.month()
+        ),
+        Period::FiscalYear(_) => format!(
+            "進捗率は{}の実績値を年度目標に対して算出（施策平均は端数処理前の進捗率の平均）。",
+            r.fiscal_year.japanese_label()
+        ),
+    }
+}
+
+/// Table rows (indicators, then policy averages), as text cells.
+pub fn table_rows(r: &Report) -> Vec<[String; 12]> {
+    let label = r.period.label_ja();
+    let mut rows = Vec::new();
+    for row in &r.rows {
+        rows.push([
+            label.clone(),
+            row.measure.clone(),
+            row.measure_name.clone(),
+            row.name_ja.clone(),
+            row.unit.clone(),
+            text(row.target),
+            text(row.value),
+            text(row.fytd),
+            rate(row.progress),
+            status(row.progress),
+            row.source.to_owned(),
+            row.id.clone(),
+        ]);
+    }
+    for p in &r.policies {
+        rows.push([
+            label.clone(),
+            String::new(),
+            format!("施策平均: {}", p.name_ja),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            rate(p.progress),
+            status(p.progress),
+            String::new(),
+            p.id.clone(),
+        ]);
+    }
+    rows
+}
+
+/// CSV (UTF-8 with BOM, for Excel).
+pub fn csv(r: &Report, cap: Option<&FareCap>) -> Result<Vec<u8>, IndicatorError> {
+    let mut out = vec![0xEF, 0xBB, 0xBF];
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let target_heading = format!("目標値（{}）", r.fiscal_year.japanese_label());
+        let mut head: Vec<&str> = HEADINGS.to_vec();
+        head[5] = &target_heading;
+        w.write_record(&head).map_err(report_error)?;
+        for row in table_rows(r) {
+            w.write_record(&row).map_err(report_error)?;
+        }
+        let label = r.period.label_ja();
+        for (k, v) in &r.details {
+            w.write_record([label.as_str(), "", "内訳", k, "", "", v, "", "", "", "", ""])
+                .map_err(report_error)?;
+        }
+        if let Some(c) = cap {
+            for (k, v) in [
+                ("上限到達カード数 cards_reaching_cap", c.cards_reaching_cap),
+                ("上限適用前運賃 uncapped_yen", c.uncapped_yen),
+                ("上限適用後運賃 capped_yen", c.capped_yen),
+                ("上限による減収 cap_cost_yen", c.cap_cost_yen()),
+            ] {
+                w.write_record([
+                    label.as_str(),
+                    "No.64",
+                    "運賃上限",
+                    k,
+                    "",
+                    "",
+                    &v.to_string(),
+                    "",
+                    "",
+                    "",
+                    "taps",
+                    "",
+                ])
+                .map_err(report_error)?;
+            }
+        }
+        w.write_record([
+            "注",
+            "",
+            "",
+            &progress_note(r),
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ])
+        .map_err(report_error)?;
+        w.flush().map_err(report_error)?;
+    }
+    Ok(out)
+}
+
+fn report_error(e: impl std::fmt::Display) -> IndicatorError {
+    IndicatorError::Report(e.to_string())
+}
+
+/// XLSX workbook: 進捗 (the table), 月別推移 (monthly uses), 運賃上限.
+pub fn xlsx(r: &Report, cap: Option<&FareCap>) -> Result<Vec<u8>, IndicatorError> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name("進捗").map_err(report_error)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("鹿児島市DX推進計画 進捗状況 — {}", r.period.label_ja()),
+        &bold,
+    )
+    .map_err(report_error)?;
+    ws.write_string(1, 0, progress_note(r))
+        .map_err(report_error)?;
+    let target_heading = format!("目標値（{}）", r.fiscal_year.japanese_label());
+    for (c, h) in HEADINGS.iter().enumerate() {
+        let h = if c == 5 { target_heading.as_str() } else { h };
+        ws.write_string_with_format(3, c as u16, h, &bold)
+            .map_err(report_error)?;
+    }
+    for (i, row) in table_rows(r).iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let rr = 4 + i as u32;
+            // Numbers as numbers where they are.
+            match (c, cell.parse::<f64>()) {
+                (5..=7, Ok(v)) => ws.write_number(rr, c as u16, v).map_err(report_error)?,
+                _ => ws.write_string(rr, c as u16, cell).map_err(report_error)?,
+            };
+        }
+    }
+    ws.set_column_width(3, 48).map_err(report_error)?;
+    ws.set_column_width(0, 26).map_err(report_error)?;
+
+    let ws = wb.add_worksheet();
+    ws.set_name("月別推移").map_err(report_error)?;
+    let target = r
+        .rows
+        .iter()
+        .find(|x| x.id == "tap_payment_uses")
+        .and_then(|x| x.target)
+        .map(Decimal::to_f64);
+    for (c, h) in ["月", "タッチ決済利用者数（延べ）", "年度累計", "年度目標"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(report_error)?;
+    }
+    let mut cum = 0u64;
+    for (i, (m, v)) in r.monthly_uses.iter().enumerate() {
+        cum += v;
+        let rr = 1 + i as u32;
+        ws.write_string(rr, 0, m).map_err(report_error)?;
+        ws.write_number(rr, 1, *v as f64).map_err(report_error)?;
+        ws.write_number(rr, 2, cum as f64).map_err(report_error)?;
+        if let Some(t) = target {
+            ws.write_number(rr, 3, t).map_err(report_error)?;
+        }
+    }
+
+    if let Some(c) = cap {
+        let ws = wb.add_worksheet();
+        ws.set_name("運賃上限").map_err(report_error)?;
+        let rows: [(&str, i64); 6] = [
+            ("月額上限（円）", c.cap_yen),
+            ("カード数（カード・媒体別）", c.cards),
+            ("上限到達カード数", c.cards_reaching_cap),
+            ("上限適用前運賃（円）", c.uncapped_yen),
+            ("上限適用後運賃（円）", c.capped_yen),
+            ("上限による減収（円）", c.cap_cost_yen()),
+        ];
+        for (i, (k, v)) in rows.iter().enumerate() {
+            ws.write_string(i as u32, 0, *k).map_err(report_error)?;
+            ws.write_number(i as u32, 1, *v as f64)
+                .map_err(report_error)?;
+        }
+        ws.set_column_width(0, 30).map_err(report_error)?;
+    }
+    if !r.details.is_empty() {
+        let ws = wb.add_worksheet();
+        ws.set_name("内訳").map_err(report_error)?;
+        for (i, (k, v)) in r.details.iter().enumerate() {
+            ws.write_string(i as u32, 0, k).map_err(report_error)?;
+            match v.parse::<f64>() {
+                Ok(n) => ws.write_number(i as u32, 1, n).map_err(report_error)?,
+                Err(_) => ws.write_string(i as u32, 1, v).map_err(report_error)?,
+            };
+        }
+    }
+    wb.save_to_buffer().map_err(report_error)
+}
+
+/// SVG: cumulative fiscal-year tap-payment uses per month (bars) against the
+/// straight line from 0 to the fiscal year's target (the pace that meets it).
+pub fn svg(r: &Report) -> String {
+    let (w, h) = (760.0_f64, 420.0_f64);
+    let (left, right, top, bottom) = (80.0, 20.0, 50.0, 60.0);
+    let target = r
+        .rows
+        .iter()
+        .find(|x| x.id == "tap_payment_uses")
+        .and_then(|x| x.target)
+        .map(Decimal::to_f64);
+    let mut cum = Vec::new();
+    let mut acc = 0u64;
+    let last_month = match r.period {
+        Period::Month(m) => Some(m.to_string()),
+        Period::FiscalYear(_) => None,
+    };
+    for (m, v) in &r.monthly_uses {
+        acc += v;
+        cum.push((m.clone(), acc));
+        if last_month.as_deref() == Some(m.as_str()) {
+            break;
+        }
+    }
+    let max = cum
+        .iter()
+        .map(|c| c.1 as f64)
+        .fold(target.unwrap_or(0.0), f64::max)
+        .max(1.0)
+        * 1.1;
+    let plot_w = w - left - right;
+    let plot_h = h - top - bottom;
+    let bw = plot_w / 12.0;
+    let y = |v: f64| top + plot_h - v / max * plot_h;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{left}" y="24" font-size="16">タッチ決済利用者数（延べ）年度累計 — {} / 目標 {}</text>"#,
+        r.period.label_ja(),
+        target
+            .map(|t| format!("{t}"))
+            .unwrap_or_else(|| "なし".into())
+    );
+    for i in 0..=5 {
+        let v = max / 5.0 * f64::from(i);
+        let yy = y(v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{:.0}</text>"##,
+            w - right,
+            left - 6.0,
+            yy + 4.0,
+            v
+        );
+    }
+    for (i, (m, _)) in r.monthly_uses.iter().enumerate() {
+        let x = left + bw * i as f64;
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}月</text>"#,
+            x + bw / 2.0,
+            h - bottom + 18.0,
+            m.get(5..).unwrap_or(m).trim_start_matches('0')
+        );
+    }
+    for (i, (_, v)) in cum.iter().enumerate() {
+        let x = left + bw * i as f64 + bw * 0.15;
+        let yy = y(*v as f64);
+        let _ = writeln!(
+            s,
+            r##"<rect x="{x:.1}" y="{yy:.1}" width="{:.1}" height="{:.1}" fill="#1f77b4"><title>{v}</title></rect>"##,
+            bw * 0.7,
+            top + plot_h - yy
+        );
+    }
+    if let Some(t) = target {
+        // Pace line: target × months elapsed / 12, and the annual target.
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#d62728" stroke-width="2" stroke-dasharray="6 4"/>"##,
+            y(0.0),
+            left + plot_w,
+            y(t)
+        );
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#d62728"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#d62728">年度目標 {t}</text>"##,
+            left + plot_w,
+            y(t),
+            y(t),
+            left + plot_w,
+            y(t) - 4.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{left}" x2="{left}" y1="{top}" y2="{:.1}" stroke="#333"/><line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#333"/>"##,
+        top + plot_h,
+        left + plot_w,
+        top + plot_h,
+        top + plot_h
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="{left}" y="{:.1}">■ 年度累計実績　┅ 目標ペース（年度目標×経過月/12）</text>"##,
+        h - 12.0
+    );
+    s.push_str("</svg>\n");
+    s
+}

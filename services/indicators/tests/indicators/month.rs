@@ -1,0 +1,428 @@
+//! A simulated month on a real database: every indicator against the truth.
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use kagoshima_domain::calendar::{FiscalYear, YearMonth};
+use kagoshima_indicators::export::{self, TidesTable};
+use kagoshima_indicators::period::Period;
+use kagoshima_indicators::report::ReportFormat;
+use kagoshima_indicators::{Indicators, IndicatorsConfig, backoffice, figures::Report};
+use kagoshima_tests::TestDb;
+
+use crate::sim::{self, Truth};
+
+const FIRST: &str = "2025-06-01";
+const DAYS: i64 = 30;
+
+fn first() -> NaiveDate {
+    FIRST.parse().unwrap()
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 3, 0, 0).unwrap()
+}
+
+fn value(r: &Report, id: &str) -> String {
+    r.rows
+        .iter()
+        .find(|x| x.id == id)
+        .and_then(|x| x.value)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+/// A database holding the simulated month, and its truth.
+async fn simulated() -> (TestDb, Indicators, Truth) {
+    let db = TestDb::new().await;
+    let (taps, visits, truth) = sim::month(first(), DAYS);
+    sim::insert_visits(db.pool(), &visits).await;
+    sim::insert_taps(db.pool(), &taps).await;
+    sim::insert_counters(db.pool(), first(), DAYS).await;
+    let (read, new) =
+        backoffice::import_bikeshare(db.pool(), sim::bikeshare_csv(first(), DAYS).as_bytes())
+            .await
+            .unwrap();
+    assert_eq!((read, new), (DAYS as u64 * 3 + 2, DAYS as u64 * 3 + 2));
+    // Importing twice stores nothing new.
+    let again =
+        backoffice::import_bikeshare(db.pool(), sim::bikeshare_csv(first(), DAYS).as_bytes())
+            .await
+            .unwrap();
+    assert_eq!(again.1, 0);
+    backoffice::import_ticket_sales(db.pool(), sim::ticket_sales_csv(first(), DAYS).as_bytes())
+        .await
+        .unwrap();
+    // Signage: one unit alive at month end, one seen only early in the month.
+    for (unit, at) in [
+        (
+            "sig-tenmonkan",
+            sim::jst(first() + Duration::days(DAYS - 1), 12, 0),
+        ),
+        ("sig-old", sim::jst(first() + Duration::days(9), 12, 0)),
+    ] {
+        sqlx::query(
+            "INSERT INTO device_status (vehicle_id, recorded_at, device_kind) VALUES ($1, $2, 'signage')",
+        )
+        .bind(unit)
+        .bind(at)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
+    backoffice::set_survey(
+        db.pool(),
+        &ind.plan,
+        FiscalYear::new(2025).unwrap(),
+        "aibus_convenience_share",
+        "41.2",
+        Some("利用者アンケート"),
+        "test",
+    )
+    .await
+    .unwrap();
+    (db, ind, truth)
+}
+
+#[tokio::test]
+async fn simulated_month_matches_the_ground_truth() {
+    let (_db, ind, truth) = simulated().await;
+    let month = Period::Month(YearMonth::new(2025, 6).unwrap());
+    let r = ind.report(month, now()).await.unwrap();
+
+    assert_eq!(value(&r, "tap_payment_uses"), truth.uses.to_string());
+    assert_eq!(r.details["distinct_cards"], truth.cards.len().to_string());
+    assert_eq!(r.details["tap_boardings"], truth.boardings.to_string());
+    assert_eq!(r.details["free_transfers"], truth.transfers.to_string());
+    assert_eq!(
+        r.details["rides_not_tapped_off"],
+        truth.not_tapped_off.to_string()
+    );
+    assert_eq!(value(&r, "kagorin_rides"), truth.bike_rides.to_string());
+    assert_eq!(value(&r, "aibus_stop_searches"), truth.searches.to_string());
+    let share = kagoshima_indicators::figures::percent(
+        truth.mobile_one_day as u128,
+        truth.all_one_day as u128,
+    )
+    .unwrap();
+    assert_eq!(value(&r, "mobile_one_day_ticket_share"), share.to_string());
+    assert_eq!(share.to_string(), "25.00"); // 3 of 12 a day
+    assert_eq!(value(&r, "signage_units_running"), "1");
+    assert_eq!(value(&r, "aibus_convenience_share"), "41.2");
+
+    // Progress of a month: the fiscal year to date against the year's target.
+    let uses = r.rows.iter().find(|x| x.id == "tap_payment_uses").unwrap();
+    assert_eq!(uses.target.unwrap().to_string(), "307000");
+    assert_eq!(uses.fytd, uses.value, "only June has data in FY2025");
+    let expected = kagoshima_indicators::progress::ProgressRate::of(
+        truth.uses.to_string().parse().unwrap(),
+        "307000".parse().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(uses.progress.unwrap().rate, Some(expected));
+    assert_eq!(uses.progress.unwrap().status.symbol(), "△");
+
+    // Every stop was found, the taps without one through stop visits.
+    let unknown: i64 = sqlx::query_scalar("SELECT count(*) FROM rides WHERE board_stop_id IS NULL")
+        .fetch_one(&ind.pool)
+        .await
+        .unwrap();
+    assert_eq!(unknown, 0);
+    let by_visit: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM rides WHERE board_stop_source = 'stop_visit' AND board_stop_id = 'tram_tenmonkan'",
+    )
+    .fetch_one(&ind.pool)
+    .await
+    .unwrap();
+    assert!(by_visit > 0);
+
+    // Fare cap.
+    let cap = ind
+        .fare_cap(YearMonth::new(2025, 6).unwrap(), now())
+        .await
+        .unwrap();
+    let (cards, reaching, uncapped, capped) = truth.cap();
+    assert_eq!(cap.cards, cards);
+    assert_eq!(cap.cards_reaching_cap, reaching);
+    assert_eq!(reaching, 2, "the two daily commuters reach the cap");
+    assert_eq!(cap.uncapped_yen, uncapped);
+    assert_eq!(cap.capped_yen, capped);
+    assert_eq!(cap.cap_cost_yen(), 2 * (60 * 170 - 9660));
+
+    // Rollups agree with the rides.
+    let stop_boardings: i64 =
+        sqlx::query_scalar("SELECT sum(boardings)::bigint FROM ridership_stop_hour")
+            .fetch_one(&ind.pool)
+            .await
+            .unwrap();
+    assert_eq!(stop_boardings, truth.boardings);
+    let shares: i64 = sqlx::query_scalar("SELECT sum(uses)::bigint FROM ridership_shares")
+        .fetch_one(&ind.pool)
+        .await
+        .unwrap();
+    assert_eq!(shares, truth.uses);
+
+    // The fiscal year: same figures, annual progress.
+    let fy = ind
+        .report(Period::FiscalYear(FiscalYear::new(2025).unwrap()), now())
+        .await
+        .unwrap();
+    assert_eq!(value(&fy, "tap_payment_uses"), truth.uses.to_string());
+
+    // Reports render; none carries a hash or token.
+    for format in [ReportFormat::Csv, ReportFormat::Xlsx, ReportFormat::Svg] {
+        let file = ind.render(month, format, now()).await.unwrap();
+        assert!(!file.content.is_empty());
+        assert_no_secrets(&ind, &file.content).await;
+        if format == ReportFormat::Csv {
+            let text = String::from_utf8(file.content.clone()).unwrap();
+            for heading in [
+                "No.",
+                "施策",
+                "指標",
+                "目標値（令和7年度）",
+                "実績値",
+                "進捗率",
+                "進捗状況",
+            ] {
+                assert!(text.contains(heading), "{heading} in {text}");
+            }
+            assert!(text.contains("令和7年度 6月"));
+            assert!(text.contains("年度累計"));
+        }
+        if format == ReportFormat::Xlsx {
+            assert_eq!(&file.content[..2], b"PK");
+        }
+    }
+    if let Ok(dir) = std::env::var("KAGOSHIMA_WRITE_SAMPLES") {
+        std::fs::create_dir_all(&dir).unwrap();
+        for format in [ReportFormat::Csv, ReportFormat::Xlsx, ReportFormat::Svg] {
+            let file = ind.render(month, format, now()).await.unwrap();
+            std::fs::write(format!("{dir}/{}", file.file_name), &file.content).unwrap();
+        }
+        let mut open = Vec::new();
+        export::open_data(&ind.pool, YearMonth::new(2025, 6).unwrap(), 10, &mut open)
+            .await
+            .unwrap();
+        std::fs::write(format!("{dir}/open-data-2025-06.csv"), open).unwrap();
+    }
+}
+
+/// No card hash (hex or raw), no token in the bytes.
+async fn assert_no_secrets(ind: &Indicators, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(!text.contains("ctok_"), "a token leaked");
+    let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT DISTINCT card_hash FROM taps")
+        .fetch_all(&ind.pool)
+        .await
+        .unwrap();
+    for h in hashes {
+        let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(
+            !text.to_lowercase().contains(&hex[..16]),
+            "a card hash leaked"
+        );
+        assert!(
+            !bytes.windows(8).any(|w| w == &h[..8]),
+            "raw hash bytes leaked"
+        );
+    }
+}
+
+#[tokio::test]
+async fn late_and_repeated_taps_change_the_figures_exactly() {
+    let (_db, ind, truth) = simulated().await;
+    let june = Period::Month(YearMonth::new(2025, 6).unwrap());
+    let before = ind.report(june, now()).await.unwrap();
+    assert_eq!(value(&before, "tap_payment_uses"), truth.uses.to_string());
+
+    // Every tap again (a validator republishing): nothing changes.
+    let (taps, _, _) = sim::month(first(), DAYS);
+    assert_eq!(sim::insert_taps(&ind.pool, &taps).await, 0);
+    let again = ind.report(june, now()).await.unwrap();
+    assert_eq!(value(&again, "tap_payment_uses"), truth.uses.to_string());
+    assert_eq!(again.details, before.details);
+
+    // A new card's ride on 3 June arriving weeks late, for two riders, and the
+    // tap off of a ride that had none (card 2 forgot on 2 June... it arrives late).
+    let late_day = first() + Duration::days(2);
+    let late = sim::Tap {
+        event_id: "ev_late_on".into(),
+        at: sim::jst(late_day, 18, 0),
+        vehicle_id: "tram-101".into(),
+        mode: "tram",
+        on: true,
+        token: "ctok_latecomerxxxxxxxxxxxxxxxx".into(),
+        medium: "card",
+        brand: "visa",
+        issuer_country: "TW",
+        num_riders: 2,
+        fare_yen: 340,
+        result: "approved",
+        stop_id: Some("tram_kagoshimaekimae".into()),
+        route_id: "tram-1".into(),
+        trip_id: "late-trip".into(),
+    };
+    let late_off = sim::Tap {
+        event_id: "ev_late_off".into(),
+        at: late.at + Duration::minutes(12),
+        on: false,
+        fare_yen: 0,
+        stop_id: Some("tram_tenmonkan".into()),
+        ..late.clone()
+    };
+    // A declined tap arriving late adds nothing.
+    let declined = sim::Tap {
+        event_id: "ev_late_declined".into(),
+        token: "ctok_declinedxxxxxxxxxxxxxxxxx".into(),
+        result: "declined",
+        ..late.clone()
+    };
+    assert_eq!(
+        sim::insert_taps(&ind.pool, &[late, late_off, declined]).await,
+        3
+    );
+    let dirty: Vec<NaiveDate> =
+        sqlx::query_scalar("SELECT service_date FROM indicator_dirty_dates")
+            .fetch_all(&ind.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        dirty,
+        vec![late_day],
+        "only the late tap's date is recomputed"
+    );
+    let after = ind.report(june, now()).await.unwrap();
+    assert_eq!(
+        value(&after, "tap_payment_uses"),
+        (truth.uses + 2).to_string()
+    );
+    assert_eq!(
+        after.details["distinct_cards"],
+        (truth.cards.len() + 1).to_string()
+    );
+    assert_eq!(
+        after.details["inbound_uses"].parse::<i64>().unwrap(),
+        before.details["inbound_uses"].parse::<i64>().unwrap() + 2
+    );
+    let cap = ind
+        .fare_cap(YearMonth::new(2025, 6).unwrap(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        cap.uncapped_yen,
+        truth.cap().2 + 170,
+        "two riders, one fare toward the cap"
+    );
+
+    // Recomputing a date twice is idempotent.
+    kagoshima_indicators::rides::mark_dirty(&ind.pool, first(), first() + Duration::days(DAYS - 1))
+        .await
+        .unwrap();
+    let twice = ind.report(june, now()).await.unwrap();
+    assert_eq!(twice.details, after.details);
+}
+
+#[tokio::test]
+async fn fiscal_year_boundary_lands_on_the_right_side() {
+    let db = TestDb::new().await;
+    let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
+    let base = sim::Tap {
+        event_id: "ev_march".into(),
+        at: sim::jst("2025-03-31".parse().unwrap(), 23, 59),
+        vehicle_id: "tram-101".into(),
+        mode: "tram",
+        on: true,
+        token: "ctok_boundaryxxxxxxxxxxxxxxxxx".into(),
+        medium: "card",
+        brand: "visa",
+        issuer_country: "JP",
+        num_riders: 1,
+        fare_yen: 170,
+        result: "approved",
+        stop_id: Some("tram_kagoshimaekimae".into()),
+        route_id: "tram-1".into(),
+        trip_id: "t1".into(),
+    };
+    let april = sim::Tap {
+        event_id: "ev_april".into(),
+        at: sim::jst("2025-04-01".parse().unwrap(), 0, 0),
+        vehicle_id: "tram-102".into(),
+        trip_id: "t2".into(),
+        num_riders: 3,
+        ..base.clone()
+    };
+    sim::insert_taps(db.pool(), &[base, april]).await;
+    let fy24 = ind
+        .report(Period::FiscalYear(FiscalYear::new(2024).unwrap()), now())
+        .await
+        .unwrap();
+    let fy25 = ind
+        .report(Period::FiscalYear(FiscalYear::new(2025).unwrap()), now())
+        .await
+        .unwrap();
+    assert_eq!(value(&fy24, "tap_payment_uses"), "1");
+    assert_eq!(value(&fy25, "tap_payment_uses"), "3");
+    let march = ind
+        .report(Period::Month(YearMonth::new(2025, 3).unwrap()), now())
+        .await
+        .unwrap();
+    assert_eq!(value(&march, "tap_payment_uses"), "1");
+}
+
+#[tokio::test]
+async fn small_cells_are_suppressed_and_exports_carry_no_card_data() {
+    let (_db, ind, _truth) = simulated().await;
+    ind.refresh().await.unwrap();
+    let june = YearMonth::new(2025, 6).unwrap();
+    let mut out = Vec::new();
+    let (cells, hidden) = export::open_data(&ind.pool, june, 10, &mut out)
+        .await
+        .unwrap();
+    assert!(
+        cells > 0 && hidden > 0 && hidden < cells,
+        "{cells} {hidden}"
+    );
+    let text = String::from_utf8(out.clone()).unwrap();
+    // Recheck each cell against the distinct cards behind it.
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[1] != "route_stop" {
+            continue;
+        }
+        let cards: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT (card_hash, medium)) FROM rides
+             WHERE coalesce(route_id, '') = $1 AND coalesce(board_stop_id, '') = $2",
+        )
+        .bind(f[2])
+        .bind(f[3])
+        .fetch_one(&ind.pool)
+        .await
+        .unwrap();
+        assert_eq!(f[8] == "1", cards < 10, "{line}");
+        assert_eq!(f[7].is_empty(), cards < 10, "{line}");
+    }
+    // The inbound cell (6 US cards) is below k and hidden.
+    assert!(text.contains("2025-06,issuer,,,,,inbound,,1"), "{text}");
+    assert_no_secrets(&ind, &out).await;
+
+    let (from, to) = (first(), first() + Duration::days(DAYS - 1));
+    for table in [
+        TidesTable::FareTransactions,
+        TidesTable::StopVisits,
+        TidesTable::VehicleLocations,
+        TidesTable::PassengerEvents,
+    ] {
+        let mut out = Vec::new();
+        let n = export::tides(&ind.pool, table, from, to, &mut out)
+            .await
+            .unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert_eq!(text.lines().next().unwrap(), table.columns().join(","));
+        assert!(!text.contains("token_id"));
+        if table == TidesTable::FareTransactions {
+            assert!(n > 0);
+            assert!(text.contains(",transfer,"));
+            assert!(text.contains(",denied,"));
+        }
+        assert_no_secrets(&ind, &out).await;
+    }
+}

@@ -1,0 +1,69 @@
+// Stop signage: arrivals pushed by the server (Server-Sent Events), shown
+// in Japanese and English in turn every 8 seconds.
+"use strict";
+(function () {
+  const $ = id => document.getElementById(id);
+  const SHOWN = ["ja", "en"];
+  const ALTERNATE_MS = 8000;
+  const stopId = document.getElementById("sign").dataset.stop || "tram_tenmonkan_dori";
+  const latest = {};
+  let shown = 0, source = null, lastEvent = 0;
+
+  function clock() {
+    const now = new Date();
+    $("clock").textContent = now.toLocaleTimeString("ja-JP", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Tokyo" });
+  }
+
+  function render() {
+    const lang = SHOWN[shown];
+    const a = latest[lang] || latest.ja;
+    applyStrings(lang);
+    document.title = `${t(lang, "signage_title")} / ${a?.stop_name.text || stopId}`;
+    if (!a) return;
+    const name = $("stop-name");
+    name.textContent = a.stop_name.text; name.lang = a.stop_name.lang;
+    const rows = $("rows");
+    rows.dataset.lang = lang;
+    if (!a.arrivals.length) {
+      rows.replaceChildren(el("li", { class: "empty" }, t(lang, "no_arrivals")));
+      return;
+    }
+    rows.replaceChildren(...a.arrivals.slice(0, 6).map(x => {
+      const route = el("span", { class: "route", lang: x.route_short_name.lang }, x.route_short_name.text);
+      route.style.background = x.mode === "tram" ? "#ffffff" : "#ffd400";
+      route.style.color = "#000000";
+      const away = x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : x.time;
+      const mins = x.minutes <= 0
+        ? el("span", { class: "mins" }, t(lang, "now"))
+        : el("span", { class: "mins" }, String(x.minutes), el("small", {}, lang === "ja" ? "分" : "min"));
+      return el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes },
+        route,
+        el("span", { class: "dest" }, el("span", { lang: x.headsign.lang }, t(lang, "bound", { h: x.headsign.text })),
+          el("small", {}, `${t(lang, x.mode)} · ${away}`)),
+        mins);
+    }));
+    $("status").textContent = t(lang, "updated", { t: a.local_time }) + (a.source === "timetable" ? ` · ${t(lang, "scheduled")}` : "");
+  }
+
+  function connect() {
+    if (source) source.close();
+    source = new EventSource(`/api/stops/${encodeURIComponent(stopId)}/arrivals/stream?lang=${SHOWN.join(",")}`);
+    source.addEventListener("arrivals", e => {
+      const a = JSON.parse(e.data);
+      latest[a.lang] = a;
+      lastEvent = Date.now();
+      if (a.lang === SHOWN[shown]) render();
+    });
+    source.addEventListener("error", e => {
+      if (e.data) $("status").textContent = t(SHOWN[shown], "error");
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    clock(); setInterval(clock, 1000);
+    connect();
+    setInterval(() => { shown = (shown + 1) % SHOWN.length; render(); }, ALTERNATE_MS);
+    // EventSource reconnects by itself; start over if nothing came for a minute.
+    setInterval(() => { if (Date.now() - lastEvent > 60000) connect(); }, 30000);
+  });
+})();

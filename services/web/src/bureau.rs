@@ -1,0 +1,293 @@
+//! The bureau's JSON API under `/api/bureau`, for the dashboard. Every call
+//! needs `Authorization: Bearer <token>`: the token is checked here against
+//! the configured hashes (401 with a JSON reason otherwise), then forwarded
+//! to IndicatorService, which checks it again.
+//!
+//! - `GET /api/bureau/indicators?month=YYYY-MM`: GetMonthly and GetFiscalYear
+//! - `GET /api/bureau/report.svg?period=`: ExportReport (SVG trend chart)
+//! - `GET /api/bureau/ridership?month=`: ridership by hour and by route
+//! - `GET /api/bureau/feeds`: the data feeds' health (ingest `/metrics`)
+use axum::{
+    Json,
+    extract::{Query, Request, State},
+    http::{HeaderMap, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use chrono::{Datelike, FixedOffset, Utc};
+use kagoshima_proto::v1::{
+    ExportReportRequest, GetFiscalYearRequest, GetMonthlyRequest, IndicatorReport, IndicatorValue,
+    ListVehiclesRequest, PolicyProgress, ReportFormat,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{app::AppState, error::ApiError, feeds};
+
+/// Refuses requests without a known bearer token.
+pub async fn require_token(State(s): State<AppState>, request: Request, next: Next) -> Response {
+    let header = request.headers().get(header::AUTHORIZATION).cloned();
+    let text = header.as_ref().and_then(|h| h.to_str().ok());
+    if s.tokens.is_empty() {
+        return ApiError::Unauthenticated(
+            "no bureau tokens are configured on this server (auth.tokens): every request is refused"
+                .into(),
+        )
+        .into_response();
+    }
+    match s.tokens.verify(text) {
+        Ok(name) => {
+            tracing::info!(client = name, path = %request.uri().path(), "bureau request");
+            next.run(request).await
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, path = %request.uri().path(), "bureau request refused");
+            ApiError::Unauthenticated(e.to_string()).into_response()
+        }
+    }
+}
+
+fn with_token<T>(message: T, headers: &HeaderMap) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    {
+        request.metadata_mut().insert("authorization", v);
+    }
+    request
+}
+
+fn jst_now() -> chrono::DateTime<FixedOffset> {
+    Utc::now().with_timezone(&FixedOffset::east_opt(9 * 3600).expect("valid offset"))
+}
+
+/// The fiscal year (April to March) holding a month.
+pub fn fiscal_year_of(year: i32, month: u32) -> i32 {
+    if month >= 4 { year } else { year - 1 }
+}
+
+/// 令和N年度 of a fiscal year (R1 = FY2019).
+pub fn reiwa_label(fiscal_year: i32) -> String {
+    match fiscal_year - 2018 {
+        1 => "令和元年度".into(),
+        n => format!("令和{n}年度"),
+    }
+}
+
+fn parse_month(m: &str) -> Option<(i32, u32)> {
+    let (y, mo) = m.split_once('-')?;
+    let (y, mo) = (y.parse().ok()?, mo.parse().ok()?);
+    (y >= 2000 && (1..=12).contains(&mo) && m.len() == 7).then_some((y, mo))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MonthQuery {
+    #[serde(default)]
+    month: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReportJson {
+    period: String,
+    period_label_ja: String,
+    fiscal_year: String,
+    indicators: Vec<ValueJson>,
+    policies: Vec<PolicyJson>,
+    details: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ValueJson {
+    indicator_id: String,
+    measure: String,
+    name_ja: String,
+    name_en: String,
+    unit: String,
+    value: String,
+    source: String,
+    target: String,
+    progress_rate_pct: String,
+    status: String,
+    fiscal_year_to_date: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PolicyJson {
+    policy_id: String,
+    name_ja: String,
+    progress_rate_pct: String,
+    status: String,
+}
+
+impl From<IndicatorValue> for ValueJson {
+    fn from(v: IndicatorValue) -> Self {
+        ValueJson {
+            indicator_id: v.indicator_id,
+            measure: v.measure,
+            name_ja: v.name_ja,
+            name_en: v.name_en,
+            unit: v.unit,
+            value: v.value,
+            source: v.source,
+            target: v.target,
+            progress_rate_pct: v.progress_rate_pct,
+            status: v.status,
+            fiscal_year_to_date: v.fiscal_year_to_date,
+        }
+    }
+}
+
+impl From<PolicyProgress> for PolicyJson {
+    fn from(p: PolicyProgress) -> Self {
+        PolicyJson {
+            policy_id: p.policy_id,
+            name_ja: p.name_ja,
+            progress_rate_pct: p.progress_rate_pct,
+            status: p.status,
+        }
+    }
+}
+
+fn report_json(r: IndicatorReport, fallback_label: String) -> ReportJson {
+    ReportJson {
+        period_label_ja: if r.period_label_ja.is_empty() {
+            fallback_label
+        } else {
+            r.period_label_ja
+        },
+        period: r.period,
+        fiscal_year: r.fiscal_year,
+        indicators: r.indicators.into_iter().map(ValueJson::from).collect(),
+        policies: r.policies.into_iter().map(PolicyJson::from).collect(),
+        details: r.details.into_iter().collect(),
+    }
+}
+
+/// This month's and this fiscal year's indicators (or those of `month`).
+pub async fn indicators(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, ApiError> {
+    let (year, month) = if q.month.trim().is_empty() {
+        let now = jst_now();
+        (now.year(), now.month())
+    } else {
+        parse_month(q.month.trim())
+            .ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?
+    };
+    let month_text = format!("{year:04}-{month:02}");
+    let fy = fiscal_year_of(year, month);
+    let mut client = s.upstream.indicators.clone();
+    let monthly = client
+        .get_monthly(with_token(
+            GetMonthlyRequest {
+                month: month_text.clone(),
+                indicator_ids: Vec::new(),
+            },
+            &headers,
+        ))
+        .await?
+        .into_inner();
+    let yearly = client
+        .get_fiscal_year(with_token(
+            GetFiscalYearRequest {
+                fiscal_year: format!("FY{fy}"),
+                indicator_ids: Vec::new(),
+            },
+            &headers,
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(json!({
+        "month": month_text,
+        "fiscal_year": fy,
+        "fiscal_year_label_ja": reiwa_label(fy),
+        "monthly": report_json(monthly, format!("{} {}月", reiwa_label(fy), month)),
+        "fiscal": report_json(yearly, reiwa_label(fy)),
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PeriodQuery {
+    #[serde(default)]
+    period: String,
+}
+
+/// The indicators' trend chart, as IndicatorService draws it.
+pub async fn report_svg(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Response, ApiError> {
+    let period = if q.period.trim().is_empty() {
+        let now = jst_now();
+        format!("FY{}", fiscal_year_of(now.year(), now.month()))
+    } else {
+        q.period.trim().to_owned()
+    };
+    let file = s
+        .upstream
+        .indicators
+        .clone()
+        .export_report(with_token(
+            ExportReportRequest {
+                format: ReportFormat::Svg.into(),
+                period,
+            },
+            &headers,
+        ))
+        .await?
+        .into_inner();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            // Shown as an image only: no script of the file ever runs.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        file.content,
+    )
+        .into_response())
+}
+
+/// Ridership by hour and by route: IndicatorService has no method for it yet.
+pub async fn ridership() -> Result<Response, ApiError> {
+    Err(ApiError::Unimplemented(
+        "ridership by hour and by route is not available: IndicatorService has no \
+         GetRidership method yet"
+            .into(),
+    ))
+}
+
+/// The feeds' health: the ingest service's Prometheus endpoint, plus the
+/// vehicles reporting now (PassengerService.ListVehicles: live, not stale).
+pub async fn feeds(State(s): State<AppState>) -> Response {
+    let mut passenger = s.upstream.passenger.clone();
+    let (ingest, vehicles) = tokio::join!(
+        feeds::read(&s.config.ingest_metrics_url),
+        passenger.list_vehicles(ListVehiclesRequest {
+            route_id: String::new(),
+            lang: "ja".into(),
+        })
+    );
+    let vehicles = match vehicles {
+        Ok(r) => {
+            let all = r.into_inner().vehicles;
+            let reporting = all.iter().filter(|v| !v.stale).count();
+            json!({ "reporting": reporting, "known": all.len(), "error": null })
+        }
+        Err(status) => json!({ "reporting": null, "known": null, "error": status.message() }),
+    };
+    let mut body = serde_json::to_value(ingest).unwrap_or_default();
+    if let Some(map) = body.as_object_mut() {
+        map.insert("vehicles".into(), vehicles);
+    }
+    Json(body).into_response()
+}

@@ -1,0 +1,73 @@
+//! The web service's configuration: defaults, then the TOML file given with
+//! `--config`, then `KAGOSHIMA_<SECTION>__<KEY>` environment variables.
+use kagoshima_runtime::{auth::TokenEntry, rate_limit::RateLimitConfig, telemetry::LogFormat};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebConfig {
+    /// The pages, the JSON API under /api, /metrics and /healthz.
+    pub http: ListenConfig,
+    /// PassengerService of the location service.
+    pub passenger_grpc: String,
+    /// IndicatorService of the indicators service.
+    pub indicators_grpc: String,
+    /// The ingest service's Prometheus endpoint, read for the feeds' health.
+    pub ingest_metrics_url: String,
+    /// The stop shown by `/signage` without a stop id (天文館通).
+    pub signage_default_stop: String,
+    /// Seconds between two GetArrivals calls when no stream is available.
+    pub poll_seconds: u64,
+    /// Per-client-IP limit on /api.
+    pub rate_limit: RateLimitConfig,
+    /// Bureau tokens accepted on /api/bureau (hashes only).
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            http: ListenConfig {
+                listen: "127.0.0.1:8080".into(),
+            },
+            passenger_grpc: "http://127.0.0.1:50052".into(),
+            indicators_grpc: "http://127.0.0.1:50053".into(),
+            ingest_metrics_url: "http://127.0.0.1:9091/metrics".into(),
+            signage_default_stop: "tram_tenmonkan_dori".into(),
+            poll_seconds: 5,
+            rate_limit: RateLimitConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListenConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// `[{ name, sha256 }]`; `kagoshima-web hash-token T` prints a hash.
+    pub tokens: Vec<TokenEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}

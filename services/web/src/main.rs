@@ -1,0 +1,59 @@
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kagoshima_runtime::{auth, config, shutdown, telemetry};
+use kagoshima_web::{Application, WebConfig};
+
+/// Kagoshima transit web front: the passenger page (/), stop signage
+/// (/signage/{stop_id}) and the bureau dashboard (/dashboard), over the
+/// location and indicators services' gRPC APIs.
+///
+/// Configuration comes from built-in defaults, then the file given with
+/// --config, then environment variables KAGOSHIMA_<SECTION>__<KEY> (for
+/// example KAGOSHIMA_HTTP__LISTEN, KAGOSHIMA_PASSENGER_GRPC).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, short, env = "KAGOSHIMA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Print the effective configuration (secrets redacted) and exit.
+    ShowConfig,
+    /// Print the SHA-256 of a bureau token, for `auth.tokens`.
+    HashToken { token: String },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config: WebConfig =
+        config::load(cli.config.as_deref()).context("loading the configuration")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::ShowConfig => {
+            println!("{}", config::redacted_toml(&config)?);
+            Ok(())
+        }
+        Command::HashToken { token } => {
+            println!("{}", auth::hash_token_hex(&token));
+            Ok(())
+        }
+        Command::Serve => {
+            telemetry::init(&config.log.filter, config.log.format);
+            let shutdown = shutdown::Shutdown::new();
+            shutdown::on_signals(shutdown.clone());
+            let app = Application::build(config).await?;
+            println!("web: pages and JSON API on http://{}", app.addr());
+            app.run_until_stopped(shutdown).await?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The web service over a real location service and a real database: pages,
+//! the stop search through gRPC in five languages, and the bureau token.
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use kagoshima_location::{Application as Location, LocationConfig};
+use kagoshima_network::{ImportOptions, feed, import::Quiet};
+use kagoshima_runtime::{
+    auth::{TokenEntry, hash_token_hex},
+    rate_limit::RateLimitConfig,
+    secret::Secret,
+    shutdown::Shutdown,
+};
+use kagoshima_tests::TestDb;
+use kagoshima_web::{Application as Web, WebConfig};
+
+const TOKEN: &str = "bureau-test-token-0123456789";
+
+struct Stack {
+    _db: TestDb,
+    web: SocketAddr,
+    shutdown: Shutdown,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn spawn() -> Stack {
+    let db = TestDb::new().await;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulators/feed/kagoshima");
+    let feed = feed::load(&path).expect("sample feed loads");
+    kagoshima_network::import(db.pool(), &feed, &ImportOptions::default(), &Quiet)
+        .await
+        .expect("import");
+    let shutdown = Shutdown::new();
+    let generous = RateLimitConfig {
+        enabled: true,
+        per_second: 1000.0,
+        burst: 1000,
+    };
+
+    let mut lc = LocationConfig::default();
+    lc.database.url = Secret::new(db.url.clone());
+    lc.database.max_connections = 4;
+    lc.grpc.listen = "127.0.0.1:0".into();
+    lc.http.listen = "127.0.0.1:0".into();
+    lc.rate_limit = generous.clone();
+    let location = Location::build(lc).await.expect("location builds");
+    let grpc = location.grpc_addr();
+    tokio::spawn({
+        let s = shutdown.clone();
+        async move { location.run_until_stopped(s).await.expect("location runs") }
+    });
+
+    let mut wc = WebConfig::default();
+    wc.http.listen = "127.0.0.1:0".into();
+    wc.passenger_grpc = format!("http://{grpc}");
+    wc.indicators_grpc = "http://127.0.0.1:9".into();
+    wc.ingest_metrics_url = "http://127.0.0.1:9/metrics".into();
+    wc.rate_limit = generous;
+    wc.auth.tokens = vec![TokenEntry {
+        name: "test".into(),
+        sha256: hash_token_hex(TOKEN),
+    }];
+    let web = Web::build(wc).await.expect("web builds");
+    let addr = web.addr();
+    tokio::spawn({
+        let s = shutdown.clone();
+        async move { web.run_until_stopped(s).await.expect("web runs") }
+    });
+    let stack = Stack {
+        _db: db,
+        web: addr,
+        shutdown,
+    };
+    kagoshima_tests::eventually("web healthy", Duration::from_secs(10), || async {
+        get(stack.web, "/healthz", &[])
+            .await
+            .filter(|r| r.status == 200)
+            .map(|_| ())
+    })
+    .await;
+    stack
+}
+
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A minimal HTTP/1.1 GET with extra headers. Handles chunked bodies.
+async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Option<Answer> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            if n == 0 {
+                break;
+            }
+            out.push_str(tail.get(..n)?);
+            rest = tail.get(n + 2..)?;
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    Some(Answer {
+        status,
+        head: head.to_owned(),
+        body,
+    })
+}
+
+#[tokio::test]
+async fn pages_search_and_bureau_token() {
+    let stack = spawn().await;
+    let web = stack.web;
+
+    // Pages: HTML in Japanese by default, assets with their types, a strict CSP.
+    for path in [
+        "/",
+        "/signage",
+        "/signage/tram_tenmonkan_dori",
+        "/dashboard",
+    ] {
+        let a = get(web, path, &[]).await.expect("answer");
+        assert_eq!(a.status, 200, "{path}");
+        assert_eq!(
+            a.header("content-type").as_deref(),
+            Some("text/html; charset=utf-8"),
+            "{path}"
+        );
+        assert!(a.body.contains("<html lang=\"ja\">"), "{path}");
+        assert!(
+            a.header("content-security-policy")
+                .is_some_and(|c| c.contains("script-src 'self'")),
+            "{path}"
+        );
+    }
+    let signage = get(web, "/signage", &[]).await.expect("answer");
+    assert!(signage.body.contains("data-stop=\"tram_tenmonkan_dori\""));
+    let hostile = get(web, "/signage/%22%3E%3Cscript%3E", &[])
+        .await
+        .expect("answer");
+    assert!(
+        !hostile.body.contains("\"><script>"),
+        "the stop id is escaped"
+    );
+    for (path, ty) in [
+        ("/assets/passenger.js", "text/javascript; charset=utf-8"),
+        ("/assets/app.css", "text/css; charset=utf-8"),
+        ("/assets/favicon.svg", "image/svg+xml"),
+    ] {
+        let a = get(web, path, &[]).await.expect("answer");
+        assert_eq!(
+            (a.status, a.header("content-type").as_deref()),
+            (200, Some(ty)),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        get(web, "/assets/nope.js", &[])
+            .await
+            .expect("answer")
+            .status,
+        404
+    );
+
+    // Stop search through PassengerService, in each of the five languages.
+    let mut names = Vec::new();
+    for lang in ["ja", "en", "zh-Hans", "zh-Hant", "ko"] {
+        let a = get(
+            web,
+            &format!("/api/stops/search?q=tenmonkan&lang={lang}"),
+            &[],
+        )
+        .await
+        .expect("answer");
+        assert_eq!(a.status, 200, "{lang}: {}", a.body);
+        assert_eq!(
+            a.header("content-type").as_deref(),
+            Some("application/json")
+        );
+        let body = a.json();
+        let first = body["stops"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["stop_id"] == "tram_tenmonkan_dori"))
+            .unwrap_or_else(|| panic!("{lang}: 天文館通 found: {body}"));
+        assert_eq!(first["name"]["lang"], lang, "{lang}: {body}");
+        names.push(first["name"]["text"].as_str().expect("name").to_owned());
+    }
+    assert_eq!(names[0], "天文館通");
+    assert!(names[1].to_lowercase().contains("tenmonkan"), "{names:?}");
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 4, "names differ by language: {names:?}");
+    let bad = get(web, "/api/stops/search?q=x&lang=fr", &[])
+        .await
+        .expect("answer");
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["error"]["code"], "invalid_argument");
+    let unknown = get(web, "/api/stops/no_such_stop?lang=en", &[])
+        .await
+        .expect("answer");
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+
+    // The bureau API: 401 with a clear JSON reason, then in with the token.
+    let missing = get(web, "/api/bureau/feeds", &[]).await.expect("answer");
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.json()["error"]["code"], "unauthenticated");
+    assert!(
+        missing.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Bearer")),
+        "{}",
+        missing.body
+    );
+    assert!(missing.header("www-authenticate").is_some());
+    let wrong = get(
+        web,
+        "/api/bureau/indicators",
+        &[("Authorization", "Bearer wrong")],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(wrong.status, 401);
+    let bearer = format!("Bearer {TOKEN}");
+    let ok = get(web, "/api/bureau/feeds", &[("Authorization", &bearer)])
+        .await
+        .expect("answer");
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let feeds = ok.json();
+    assert_eq!(feeds["source"], "ingest_metrics");
+    assert_eq!(feeds["reachable"], false, "no ingest in this test");
+    // IndicatorService is not running here: the token passes, the upstream is down.
+    let indicators = get(web, "/api/bureau/indicators", &[("Authorization", &bearer)])
+        .await
+        .expect("answer");
+    assert_eq!(indicators.status, 503, "{}", indicators.body);
+}

@@ -1,0 +1,118 @@
+// Browser tests of the web pages, against a running kagoshima-web
+// (KAGOSHIMA_WEB_URL) with the location service behind it. The dashboard
+// test needs a bureau token the server accepts (KAGOSHIMA_BUREAU_TOKEN).
+// Screenshots go to docs/screenshots/ (KAGOSHIMA_SCREENSHOTS=0 to skip).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const BASE = (process.env.KAGOSHIMA_WEB_URL || "http://127.0.0.1:8080").replace(/\/$/, "");
+const TOKEN = process.env.KAGOSHIMA_BUREAU_TOKEN || "";
+const SHOTS = process.env.KAGOSHIMA_SCREENSHOTS !== "0";
+const SHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
+const STOP = "tram_tenmonkan_dori";
+
+let context, profile;
+
+// Polls from Node (the pages' CSP forbids the eval that waitForFunction needs).
+async function until(check, timeoutMs, what) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise(r => setTimeout(r, 500));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+before(async () => {
+  profile = mkdtempSync(join(tmpdir(), "kagoshima-chromium-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 375, height: 812 },
+    locale: "ja-JP",
+    timezoneId: "Asia/Tokyo",
+  });
+  if (SHOTS) mkdirSync(SHOT_DIR, { recursive: true });
+});
+
+after(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test("passenger page shows arrivals for 天文館通 in Japanese and English", async () => {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.goto(`${BASE}/?lang=ja`);
+  assert.equal(await page.getAttribute("html", "lang"), "ja");
+  await page.getByLabel("停留所を探す").fill("てんもんかん");
+  await page.getByRole("button", { name: "検索" }).click();
+  await page.locator(`button[data-stop="${STOP}"]`).click();
+  await page.locator("#stop-name", { hasText: "天文館通" }).waitFor();
+  const row = page.locator("#arrivals li").first();
+  await row.waitFor({ timeout: 15000 });
+  assert.match(await row.innerText(), /分|まもなく/);
+  assert.equal(await page.getAttribute("#arrivals", "aria-live"), "polite");
+  // No horizontal scrolling on a 375 px phone.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page wider than the screen by ${overflow}px`);
+  if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "passenger.png"), fullPage: true });
+
+  await page.selectOption("#lang", "en");
+  await page.locator("#stop-name", { hasText: "Tenmonkan" }).waitFor();
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  await page.locator("#arrivals li", { hasText: /min|Now/ }).first().waitFor({ timeout: 15000 });
+  assert.equal(await page.getByLabel("Find a stop").count(), 1);
+  await page.close();
+});
+
+test("signage updates as a tram approaches", async () => {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(`${BASE}/signage/${STOP}`);
+  const rows = page.locator("#rows li[data-trip]");
+  await rows.first().waitFor({ timeout: 20000 });
+  assert.equal(await page.getAttribute("#rows", "aria-live"), "polite");
+  const snapshot = () => page.$$eval("#rows li[data-trip]", lis => lis.map(li => `${li.dataset.trip}:${li.dataset.minutes}`).join(","));
+  const first = await snapshot();
+  if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "signage.png") });
+  // Alternates to English within ~8 s.
+  await until(async () => (await page.getAttribute("html", "lang")) === "en", 12000, "English turn");
+  // As the tram comes nearer the minutes fall, or it leaves and a new one appears.
+  await until(async () => { const now = await snapshot(); return now !== "" && now !== first; }, 100000, "signage update");
+  await page.close();
+});
+
+test("dashboard refuses a missing token and shows the indicators with one", async () => {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const refused = await page.request.get(`${BASE}/api/bureau/indicators`);
+  assert.equal(refused.status(), 401);
+  assert.equal((await refused.json()).error.code, "unauthenticated");
+
+  await page.goto(`${BASE}/dashboard`);
+  await page.locator("#token").fill("not-a-valid-token");
+  await page.locator("#token-form button[type=submit]").click();
+  await page.locator("#message", { hasText: /Not authorised|認証/ }).waitFor();
+  assert.equal(await page.isVisible("#content"), false);
+
+  assert.ok(TOKEN, "set KAGOSHIMA_BUREAU_TOKEN to a token the server accepts");
+  await page.locator("#token").fill(TOKEN);
+  await page.locator("#token-form button[type=submit]").click();
+  await page.locator("#content").waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("kagoshima.bureau.token")), TOKEN);
+  await page.locator("#feeds .card").first().waitFor();
+  // Indicators need IndicatorService: a table with 令和 labels and statuses.
+  await page.locator("#fiscal table tbody tr").first().waitFor({ timeout: 15000 });
+  assert.match(await page.innerText("#fy-h"), /令和\d+年度|令和元年度/);
+  assert.match(await page.innerText("#fiscal"), /[◎○△−]/);
+  if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "dashboard.png"), fullPage: true });
+  await page.close();
+});

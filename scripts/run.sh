@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
-# Runs the platform on this machine against the local PostgreSQL and broker
-# (started or installed when needed). Secrets for local use are generated once
-# into .data/secrets.env, which git ignores.
+# Runs the whole simulated city in one process (kagoshima-city demo): an
+# embedded MQTT broker, a private PostgreSQL in .data/demo (or DATABASE_URL
+# when set), the sample network, every service and the web pages, with the
+# simulated fleet publishing in real time. Ctrl-C stops everything.
+# Options go to the demo: scripts/run.sh --help
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base_url=$(scripts/ensure-services.sh | tail -n 1)
-mkdir -p .data
-if [ ! -f .data/secrets.env ]; then
-  umask 077
-  key=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-  printf 'KAGOSHIMA_CARD_HASH_KEY=%s\n' "$key" >.data/secrets.env
-  echo "generated a card-token key in .data/secrets.env"
+
+has_postgres_binaries() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1
+}
+if [ -z "${DATABASE_URL:-}" ] && ! has_postgres_binaries; then
+  echo "PostgreSQL's server binaries are missing: installing them with apt (or set DATABASE_URL)"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
-set -a
-# shellcheck disable=SC1091
-. .data/secrets.env
-set +a
-# The platform's own database beside the admin one.
-export DATABASE_URL=${KAGOSHIMA_DATABASE_URL:-${base_url%/*}/kagoshima}
-exec cargo run --release -p kagoshima-ingest -- "$@"
+exec cargo run --release -p kagoshima-city -- demo "$@"

@@ -18,10 +18,12 @@ use tracing::{info, warn};
 /// the sample network, plays the simulated city in real time, and prints the
 /// addresses to open. Ctrl-C stops everything cleanly.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    demo: DemoArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,10 +58,13 @@ struct DemoArgs {
     /// Run without the simulated city (devices of your own publish instead).
     #[arg(long)]
     no_simulator: bool,
-    /// First port of the services: gRPC ingest +0, passenger +1, HTTP ingest
-    /// admin +1000, passenger JSON +1001.
+    /// First port of the services: gRPC ingest +0, passenger +1, indicators
+    /// +2; HTTP admin of ingest +1000, passenger JSON +1001, indicators +1002.
     #[arg(long, default_value_t = 50051)]
     grpc_port: u16,
+    /// Port of the web pages.
+    #[arg(long, default_value_t = 8080)]
+    web_port: u16,
 }
 
 #[tokio::main]
@@ -67,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Demo(args)) => args,
-        None => DemoArgs::parse_from(["demo"]),
+        None => cli.demo,
     };
     telemetry::init("info,rumqttc=warn,rumqttd=warn,sqlx=warn", Default::default());
     demo(args).await
@@ -80,6 +85,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data folder {}", args.data_dir.display()))?;
 
+    println!("Starting the Kagoshima transit demo (first build and database set-up take a while)...");
     let database = DemoDatabase::resolve(std::env::var("DATABASE_URL").ok(), &args.data_dir, args.postgres_port)?;
     let database_url = database.url();
     let (mqtt_host, mqtt_port) = match &args.mqtt {
@@ -91,6 +97,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         }
     };
     let card_key = secrets::load_or_create(&args.data_dir, "card-hash.key")?;
+    // The bureau's token for the dashboard and IndicatorService; only its hash
+    // goes into the services' configuration.
+    let bureau_token = secrets::load_or_create(&args.data_dir, "bureau.token")?;
+    let bureau = vec![kagoshima_runtime::auth::TokenEntry {
+        name: "demo-bureau".into(),
+        sha256: kagoshima_runtime::auth::hash_token_hex(&bureau_token),
+    }];
 
     let clock = DemoClock::at(chrono::Utc::now());
     if clock.is_shifted() {
@@ -107,7 +120,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     .with_context(|| format!("reading the feed at {}", args.feed.display()))?;
     import_feed(&database_url, &feed_dir).await?;
 
-    let ports = Ports::from(args.grpc_port);
+    let ports = Ports::new(args.grpc_port, args.web_port);
     let mut ingest = kagoshima_ingest::IngestConfig::default();
     ingest.database.url = Secret::new(database_url.clone());
     ingest.mqtt.host.clone_from(&mqtt_host);
@@ -122,7 +135,27 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     location.database.url = Secret::new(database_url.clone());
     location.grpc.listen = ports.passenger_grpc.to_string();
     location.http.listen = ports.passenger_http.to_string();
+    location.mqtt.host.clone_from(&mqtt_host);
+    location.mqtt.port = mqtt_port;
+    location.mqtt.client_id = "kagoshima-city-location".into();
+    // The web front asks on behalf of every passenger: limit per passenger.
+    location.rate_limit.enabled = false;
     let location = kagoshima_location::Application::build(location).await?;
+
+    let mut indicators = kagoshima_indicators::IndicatorsConfig::default();
+    indicators.database.url = Secret::new(database_url.clone());
+    indicators.grpc.listen = ports.indicators_grpc.to_string();
+    indicators.http.listen = ports.indicators_http.to_string();
+    indicators.auth.tokens.clone_from(&bureau);
+    let indicators = kagoshima_indicators::app::Application::build(indicators).await?;
+
+    let mut web = kagoshima_web::WebConfig::default();
+    web.http.listen = ports.web.to_string();
+    web.passenger_grpc = format!("http://{}", ports.passenger_grpc);
+    web.indicators_grpc = format!("http://{}", ports.indicators_grpc);
+    web.ingest_metrics_url = format!("http://{}/metrics", ports.ingest_http);
+    web.auth.tokens = bureau;
+    let web = kagoshima_web::Application::build(web).await?;
 
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn({
@@ -132,6 +165,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     tasks.spawn({
         let s = shutdown.clone();
         async move { location.run_until_stopped(s).await.map_err(anyhow::Error::from) }
+    });
+    tasks.spawn({
+        let s = shutdown.clone();
+        async move { indicators.run_until_stopped(s).await.map_err(anyhow::Error::from) }
+    });
+    tasks.spawn({
+        let s = shutdown.clone();
+        async move { web.run_until_stopped(s).await.map_err(anyhow::Error::from) }
     });
     if !args.no_simulator {
         tasks.spawn(simulate(
@@ -147,9 +188,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     println!();
     println!("Kagoshima transit demo is up ({:.1} s)", started.elapsed().as_secs_f64());
+    println!("  passenger page       http://{}/", ports.web);
+    println!("  signage (天文館通)   http://{}/signage/tram_tenmonkan_dori", ports.web);
+    println!("  bureau dashboard     http://{}/dashboard   token: {bureau_token}", ports.web);
     println!("  passenger JSON API   http://{}/api/v1/stops/search?q=天文館&lang=en", ports.passenger_http);
     println!("  PassengerService     grpc://{}  (grpcurl -plaintext {} list)", ports.passenger_grpc, ports.passenger_grpc);
     println!("  IngestService        grpc://{}", ports.ingest_grpc);
+    println!("  IndicatorService     grpc://{}  (bearer token above)", ports.indicators_grpc);
     println!("  ingest health        http://{}/healthz   metrics http://{}/metrics", ports.ingest_http, ports.ingest_http);
     println!("  MQTT broker          mqtt://{mqtt_host}:{mqtt_port}");
     println!("  database             {}", kagoshima_runtime::secret::redact_url(&database_url));
@@ -185,18 +230,24 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 struct Ports {
     ingest_grpc: SocketAddr,
     passenger_grpc: SocketAddr,
+    indicators_grpc: SocketAddr,
     ingest_http: SocketAddr,
     passenger_http: SocketAddr,
+    indicators_http: SocketAddr,
+    web: SocketAddr,
 }
 
-impl From<u16> for Ports {
-    fn from(base: u16) -> Self {
+impl Ports {
+    fn new(base: u16, web: u16) -> Self {
         let at = |offset: u16| SocketAddr::from(([127, 0, 0, 1], base + offset));
         Ports {
             ingest_grpc: at(0),
             passenger_grpc: at(1),
+            indicators_grpc: at(2),
             ingest_http: at(1000),
             passenger_http: at(1001),
+            indicators_http: at(1002),
+            web: SocketAddr::from(([127, 0, 0, 1], web)),
         }
     }
 }

@@ -68,6 +68,7 @@ database_url() {
 }
 
 command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+"$(dirname "$0")/ensure-build-tools.sh"
 ensure_postgres
 ensure_mosquitto
 database_url

@@ -16,4 +16,5 @@ if [ -z "${DATABASE_URL:-}" ] && ! has_postgres_binaries; then
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+scripts/ensure-build-tools.sh
 exec cargo run --release -p kagoshima-city -- demo "$@"

@@ -1,4 +1,9 @@
 //! Benchmark harness shared by the `bench-*` binaries: see BENCHMARKS.md.
+pub mod dbload;
+pub mod fleet;
+pub mod publish;
+pub mod sink;
+pub mod systems;
 
 /// The value at quantile `q` (0..=1) of sorted `values`.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -11,6 +16,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// The median of several runs.
 pub fn median(mut values: Vec<f64>) -> f64 {
+    values.retain(|v| !v.is_nan());
     values.sort_by(f64::total_cmp);
     quantile(&values, 0.5)
 }
@@ -25,5 +31,6 @@ mod tests {
         assert_eq!(quantile(&v, 0.5), 51.0);
         assert_eq!(quantile(&v, 0.99), 99.0);
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![3.0, f64::NAN, 1.0]), 3.0);
     }
 }

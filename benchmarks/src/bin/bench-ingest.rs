@@ -1,188 +1,529 @@
-//! End-to-end ingest benchmark: publishers → broker → ingest → database.
+//! Ingest benchmarks (see BENCHMARKS.md):
 //!
-//! Starts the ingest service in this process against a fresh database, has
-//! `--vehicles` simulated vehicles publish `--messages` positions in total at
-//! QoS 1 over `--connections` MQTT connections as fast as the broker takes
-//! them, and waits until every message is queryable. Reports messages per
-//! second (first publish to last row committed) and the delay from publish to
-//! row (p50, p99), measured in the database as `received_at - recorded_at`.
-use std::time::{Duration, Instant};
+//! - `paced`: a fleet of `--vehicles` reporting at `--hz` for `--duration`
+//!   seconds → private Mosquitto → ingest (in this process) → PostgreSQL;
+//!   achieved vs offered messages per second, publish→row and
+//!   publish→queryable delays (p50, p99), and rows == published.
+//! - `compare`: one fixed set of messages, as fast as possible, side by side
+//!   in each round: the broker alone, the database alone (binary COPY, and
+//!   ingest's UNNEST writer), our ingest (protobuf and JSON payloads) and the
+//!   peers (Node-RED, Python) on JSON payloads; medians of the rounds and of
+//!   the per-round ratios.
+use std::{
+    collections::HashSet,
+    fmt::Write as _,
+    io::Write as _,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
-use chrono::Utc;
-use clap::Parser;
-use kagoshima_bench::{median, quantile};
-use kagoshima_ingest::{Application, IngestConfig};
-use kagoshima_proto::{Message, Timestamp, v1::Position};
-use kagoshima_runtime::{secret::Secret, shutdown::Shutdown};
+use clap::{Parser, Subcommand};
+use kagoshima_bench::{
+    dbload,
+    fleet::{Encoding, Fleet, MessageSet},
+    median,
+    publish::{self, Pacing},
+    quantile, sink,
+    systems::{Ingest, IngestTuning, Peer, PeerKind, Subscriber, until_ready},
+};
 use kagoshima_tests::{TestDb, broker::PrivateBroker, unique};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 #[derive(Debug, Parser)]
-#[command(about = "End-to-end ingest throughput and latency (see BENCHMARKS.md)")]
+#[command(about = "Ingest benchmarks: end to end, against the machine's limits and against peers (see BENCHMARKS.md)")]
 struct Args {
-    /// Position messages to publish per run.
-    #[arg(long, default_value_t = 50_000)]
-    messages: usize,
-    /// Distinct vehicles publishing.
-    #[arg(long, default_value_t = 2_000)]
-    vehicles: usize,
-    /// MQTT connections the publishers share.
-    #[arg(long, default_value_t = 4)]
+    #[command(subcommand)]
+    command: Command,
+    /// Append the summary table (markdown) to this file.
+    #[arg(long, global = true)]
+    summary: Option<PathBuf>,
+    /// MQTT connections the load generator uses.
+    #[arg(long, global = true, default_value_t = 4)]
     connections: usize,
-    /// Runs; the median is reported.
-    #[arg(long, default_value_t = 3)]
+    /// Runs (rounds); medians are reported.
+    #[arg(long, global = true, default_value_t = 3)]
     runs: usize,
-    /// Messages per ingest batch.
-    #[arg(long, default_value_t = 2_000)]
+    /// Ingest: messages per batch (transaction).
+    #[arg(long, global = true, default_value_t = 2_000)]
     batch: usize,
+    /// Ingest: how long a batch waits for company, ms.
+    #[arg(long, global = true, default_value_t = 20)]
+    max_wait_ms: u64,
+    /// Longest wait for the rows after publishing ends, seconds.
+    #[arg(long, global = true, default_value_t = 60)]
+    timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// A fleet reporting at a fixed rate, end to end through ingest.
+    Paced {
+        #[arg(long, default_value_t = 2_000)]
+        vehicles: usize,
+        #[arg(long, default_value_t = 1.0)]
+        hz: f64,
+        /// Seconds of publishing.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        #[arg(long, value_enum, default_value_t = Encoding::Proto)]
+        encoding: Encoding,
+        /// Vehicles whose reports are timed to queryability by polling.
+        #[arg(long, default_value_t = 100)]
+        probes: usize,
+    },
+    /// The same messages as fast as possible through every system, side by side.
+    Compare {
+        /// Vehicles; each sends `--ticks` reports one second apart.
+        #[arg(long, default_value_t = 2_000)]
+        vehicles: usize,
+        #[arg(long, default_value_t = 50)]
+        ticks: usize,
+        /// Systems to run (default: all).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        only: Vec<System>,
+        /// Where the peers are installed (benchmarks/peers/install.sh).
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/peers"))]
+        peers: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum System {
+    /// Broker alone: publishers → Mosquitto → a plain QoS 1 subscriber.
+    Broker,
+    /// Database alone: binary COPY of the same rows.
+    Copy,
+    /// Database alone: ingest's UNNEST batch writer on the same rows.
+    Unnest,
+    /// Diagnostics: the position INSERT alone (no RETURNING, no registry).
+    InsertOnly,
+    /// Diagnostics: the position INSERT with RETURNING (no registry).
+    InsertReturning,
+    /// Diagnostics: the UNNEST writer on two connections at once.
+    Unnest2,
+    /// Our ingest, protobuf payloads.
+    Ingest,
+    /// Our ingest, JSON payloads.
+    IngestJson,
+    /// Python peer (paho-mqtt + psycopg COPY), JSON payloads.
+    Python,
+    /// Node-RED peer (mqtt in → join → function with pg), JSON payloads.
+    NodeRed,
+}
+
+const ALL: [System; 7] = [
+    System::Broker,
+    System::Copy,
+    System::Unnest,
+    System::Ingest,
+    System::IngestJson,
+    System::Python,
+    System::NodeRed,
+];
+
+impl System {
+    fn label(self) -> &'static str {
+        match self {
+            System::Broker => "broker alone (Mosquitto → plain QoS 1 subscriber)",
+            System::Copy => "database alone: binary COPY",
+            System::Unnest => "database alone: ingest's UNNEST writer",
+            System::InsertOnly => "diagnostic: UNNEST insert, no RETURNING, no registry",
+            System::InsertReturning => "diagnostic: UNNEST insert + RETURNING, no registry",
+            System::Unnest2 => "diagnostic: UNNEST writer on 2 connections",
+            System::Ingest => "ingest, protobuf",
+            System::IngestJson => "ingest, JSON",
+            System::Python => "Python peer (paho-mqtt + psycopg COPY), JSON",
+            System::NodeRed => "Node-RED 4 peer (mqtt in → join → pg), JSON",
+        }
+    }
+
+    fn peer(self) -> Option<PeerKind> {
+        match self {
+            System::Python => Some(PeerKind::Python),
+            System::NodeRed => Some(PeerKind::NodeRed),
+            _ => None,
+        }
+    }
+
+    fn encoding(self) -> Encoding {
+        match self {
+            System::IngestJson | System::Python | System::NodeRed => Encoding::Json,
+            _ => Encoding::Proto,
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let mut rates = Vec::new();
-    let mut p50s = Vec::new();
-    let mut p99s = Vec::new();
-    for run in 1..=args.runs {
-        let (rate, p50, p99) = one_run(&args).await?;
-        println!("run {run}: {rate:.0} msg/s, publish→row p50 {p50:.1} ms, p99 {p99:.1} ms");
-        rates.push(rate);
-        p50s.push(p50);
-        p99s.push(p99);
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    let table = match &args.command {
+        Command::Paced {
+            vehicles,
+            hz,
+            duration,
+            encoding,
+            probes,
+        } => {
+            let pacing = Pacing {
+                hz: *hz,
+                duration: Duration::from_secs(*duration),
+                encoding: *encoding,
+            };
+            paced(&args, *vehicles, &pacing, *probes).await?
+        }
+        Command::Compare {
+            vehicles,
+            ticks,
+            only,
+            peers,
+        } => {
+            let systems = if only.is_empty() { ALL.to_vec() } else { only.clone() };
+            compare(&args, *vehicles, *ticks, &systems, peers).await?
+        }
+    };
+    println!("\n{table}");
+    if let Some(path) = &args.summary {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        writeln!(f, "`{command_line}`\n\n{table}")?;
     }
+    Ok(())
+}
+
+fn tuning(args: &Args) -> IngestTuning {
+    IngestTuning {
+        batch: args.batch,
+        max_wait_ms: args.max_wait_ms,
+    }
+}
+
+/// A broker of our own with the project's queueing settings (the system one
+/// may keep Mosquitto's defaults, which drop messages under load) and the
+/// production autosave interval (deploy/mosquitto/mosquitto.conf).
+fn broker() -> PrivateBroker {
+    PrivateBroker::start_with("autosave_interval 30")
+}
+
+struct PacedRun {
+    offered: f64,
+    published_rate: f64,
+    stored_rate: f64,
+    drain_s: f64,
+    published: u64,
+    rows: i64,
+    dead_letters: i64,
+    row_p50: f64,
+    row_p99: f64,
+    visible_p50: f64,
+    visible_p99: f64,
+    probes_seen: usize,
+}
+
+async fn paced(args: &Args, vehicles: usize, pacing: &Pacing, probes: usize) -> anyhow::Result<String> {
+    let mut runs = Vec::new();
+    for run in 1..=args.runs {
+        let r = paced_once(args, vehicles, pacing, probes).await?;
+        println!(
+            "run {run}: offered {:.0} msg/s, published {:.0} msg/s, stored {:.0} msg/s (drain {:.1} s after publishing), \
+             rows {} of {} published ({} dead letters); publish→row p50 {:.1} ms p99 {:.1} ms; \
+             publish→queryable (probes, {} seen) p50 {:.1} ms p99 {:.1} ms",
+            r.offered, r.published_rate, r.stored_rate, r.drain_s, r.rows, r.published, r.dead_letters,
+            r.row_p50, r.row_p99, r.probes_seen, r.visible_p50, r.visible_p99
+        );
+        runs.push(r);
+    }
+    let m = |f: fn(&PacedRun) -> f64| median(runs.iter().map(f).collect());
+    let lost: i64 = runs.iter().map(|r| r.published as i64 - r.rows).sum();
+    let mut t = String::new();
+    writeln!(
+        t,
+        "| vehicles × Hz ({}) | offered msg/s | published msg/s | stored msg/s | achieved / offered | publish→row p50 / p99 ms | publish→queryable p50 / p99 ms | lost (all runs) |",
+        pacing.encoding.as_str()
+    )?;
+    writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        t,
+        "| {} × {} for {} s, median of {} | {:.0} | {:.0} | {:.0} | {:.1} % | {:.1} / {:.1} | {:.1} / {:.1} | {} |",
+        vehicles,
+        pacing.hz,
+        pacing.duration.as_secs(),
+        runs.len(),
+        m(|r| r.offered),
+        m(|r| r.published_rate),
+        m(|r| r.stored_rate),
+        100.0 * m(|r| r.stored_rate / r.offered),
+        m(|r| r.row_p50),
+        m(|r| r.row_p99),
+        m(|r| r.visible_p50),
+        m(|r| r.visible_p99),
+        lost
+    )?;
+    Ok(t)
+}
+
+async fn paced_once(args: &Args, vehicles: usize, pacing: &Pacing, probes: usize) -> anyhow::Result<PacedRun> {
+    let db = TestDb::new().await;
+    let broker = broker();
+    let prefix = unique("paced");
+    let ingest = Ingest::start(&db.url, broker.port, &format!("{prefix}-ingest"), tuning(args)).await?;
+    until_ready(db.pool(), broker.port, &prefix, pacing.encoding, Duration::from_secs(30), || true).await?;
+
+    let fleet = Fleet::new(&prefix, vehicles);
+    let step = vehicles.div_ceil(probes.max(1)).max(1);
+    let probe_ids: Arc<HashSet<Arc<str>>> =
+        Arc::new(fleet.vehicles.iter().step_by(step).map(|v| v.id.clone()).collect());
+    let (probe_tx, probe_rx) = tokio::sync::mpsc::unbounded_channel();
+    let deadline = Instant::now() + pacing.duration + Duration::from_secs(args.timeout + 5);
+    let watcher = tokio::spawn(sink::watch_probes(
+        db.pool().clone(),
+        probe_ids.clone(),
+        probe_rx,
+        Duration::from_millis(10),
+        deadline.into(),
+    ));
+    let connections = publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
+    let started = Instant::now();
+    let (published, last_keys) = publish::paced(connections, &fleet, pacing, probe_ids, probe_tx).await?;
+    let stored = sink::wait_stored(
+        db.pool(),
+        &last_keys,
+        i64::try_from(published.acked)?,
+        started,
+        pacing.duration + Duration::from_secs(args.timeout),
+    )
+    .await?;
+    let (visible, _unseen) = watcher.await??;
+    let rows = sink::row_delays_ms(db.pool()).await?;
+    let dead_letters = db.count("SELECT count(*) FROM dead_letters").await;
+    ingest.stop().await?;
+    drop(broker);
+    let publishing = published.publishing.as_secs_f64();
+    Ok(PacedRun {
+        offered: vehicles as f64 * pacing.hz,
+        published_rate: published.sent as f64 / publishing,
+        stored_rate: stored.rows as f64 / stored.elapsed.as_secs_f64(),
+        drain_s: (stored.elapsed.as_secs_f64() - publishing).max(0.0),
+        published: published.acked,
+        rows: stored.rows,
+        dead_letters,
+        row_p50: quantile(&rows, 0.5),
+        row_p99: quantile(&rows, 0.99),
+        visible_p50: quantile(&visible, 0.5),
+        visible_p99: quantile(&visible, 0.99),
+        probes_seen: visible.len(),
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Throughput {
+    rate: f64,
+    lost: i64,
+    complete: bool,
+}
+
+async fn compare(
+    args: &Args,
+    vehicles: usize,
+    ticks: usize,
+    systems: &[System],
+    peers: &Path,
+) -> anyhow::Result<String> {
+    let fleet = Fleet::new(&unique("cmp"), vehicles);
+    let set = MessageSet::build(&fleet, ticks, args.connections);
     println!(
-        "median of {} runs: {:.0} msg/s, p50 {:.1} ms, p99 {:.1} ms ({} messages, {} vehicles, {} connections, QoS 1)",
-        args.runs,
-        median(rates),
-        median(p50s),
-        median(p99s),
-        args.messages,
-        args.vehicles,
+        "{} messages ({} vehicles × {} reports), {} publisher connections, QoS 1",
+        set.len(),
+        vehicles,
+        ticks,
         args.connections
     );
-    Ok(())
-}
-
-async fn one_run(args: &Args) -> anyhow::Result<(f64, f64, f64)> {
-    let db = TestDb::new().await;
-    let prefix = unique("bench");
-    // A broker of our own with the project's queueing settings: the system
-    // one may keep Mosquitto's defaults, which drop messages under load.
-    let broker = PrivateBroker::start();
-    let (host, port) = ("127.0.0.1".to_owned(), broker.port);
-    let mut config = IngestConfig::default();
-    config.database.url = Secret::new(db.url.clone());
-    config.mqtt.host.clone_from(&host);
-    config.mqtt.port = port;
-    config.mqtt.client_id = unique("bench-ingest");
-    config.mqtt.topic_filters = vec!["kagoshima/v1/bus/+/position".into()];
-    config.card_hash_key = Secret::new("b".repeat(64));
-    config.grpc.listen = "127.0.0.1:0".into();
-    config.http.listen = "127.0.0.1:0".into();
-    config.batch.max_messages = args.batch;
-    let app = Application::build(config)
-        .await
-        .context("starting ingest")?;
-    let shutdown = Shutdown::new();
-    let service = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-
-    let started = Instant::now();
-    let per_connection = args.messages.div_ceil(args.connections);
-    let mut publishers = Vec::new();
-    for c in 0..args.connections {
-        let (host, prefix) = (host.clone(), prefix.clone());
-        let vehicles = args.vehicles.div_ceil(args.connections);
-        let count = per_connection.min(args.messages - (c * per_connection).min(args.messages));
-        publishers.push(tokio::spawn(async move {
-            publish(&host, port, &prefix, c, count, vehicles).await
-        }));
-    }
-    for p in publishers {
-        p.await??;
-    }
-    let total = i64::try_from(args.messages)?;
-    loop {
-        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM vehicle_positions")
-            .fetch_one(db.pool())
-            .await?;
-        if stored >= total {
-            break;
+    let mut systems = systems.to_vec();
+    systems.retain(|s| match s.peer() {
+        Some(p) if !p.installed(peers) => {
+            println!("skipping {}: not installed (run benchmarks/peers/install.sh)", s.label());
+            false
         }
-        if started.elapsed() > Duration::from_secs(600) {
-            anyhow::bail!("only {stored} of {total} messages stored after 10 minutes");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut delays: Vec<f64> = sqlx::query_scalar(
-        "SELECT extract(epoch FROM received_at - recorded_at)::float8 * 1000 FROM vehicle_positions",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    delays.sort_by(f64::total_cmp);
-    shutdown.cancel();
-    service.await??;
-    drop(broker);
-    Ok((
-        args.messages as f64 / elapsed,
-        quantile(&delays, 0.5),
-        quantile(&delays, 0.99),
-    ))
-}
-
-/// Publishes `count` positions round-robin over this connection's vehicles,
-/// keeping up to 100 messages in flight, and returns once all are acknowledged.
-async fn publish(
-    host: &str,
-    port: u16,
-    prefix: &str,
-    connection: usize,
-    count: usize,
-    vehicles: usize,
-) -> anyhow::Result<()> {
-    let mut options = MqttOptions::new(format!("{prefix}-pub-{connection}"), host, port);
-    options
-        .set_keep_alive(Duration::from_secs(30))
-        .set_inflight(100);
-    let (client, mut eventloop) = AsyncClient::new(options, 1000);
-    let producer = tokio::spawn({
-        let prefix = prefix.to_owned();
-        async move {
-            for i in 0..count {
-                // Each connection has vehicles of its own, so keys never collide.
-                let vehicle = format!("{prefix}-{connection}-{}", i % vehicles.max(1));
-                let now = Utc::now();
-                let position = Position {
-                    vehicle_id: vehicle.clone(),
-                    recorded_at: Some(Timestamp {
-                        seconds: now.timestamp(),
-                        // Distinct per message so (vehicle, recorded_at) never repeats.
-                        nanos: i32::try_from(now.timestamp_subsec_micros()).unwrap_or(0) * 1000,
-                    }),
-                    lat: 31.59 + (i % 100) as f64 * 1e-4,
-                    lon: 130.55,
-                    ..Default::default()
-                };
-                client
-                    .publish(
-                        format!("kagoshima/v1/bus/{vehicle}/position"),
-                        QoS::AtLeastOnce,
-                        false,
-                        position.encode_to_vec(),
-                    )
-                    .await?;
-            }
-            anyhow::Ok(())
-        }
+        _ => true,
     });
-    let mut acked = 0;
-    while acked < count {
-        if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await? {
-            acked += 1;
+    let work = std::env::temp_dir().join(unique("kagoshima-bench"));
+    let mut results: Vec<Vec<(System, Throughput)>> = Vec::new();
+    for run in 1..=args.runs {
+        let mut round = Vec::new();
+        for &system in &systems {
+            let r = compare_once(args, system, &set, peers, &work)
+                .await
+                .with_context(|| format!("run {run}: {}", system.label()))?;
+            println!(
+                "run {run}: {:<50} {:>9.0} msg/s{}",
+                system.label(),
+                r.rate,
+                if r.complete { String::new() } else { format!("  INCOMPLETE: {} missing", r.lost) }
+            );
+            round.push((system, r));
+        }
+        results.push(round);
+    }
+    let get = |round: &[(System, Throughput)], s: System| {
+        round.iter().find(|(x, _)| *x == s).map(|(_, r)| r.rate)
+    };
+    let mut t = String::new();
+    writeln!(
+        t,
+        "| system ({} messages, {} vehicles × {} reports, QoS 1) | msg/s, median of {} | runs | lost (all runs) |",
+        set.len(),
+        vehicles,
+        ticks,
+        results.len()
+    )?;
+    writeln!(t, "|---|---:|---|---:|")?;
+    for &s in &systems {
+        let rates: Vec<f64> = results.iter().filter_map(|r| get(r, s)).collect();
+        let lost: i64 = results
+            .iter()
+            .flat_map(|r| r.iter().filter(|(x, _)| *x == s).map(|(_, r)| r.lost))
+            .sum();
+        let each = rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
+        writeln!(t, "| {} | {:.0} | {} | {} |", s.label(), median(rates), each, lost)?;
+    }
+    // Ratios within each round, then their median.
+    let ratio = |num: System, den: &[System]| -> Option<(f64, Vec<f64>)> {
+        let per: Vec<f64> = results
+            .iter()
+            .filter_map(|r| {
+                let n = get(r, num)?;
+                let d = den.iter().map(|s| get(r, *s)).collect::<Option<Vec<f64>>>()?;
+                Some(n / d.into_iter().fold(f64::INFINITY, f64::min))
+            })
+            .collect();
+        (!per.is_empty()).then(|| (median(per.clone()), per))
+    };
+    let mut lines = Vec::new();
+    let mut add = |what: &str, r: Option<(f64, Vec<f64>)>, pct: bool| {
+        if let Some((m, per)) = r {
+            let f = |x: f64| if pct { format!("{:.0} %", 100.0 * x) } else { format!("{x:.2}×") };
+            lines.push(format!(
+                "| {what} | {} | {} |",
+                f(m),
+                per.into_iter().map(f).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    };
+    add("ingest (protobuf) / lower limit (broker alone, COPY)", ratio(System::Ingest, &[System::Broker, System::Copy]), true);
+    add("ingest (protobuf) / broker alone", ratio(System::Ingest, &[System::Broker]), true);
+    add("ingest (protobuf) / binary COPY", ratio(System::Ingest, &[System::Copy]), true);
+    add("ingest (protobuf) / its own UNNEST writer alone", ratio(System::Ingest, &[System::Unnest]), true);
+    add("ingest (JSON) / lower limit", ratio(System::IngestJson, &[System::Broker, System::Copy]), true);
+    add("ingest (JSON) / Node-RED (JSON)", ratio(System::IngestJson, &[System::NodeRed]), false);
+    add("ingest (JSON) / Python (JSON)", ratio(System::IngestJson, &[System::Python]), false);
+    add("ingest (protobuf) / Node-RED (JSON)", ratio(System::Ingest, &[System::NodeRed]), false);
+    add("ingest (protobuf) / Python (JSON)", ratio(System::Ingest, &[System::Python]), false);
+    if !lines.is_empty() {
+        writeln!(t, "\n| ratio (same round) | median | per round |\n|---|---:|---|")?;
+        for l in lines {
+            writeln!(t, "{l}")?;
         }
     }
-    producer.await??;
-    Ok(())
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(t)
+}
+
+async fn compare_once(
+    args: &Args,
+    system: System,
+    set: &MessageSet,
+    peers: &Path,
+    work: &Path,
+) -> anyhow::Result<Throughput> {
+    let total = set.len() as u64;
+    let timeout = Duration::from_secs(args.timeout);
+    let prefix = unique("cmp");
+    match system {
+        System::Broker => {
+            let broker = broker();
+            let subscriber = Subscriber::start(broker.port, &format!("{prefix}-sub"), total).await?;
+            let connections = publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
+            let started = Instant::now();
+            let publishing = tokio::spawn({
+                let set = set.clone();
+                async move { publish::burst(connections, &set, Encoding::Proto).await }
+            });
+            let complete = subscriber.wait(timeout).await;
+            let elapsed = started.elapsed();
+            publishing.await??;
+            let received = subscriber.received.load(std::sync::atomic::Ordering::Relaxed);
+            Ok(Throughput {
+                rate: received as f64 / elapsed.as_secs_f64(),
+                lost: total as i64 - received as i64,
+                complete,
+            })
+        }
+        System::Copy | System::Unnest | System::InsertOnly | System::InsertReturning | System::Unnest2 => {
+            let db = TestDb::new().await;
+            let elapsed = match system {
+                System::Copy => dbload::copy_rows(db.pool(), &set.rows, args.batch).await?,
+                System::InsertOnly => dbload::unnest_insert_only(db.pool(), &set.rows, args.batch, false).await?,
+                System::InsertReturning => dbload::unnest_insert_only(db.pool(), &set.rows, args.batch, true).await?,
+                System::Unnest2 => dbload::unnest_parallel(&db.store, &set.rows, args.batch, 2).await?,
+                _ => dbload::unnest_rows(&db.store, &set.rows, args.batch).await?,
+            };
+            let rows = sink::count_rows(db.pool()).await?;
+            Ok(Throughput {
+                rate: rows as f64 / elapsed.as_secs_f64(),
+                lost: total as i64 - rows,
+                complete: rows == total as i64,
+            })
+        }
+        System::Ingest | System::IngestJson | System::Python | System::NodeRed => {
+            let db = TestDb::new().await;
+            let broker = broker();
+            let encoding = system.encoding();
+            let client_id = format!("{prefix}-consumer");
+            let mut ingest = None;
+            let mut peer = None;
+            match system.peer() {
+                None => ingest = Some(Ingest::start(&db.url, broker.port, &client_id, tuning(args)).await?),
+                Some(kind) => peer = Some(Peer::start(kind, peers, work, &db.url, broker.port, &client_id).await?),
+            }
+            let ready = until_ready(db.pool(), broker.port, &prefix, encoding, Duration::from_secs(60), || {
+                peer.as_mut().is_none_or(|p| !p.has_exited())
+            })
+            .await;
+            if let Err(e) = ready {
+                let log = peer.as_ref().map(|p| p.log.clone());
+                if let Some(p) = peer {
+                    p.stop().await;
+                }
+                let tail = log
+                    .and_then(|l| std::fs::read_to_string(l).ok())
+                    .map(|s| s.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
+                    .unwrap_or_default();
+                return Err(e).context(tail);
+            }
+            let connections = publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
+            let started = Instant::now();
+            let publishing = tokio::spawn({
+                let set = set.clone();
+                async move { publish::burst(connections, &set, encoding).await }
+            });
+            let stored = sink::wait_stored(db.pool(), &set.last_keys(), total as i64, started, timeout).await?;
+            publishing.await??;
+            if let Some(i) = ingest {
+                i.stop().await?;
+            }
+            if let Some(p) = peer {
+                p.stop().await;
+            }
+            drop(broker);
+            Ok(Throughput {
+                rate: stored.rows as f64 / stored.elapsed.as_secs_f64(),
+                lost: total as i64 - stored.rows,
+                complete: stored.complete,
+            })
+        }
+    }
 }

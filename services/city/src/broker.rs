@@ -43,8 +43,9 @@ pub fn start_embedded(listen: SocketAddr) -> anyhow::Result<()> {
         metrics: None,
     };
     // Fail early and clearly when the port is taken.
-    std::net::TcpListener::bind(listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen for MQTT on {listen}: {e} (choose another with --mqtt-port)"))?;
+    std::net::TcpListener::bind(listen).map_err(|e| {
+        anyhow::anyhow!("cannot listen for MQTT on {listen}: {e} (choose another with --mqtt-port)")
+    })?;
     std::thread::Builder::new()
         .name("embedded-broker".into())
         .spawn(move || {

@@ -12,12 +12,17 @@ pub enum DemoDatabase {
 
 impl DemoDatabase {
     /// `DATABASE_URL`, or a private server in `data_dir/postgres` on `port`.
-    pub fn resolve(database_url: Option<String>, data_dir: &Path, port: u16) -> anyhow::Result<DemoDatabase> {
+    pub fn resolve(
+        database_url: Option<String>,
+        data_dir: &Path,
+        port: u16,
+    ) -> anyhow::Result<DemoDatabase> {
         if let Some(url) = database_url {
             return Ok(DemoDatabase::External(url));
         }
-        let server = PrivatePostgres::start(&data_dir.join("postgres"), port)
-            .map_err(|e| anyhow::anyhow!("{e}\n(or point DATABASE_URL at a PostgreSQL you have)"))?;
+        let server = PrivatePostgres::start(&data_dir.join("postgres"), port).map_err(|e| {
+            anyhow::anyhow!("{e}\n(or point DATABASE_URL at a PostgreSQL you have)")
+        })?;
         Ok(DemoDatabase::Private(server))
     }
 

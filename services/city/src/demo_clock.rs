@@ -71,7 +71,12 @@ fn shift_stop_times(from: &Path, to: &Path, shift: Duration) -> anyhow::Result<(
     let time_columns: Vec<usize> = headers
         .iter()
         .enumerate()
-        .filter(|(_, h)| matches!(h.trim_start_matches('\u{feff}'), "arrival_time" | "departure_time"))
+        .filter(|(_, h)| {
+            matches!(
+                h.trim_start_matches('\u{feff}'),
+                "arrival_time" | "departure_time"
+            )
+        })
         .map(|(i, _)| i)
         .collect();
     let mut writer = csv::Writer::from_path(to)?;
@@ -107,7 +112,12 @@ fn shift_time(time: &str, shift: Duration) -> anyhow::Result<String> {
         anyhow::bail!("stop time {time:?} is not HH:MM:SS");
     };
     let total = (h * 3600 + m * 60 + s + shift.num_seconds()).max(0);
-    Ok(format!("{:02}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60))
+    Ok(format!(
+        "{:02}:{:02}:{:02}",
+        total / 3600,
+        total / 60 % 60,
+        total % 60
+    ))
 }
 
 #[cfg(test)]
@@ -115,13 +125,18 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn no_shift_while_the_city_is_awake() {
         let clock = DemoClock::at(at("2026-11-24T19:10:00+09:00"));
-        assert_eq!(clock.service_date, NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"));
+        assert_eq!(
+            clock.service_date,
+            NaiveDate::from_ymd_opt(2026, 11, 24).expect("date")
+        );
         assert!(!clock.is_shifted());
     }
 
@@ -129,8 +144,14 @@ mod tests {
     fn at_night_the_timetable_moves_to_nine_in_the_morning() {
         // 02:00 belongs to the previous service day, 26 h after its midnight.
         let clock = DemoClock::at(at("2026-11-25T02:00:00+09:00"));
-        assert_eq!(clock.service_date, NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"));
+        assert_eq!(
+            clock.service_date,
+            NaiveDate::from_ymd_opt(2026, 11, 24).expect("date")
+        );
         assert_eq!(clock.shift, Duration::hours(17));
-        assert_eq!(shift_time("09:00:00", clock.shift).expect("time"), "26:00:00");
+        assert_eq!(
+            shift_time("09:00:00", clock.shift).expect("time"),
+            "26:00:00"
+        );
     }
 }

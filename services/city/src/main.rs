@@ -74,7 +74,10 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Demo(args)) => args,
         None => cli.demo,
     };
-    telemetry::init("info,rumqttc=warn,rumqttd=warn,sqlx=warn", Default::default());
+    telemetry::init(
+        "info,rumqttc=warn,rumqttd=warn,sqlx=warn",
+        Default::default(),
+    );
     demo(args).await
 }
 
@@ -85,8 +88,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data folder {}", args.data_dir.display()))?;
 
-    println!("Starting the Kagoshima transit demo (first build and database set-up take a while)...");
-    let database = DemoDatabase::resolve(std::env::var("DATABASE_URL").ok(), &args.data_dir, args.postgres_port)?;
+    println!(
+        "Starting the Kagoshima transit demo (first build and database set-up take a while)..."
+    );
+    let database = DemoDatabase::resolve(
+        std::env::var("DATABASE_URL").ok(),
+        &args.data_dir,
+        args.postgres_port,
+    )?;
     let database_url = database.url();
     let (mqtt_host, mqtt_port) = match &args.mqtt {
         Some(addr) => split_host_port(addr)?,
@@ -114,7 +123,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     let feed_dir = demo_clock::shifted_feed(
         &args.feed,
-        &args.data_dir.join(format!("feed-shift-{}m", clock.shift.num_minutes())),
+        &args
+            .data_dir
+            .join(format!("feed-shift-{}m", clock.shift.num_minutes())),
         clock.shift,
     )
     .with_context(|| format!("reading the feed at {}", args.feed.display()))?;
@@ -138,8 +149,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     location.mqtt.host.clone_from(&mqtt_host);
     location.mqtt.port = mqtt_port;
     location.mqtt.client_id = "kagoshima-city-location".into();
-    // The web front asks on behalf of every passenger: limit per passenger.
-    location.rate_limit.enabled = false;
+    // The web front asks on behalf of every passenger: limit each passenger
+    // by the address the web forwards, not the web itself.
+    location.rate_limit.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
     let location = kagoshima_location::Application::build(location).await?;
 
     let mut indicators = kagoshima_indicators::IndicatorsConfig::default();
@@ -160,15 +172,30 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn({
         let s = shutdown.clone();
-        async move { ingest.run_until_stopped(s).await.map_err(anyhow::Error::from) }
+        async move {
+            ingest
+                .run_until_stopped(s)
+                .await
+                .map_err(anyhow::Error::from)
+        }
     });
     tasks.spawn({
         let s = shutdown.clone();
-        async move { location.run_until_stopped(s).await.map_err(anyhow::Error::from) }
+        async move {
+            location
+                .run_until_stopped(s)
+                .await
+                .map_err(anyhow::Error::from)
+        }
     });
     tasks.spawn({
         let s = shutdown.clone();
-        async move { indicators.run_until_stopped(s).await.map_err(anyhow::Error::from) }
+        async move {
+            indicators
+                .run_until_stopped(s)
+                .await
+                .map_err(anyhow::Error::from)
+        }
     });
     tasks.spawn({
         let s = shutdown.clone();
@@ -187,18 +214,46 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
 
     println!();
-    println!("Kagoshima transit demo is up ({:.1} s)", started.elapsed().as_secs_f64());
+    println!(
+        "Kagoshima transit demo is up ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
     println!("  passenger page       http://{}/", ports.web);
-    println!("  signage (天文館通)   http://{}/signage/tram_tenmonkan_dori", ports.web);
-    println!("  bureau dashboard     http://{}/dashboard   token: {bureau_token}", ports.web);
-    println!("  passenger JSON API   http://{}/api/v1/stops/search?q=天文館&lang=en", ports.passenger_http);
-    println!("  PassengerService     grpc://{}  (grpcurl -plaintext {} list)", ports.passenger_grpc, ports.passenger_grpc);
+    println!(
+        "  signage (天文館通)   http://{}/signage/tram_tenmonkan_dori",
+        ports.web
+    );
+    println!(
+        "  bureau dashboard     http://{}/dashboard   token: {bureau_token}",
+        ports.web
+    );
+    println!(
+        "  passenger JSON API   http://{}/api/v1/stops/search?q=天文館&lang=en",
+        ports.passenger_http
+    );
+    println!(
+        "  PassengerService     grpc://{}  (grpcurl -plaintext {} list)",
+        ports.passenger_grpc, ports.passenger_grpc
+    );
     println!("  IngestService        grpc://{}", ports.ingest_grpc);
-    println!("  IndicatorService     grpc://{}  (bearer token above)", ports.indicators_grpc);
-    println!("  ingest health        http://{}/healthz   metrics http://{}/metrics", ports.ingest_http, ports.ingest_http);
+    println!(
+        "  IndicatorService     grpc://{}  (bearer token above)",
+        ports.indicators_grpc
+    );
+    println!(
+        "  ingest health        http://{}/healthz   metrics http://{}/metrics",
+        ports.ingest_http, ports.ingest_http
+    );
     println!("  MQTT broker          mqtt://{mqtt_host}:{mqtt_port}");
-    println!("  database             {}", kagoshima_runtime::secret::redact_url(&database_url));
-    println!("  service day          {} (timetable shifted {} min)", clock.service_date, clock.shift.num_minutes());
+    println!(
+        "  database             {}",
+        kagoshima_runtime::secret::redact_url(&database_url)
+    );
+    println!(
+        "  service day          {} (timetable shifted {} min)",
+        clock.service_date,
+        clock.shift.num_minutes()
+    );
     println!("Ctrl-C stops everything.");
     println!();
 
@@ -254,7 +309,8 @@ impl Ports {
 
 async fn import_feed(database_url: &str, feed_dir: &Path) -> anyhow::Result<()> {
     let store = kagoshima_storage::Store::open(database_url, 2).await?;
-    let feed = kagoshima_network::feed::load(feed_dir).map_err(|report| anyhow::anyhow!("the feed is not valid:\n{report}"))?;
+    let feed = kagoshima_network::feed::load(feed_dir)
+        .map_err(|report| anyhow::anyhow!("the feed is not valid:\n{report}"))?;
     let outcome = kagoshima_network::import(
         store.pool(),
         &feed,
@@ -285,8 +341,13 @@ async fn simulate(
         .iter()
         .map(|e| kagoshima_sim::publish::WireMessage::from_event(e, kagoshima_sim::Encoding::Proto))
         .collect();
-    info!(messages = messages.len(), vehicles = day.truth.summary.vehicles, "simulated city running in real time");
-    let publisher = kagoshima_sim::publish::MqttPublisher::connect(&host, port, "kagoshima-city-sim").await?;
+    info!(
+        messages = messages.len(),
+        vehicles = day.truth.summary.vehicles,
+        "simulated city running in real time"
+    );
+    let publisher =
+        kagoshima_sim::publish::MqttPublisher::connect(&host, port, "kagoshima-city-sim").await?;
     let progress = indicatif::ProgressBar::hidden();
     tokio::select! {
         played = kagoshima_sim::publish::play(&messages, publisher, kagoshima_sim::publish::Pacing::WallClock, &progress) => {
@@ -302,5 +363,9 @@ fn split_host_port(addr: &str) -> anyhow::Result<(String, u16)> {
     let (host, port) = addr
         .rsplit_once(':')
         .ok_or_else(|| anyhow::anyhow!("--mqtt must be host:port, got {addr:?}"))?;
-    Ok((host.to_owned(), port.parse().with_context(|| format!("bad port in --mqtt {addr:?}"))?))
+    Ok((
+        host.to_owned(),
+        port.parse()
+            .with_context(|| format!("bad port in --mqtt {addr:?}"))?,
+    ))
 }

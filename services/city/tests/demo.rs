@@ -44,7 +44,13 @@ async fn the_demo_starts_clean_serves_in_bounded_time_and_stops_on_sigterm() {
         .args(["--postgres-port", &free_port().to_string()])
         .args(["--grpc-port", &base.to_string()])
         .args(["--web-port", &web.to_string()])
-        .args(["--feed", concat!(env!("CARGO_MANIFEST_DIR"), "/../../simulators/feed/kagoshima")])
+        .args([
+            "--feed",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../simulators/feed/kagoshima"
+            ),
+        ])
         .env_remove("DATABASE_URL")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
@@ -59,15 +65,27 @@ async fn the_demo_starts_clean_serves_in_bounded_time_and_stops_on_sigterm() {
             assert!(body.contains("tram_tenmonkan_dori"), "{body}");
             break;
         }
-        assert!(started.elapsed() < START_BOUND, "the demo did not serve within {START_BOUND:?}");
-        assert!(demo.try_wait().expect("status").is_none(), "the demo exited early");
+        assert!(
+            started.elapsed() < START_BOUND,
+            "the demo did not serve within {START_BOUND:?}"
+        );
+        assert!(
+            demo.try_wait().expect("status").is_none(),
+            "the demo exited early"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let serving_after = started.elapsed();
-    assert_eq!(get(&format!("http://127.0.0.1:{web}/")).await.map(|r| r.0), Some(200));
+    assert_eq!(
+        get(&format!("http://127.0.0.1:{web}/")).await.map(|r| r.0),
+        Some(200)
+    );
 
     let pid = demo.id().expect("pid").to_string();
-    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let exit = tokio::time::timeout(Duration::from_secs(30), demo.wait())
         .await

@@ -11,6 +11,8 @@ pub enum IndicatorError {
         "unknown indicator {0:?}: see the plan file (data/plan/dx-plan-targets.toml) for the ids"
     )]
     UnknownIndicator(String),
+    #[error("unknown route {0:?}: not in the active feed and no ridership in the period")]
+    UnknownRoute(String),
     #[error("invalid argument: {0}")]
     Invalid(String),
     #[error("database: {0}")]
@@ -35,7 +37,9 @@ impl From<IndicatorError> for tonic::Status {
                 tonic::Status::invalid_argument(msg)
             }
             IndicatorError::FuturePeriod { .. } => tonic::Status::failed_precondition(msg),
-            IndicatorError::UnknownIndicator(_) => tonic::Status::not_found(msg),
+            IndicatorError::UnknownIndicator(_) | IndicatorError::UnknownRoute(_) => {
+                tonic::Status::not_found(msg)
+            }
             IndicatorError::Database(_) | IndicatorError::Storage(_) => {
                 tracing::error!(error = %msg, "indicator query failed");
                 tonic::Status::unavailable("the indicator database is unavailable; try again")

@@ -8,6 +8,7 @@ use crate::figures::{IndicatorRow, PolicyRow, Report};
 use crate::period::{Period, parse_fiscal_year, parse_month};
 use crate::progress::{Decimal, Progress, ProgressRate};
 use crate::report::ReportFormat;
+use crate::ridership::{Counts, Ridership, Share};
 use crate::service::Indicators;
 
 #[derive(Debug, Clone)]
@@ -73,6 +74,61 @@ fn to_pb(r: &Report, only: &[String]) -> pb::IndicatorReport {
             .collect(),
         policies: r.policies.iter().map(policy).collect(),
         details: r.details.clone().into_iter().collect(),
+    }
+}
+
+fn shares(list: &[Share]) -> Vec<pb::ShareRidership> {
+    list.iter()
+        .map(|s| pb::ShareRidership {
+            key: s.key.clone(),
+            uses: s.uses,
+            share_pct: s.pct.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn ridership_pb(r: &Ridership) -> pb::Ridership {
+    let Counts { uses, boardings } = r.total;
+    pb::Ridership {
+        period: r.period.to_string(),
+        period_label_ja: r.period.label_ja(),
+        route_id: r.route_id.clone().unwrap_or_default(),
+        uses,
+        boardings,
+        by_hour: (0..)
+            .zip(r.by_hour.iter())
+            .map(|(hour, c)| pb::HourRidership {
+                hour,
+                uses: c.uses,
+                boardings: c.boardings,
+            })
+            .collect(),
+        by_route: r
+            .by_route
+            .iter()
+            .map(|x| pb::RouteRidership {
+                route_id: x.route_id.clone(),
+                route_short_name: x.short_name.clone(),
+                route_long_name: x.long_name.clone(),
+                mode: x.mode.clone(),
+                uses: x.counts.uses,
+                boardings: x.counts.boardings,
+            })
+            .collect(),
+        by_day_type: r
+            .by_day_type
+            .iter()
+            .map(|d| pb::DayTypeRidership {
+                day_type: d.day_type.as_str().to_owned(),
+                days: d.days,
+                uses: d.counts.uses,
+                boardings: d.counts.boardings,
+            })
+            .collect(),
+        by_medium: shares(&r.by_medium),
+        by_brand: shares(&r.by_brand),
+        by_origin: shares(&r.by_origin),
+        shares_all_routes: true,
     }
 }
 
@@ -185,5 +241,16 @@ impl IndicatorService for IndicatorApi {
         )
         .await?;
         Ok(Response::new(pb::SetSurveyResultResponse {}))
+    }
+
+    async fn get_ridership(
+        &self,
+        request: Request<pb::GetRidershipRequest>,
+    ) -> Result<Response<pb::Ridership>, Status> {
+        let req = request.into_inner();
+        let period = Period::parse(&req.period)?;
+        let route = Some(req.route_id.trim()).filter(|r| !r.is_empty());
+        let r = self.inner.ridership(period, route, Utc::now()).await?;
+        Ok(Response::new(ridership_pb(&r)))
     }
 }

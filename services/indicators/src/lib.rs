@@ -14,6 +14,7 @@ pub mod period;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod ridership;
 pub mod rides;
 pub mod rollups;
 pub mod service;

@@ -11,6 +11,7 @@ use crate::figures::{self, Report};
 use crate::period::Period;
 use crate::plan::Plan;
 use crate::report::{self, ReportFormat};
+use crate::ridership::{self, Ridership};
 use crate::rides;
 
 #[derive(Debug, Clone)]
@@ -70,6 +71,19 @@ impl Indicators {
         Period::Month(month).check_not_future(now)?;
         self.refresh().await?;
         farecap::fare_cap(&self.pool, &self.config.fare_cap, month).await
+    }
+
+    /// Ridership by hour, route, day type and shares (rollups only); refreshes
+    /// dirty dates first so late taps count.
+    pub async fn ridership(
+        &self,
+        period: Period,
+        route_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Ridership, IndicatorError> {
+        period.check_not_future(now)?;
+        self.refresh().await?;
+        ridership::ridership(&self.pool, period, route_id, now).await
     }
 
     /// A report file for a month (with its fare cap) or a fiscal year.

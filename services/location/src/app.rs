@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tracing::info;
 
-use crate::{LocationConfig, grpc::PassengerApi, http, static_info::StaticInfo};
+use crate::{LocationConfig, grpc::PassengerApi, http, live::Live, static_info::StaticInfo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocationError {
@@ -39,6 +39,7 @@ pub struct Application {
     store: Store,
     grpc: TcpListener,
     http: TcpListener,
+    live: Arc<std::sync::Mutex<Option<Live>>>,
 }
 
 impl Application {
@@ -55,6 +56,7 @@ impl Application {
             store,
             grpc,
             http,
+            live: Arc::default(),
         })
     }
 
@@ -74,10 +76,40 @@ impl Application {
         &self.store
     }
 
+    /// A handle filled with the live state once `run_until_stopped` has
+    /// started (tests feed positions through it without a broker).
+    pub fn live_handle(&self) -> Arc<std::sync::Mutex<Option<Live>>> {
+        self.live.clone()
+    }
+
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), LocationError> {
         let registry = Registry::default();
         let health = Health::default();
         let info = StaticInfo::new(self.store.pool().clone());
+        let (live, visits) = Live::new(self.config.live.clone());
+        if let Err(e) = live.refresh_network(self.store.pool()).await {
+            tracing::warn!(error = %e, "cannot load the live network yet; retrying in the background");
+        }
+        let tasks = [
+            tokio::spawn(crate::live::visit_writer(
+                self.store.pool().clone(),
+                visits,
+                shutdown.clone(),
+            )),
+            tokio::spawn(crate::live::maintenance(
+                live.clone(),
+                self.store.pool().clone(),
+                shutdown.clone(),
+            )),
+        ];
+        if self.config.mqtt.enabled {
+            tokio::spawn(crate::mqtt::consume(
+                self.config.mqtt.clone(),
+                live.clone(),
+                shutdown.clone(),
+            ));
+        }
+        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
         let limiter = RateLimiter::new(self.config.rate_limit.clone());
 
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -89,7 +121,7 @@ impl Application {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()?;
         let passenger = tonic::service::interceptor::InterceptedService::new(
-            PassengerServiceServer::new(PassengerApi::new(info.clone())),
+            PassengerServiceServer::new(PassengerApi::new(info.clone(), live.clone())),
             limiter.clone().interceptor(),
         );
         info!(grpc = %self.grpc_addr(), http = %self.http_addr(), "location serving");
@@ -103,7 +135,7 @@ impl Application {
             );
 
         let router =
-            admin_http::router(Arc::new(registry), health).merge(http::router(info, limiter));
+            admin_http::router(Arc::new(registry), health).merge(http::router(info, limiter, live));
         let http_shutdown = shutdown.clone();
         let http = async move {
             axum::serve(
@@ -114,6 +146,9 @@ impl Application {
             .await
         };
         let (grpc, http) = tokio::join!(grpc, http);
+        for t in tasks {
+            let _ = t.await;
+        }
         grpc?;
         http.map_err(LocationError::Http)?;
         info!("location stopped");

@@ -14,7 +14,7 @@ use std::{net::SocketAddr, sync::LazyLock};
 use axum::{
     Json, Router,
     extract::{ConnectInfo, Path, Query, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -25,6 +25,8 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::gtfs_rt;
+use crate::live::{Live, now};
 use crate::static_info::{InfoError, StaticInfo};
 
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
@@ -82,13 +84,24 @@ impl IntoResponse for InfoError {
 struct ApiState {
     info: StaticInfo,
     limiter: RateLimiter,
+    live: Live,
+    cache: gtfs_rt::Cache,
 }
 
 /// The `/api/v1` routes. Serve with `into_make_service_with_connect_info::<SocketAddr>()`
 /// so the rate limit sees client addresses.
-pub fn router(info: StaticInfo, limiter: RateLimiter) -> Router {
-    let state = ApiState { info, limiter };
+pub fn router(info: StaticInfo, limiter: RateLimiter, live: Live) -> Router {
+    let state = ApiState {
+        info,
+        limiter,
+        live,
+        cache: gtfs_rt::Cache::default(),
+    };
     Router::new()
+        .route("/api/v1/stops/{id}/arrivals", get(arrivals))
+        .route("/api/v1/routes/{id}/vehicles", get(vehicles))
+        .route("/gtfs-rt/vehicle-positions", get(vehicle_positions))
+        .route("/gtfs-rt/trip-updates", get(trip_updates))
         .route("/api/v1/routes", get(routes))
         .route("/api/v1/stops/search", get(search))
         .route("/api/v1/stops/{id}", get(stop))
@@ -225,4 +238,121 @@ async fn timetable(
         Ok(t) => Json(to_json(&t, "GetStopTimetableResponse")).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct ArrivalsQuery {
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    route: String,
+}
+
+async fn arrivals(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<ArrivalsQuery>,
+) -> Response {
+    let limit = match q.limit.as_deref().map(str::parse::<u32>) {
+        None => 0,
+        Some(Ok(l)) => l,
+        Some(Err(_)) => {
+            return InfoError::InvalidArgument("limit must be a number from 1 to 50".into())
+                .into_response();
+        }
+    };
+    match s.live.arrivals(&id, &q.lang, limit, &q.route, now()) {
+        Ok(a) => Json(to_json(&a, "GetArrivalsResponse")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn vehicles(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    match s.live.vehicles(&id, &q.lang, now()) {
+        Ok(v) => Json(to_json(&v, "ListVehiclesResponse")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    format: String,
+}
+
+async fn vehicle_positions(
+    State(s): State<ApiState>,
+    Query(q): Query<FeedQuery>,
+    headers: HeaderMap,
+) -> Response {
+    feed(&s, gtfs_rt::Kind::VehiclePositions, &q, &headers)
+}
+
+async fn trip_updates(
+    State(s): State<ApiState>,
+    Query(q): Query<FeedQuery>,
+    headers: HeaderMap,
+) -> Response {
+    feed(&s, gtfs_rt::Kind::TripUpdates, &q, &headers)
+}
+
+fn http_date(secs: u64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(secs as i64, 0)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+/// A GTFS-Realtime feed: protobuf, or JSON with `?format=json` or
+/// `Accept: application/json`; 304 when not modified since the client's copy.
+fn feed(s: &ApiState, kind: gtfs_rt::Kind, q: &FeedQuery, headers: &HeaderMap) -> Response {
+    let json = match q.format.as_str() {
+        "" => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/json")),
+        "json" => true,
+        "pb" | "protobuf" => false,
+        other => {
+            return InfoError::InvalidArgument(format!("unknown format {other:?}: use json or pb"))
+                .into_response();
+        }
+    };
+    let (at, message) = s.cache.get(&s.live, kind);
+    let last_modified = http_date(at);
+    if let Some(since) = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        && since.timestamp() >= at as i64
+    {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&last_modified) {
+            r.headers_mut().insert(header::LAST_MODIFIED, v);
+        }
+        return r;
+    }
+    let mut r = if json {
+        Json(serde_json::to_value(&*message).unwrap_or_default()).into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            prost::Message::encode_to_vec(&*message),
+        )
+            .into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+        r.headers_mut().insert(header::LAST_MODIFIED, v);
+    }
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=15"),
+    );
+    r
 }

@@ -4,11 +4,16 @@
 //! adds the live part (vehicle state, arrivals) in modules beside
 //! [`static_info`].
 
+pub mod accuracy;
 pub mod app;
 pub mod config;
 pub mod counts;
 pub mod grpc;
+pub mod gtfs_rt;
 pub mod http;
+pub mod live;
+pub mod mqtt;
+pub mod network_load;
 pub mod static_info;
 
 pub use app::{Application, LocationError};

@@ -41,6 +41,20 @@ impl PrivatePostgres {
             .map_err(|e| failed("resolve data folder", e))?;
         if let Some(user) = run_as {
             chown(&data, user)?;
+            let reachable = Command::new("runuser")
+                .args(["-u", user, "--", "test", "-w"])
+                .arg(&data)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !reachable {
+                return Err(PrivatePostgresError::Failed {
+                    step: "data folder",
+                    detail: format!(
+                        "the {user} user cannot reach {}: its parent folders need to be searchable by others (chmod o+x)",
+                        data.display()
+                    ),
+                });
+            }
         }
         let mut server = PrivatePostgres {
             bin,

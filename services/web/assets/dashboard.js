@@ -64,15 +64,26 @@
     return tbl;
   }
 
-  // A horizontal-label bar chart in SVG: items [{label, value}].
-  function barChart(title, items, unit) {
-    const w = 640, h = 260, left = 48, bottom = 40, top = 16;
+  // A bar chart in SVG, items [{label, value}]. Accessible: role="img" named
+  // by its <title> and described by a <desc> that reads out every value, so a
+  // screen reader hears the figures, not just "image"; each bar has a tooltip.
+  let chartSeq = 0;
+  function barChart(title, items, unit, opts = {}) {
+    const id = `chart-${++chartSeq}`;
+    const w = 640, h = opts.rotate ? 300 : 260, left = 56, bottom = opts.rotate ? 80 : 40, top = 16;
     const max = Math.max(1, ...items.map(i => i.value));
-    const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img" });
-    const tt = svgEl("title"); tt.textContent = title; svg.append(tt);
+    const total = items.reduce((a, i) => a + i.value, 0);
+    const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img",
+      "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-desc` });
+    const tt = svgEl("title", { id: `${id}-title` }); tt.textContent = title; svg.append(tt);
+    const desc = svgEl("desc", { id: `${id}-desc` });
+    desc.textContent = items.length === 0 ? "データなし / No data" :
+      `合計 Total ${total.toLocaleString("ja-JP")} ${unit}. ` +
+      items.map(i => `${i.label}: ${i.value.toLocaleString("ja-JP")}`).join("; ");
+    svg.append(desc);
     const bw = (w - left - 8) / Math.max(1, items.length);
-    svg.append(svgEl("line", { x1: left, y1: h - bottom, x2: w, y2: h - bottom, stroke: "#111" }));
-    const maxLabel = svgEl("text", { x: left - 6, y: top + 10, "text-anchor": "end", "font-size": 12, fill: "#111" });
+    svg.append(svgEl("line", { x1: left, y1: h - bottom, x2: w, y2: h - bottom, stroke: "#111", "aria-hidden": "true" }));
+    const maxLabel = svgEl("text", { x: left - 6, y: top + 10, "text-anchor": "end", "font-size": 12, fill: "#111", "aria-hidden": "true" });
     maxLabel.textContent = max.toLocaleString("ja-JP"); svg.append(maxLabel);
     items.forEach((it, i) => {
       const bh = (h - bottom - top) * it.value / max;
@@ -81,8 +92,11 @@
       const tip = svgEl("title"); tip.textContent = `${it.label}: ${it.value.toLocaleString("ja-JP")} ${unit}`; rect.append(tip);
       svg.append(rect);
       if (items.length <= 12 || i % 3 === 0) {
-        const label = svgEl("text", { x: x + bw / 2 - 2, y: h - bottom + 16, "text-anchor": "middle", "font-size": 12, fill: "#111" });
-        label.textContent = it.label; svg.append(label);
+        const cx = x + bw / 2 - 2, cy = h - bottom + 16;
+        const label = svgEl("text", opts.rotate
+          ? { x: cx, y: cy - 6, "text-anchor": "end", "font-size": 12, fill: "#111", transform: `rotate(-40 ${cx} ${cy - 6})`, "aria-hidden": "true" }
+          : { x: cx, y: cy, "text-anchor": "middle", "font-size": 12, fill: "#111", "aria-hidden": "true" });
+        label.textContent = it.label.length > 14 ? it.label.slice(0, 13) + "…" : it.label; svg.append(label);
       }
     });
     return el("figure", {}, svg, el("figcaption", {}, title));
@@ -115,13 +129,24 @@
     try {
       const r = await api(`/api/bureau/ridership${month ? "?month=" + encodeURIComponent(month) : ""}`);
       const d = await r.json();
+      const dayNames = { weekday: "平日", saturday: "土曜", holiday: "日祝" };
+      const shareText = (label, list) => el("p", { class: "meta" }, `${label}: `,
+        list.length ? list.map(s => `${s.key} ${s.share_pct || "—"}%`).join(" / ") : "—");
       box.replaceChildren(
-        barChart("時間帯別 利用者数 / Uses by hour", d.by_hour.map(x => ({ label: String(x.hour), value: x.uses })), "人"),
-        barChart("系統別 利用者数 / Uses by route", d.by_route.map(x => ({ label: x.route, value: x.uses })), "人"));
+        el("p", {}, `${d.period_label_ja}: 利用 ${d.uses.toLocaleString("ja-JP")} 人 / 乗車 ${d.boardings.toLocaleString("ja-JP")} 人 `,
+          el("span", { lang: "en", class: "meta" }, `(uses / boardings)`)),
+        barChart(`時間帯別 利用者数 (${d.period}) / Uses by hour (JST)`,
+          d.hours.map(x => ({ label: `${x.hour}時`, value: x.uses })), "人"),
+        barChart(`系統別 利用者数 (${d.period}) / Uses by route`,
+          d.routes.map(x => ({ label: x.label, value: x.uses })), "人", { rotate: d.routes.length > 6 }),
+        el("p", { class: "meta" }, "曜日区分 Day type: ",
+          d.day_types.map(t => `${dayNames[t.day_type] || t.day_type} ${t.uses.toLocaleString("ja-JP")} 人 (${t.days} 日)`).join(" / ")),
+        shareText("媒体 Medium", d.shares.medium),
+        shareText("ブランド Brand", d.shares.brand),
+        shareText("国内・訪日 Domestic / inbound", d.shares.origin));
     } catch (e) {
       if (e.status === 401) return;
-      box.replaceChildren(el("p", { class: "meta" }, `時間帯別・系統別の集計はまだ提供されていません。 `,
-        el("span", { lang: "en" }, `Ridership by hour and route is not available yet (${e.message}).`)));
+      box.replaceChildren(el("p", { class: "error" }, `利用状況を取得できません / Ridership unavailable: ${e.message}`));
     }
   }
 

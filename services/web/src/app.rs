@@ -176,6 +176,9 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+/// The web's own `/api` limit, keyed by the real TCP peer (the browser):
+/// no `x-forwarded-for` is believed here. The same address goes upstream as
+/// `x-forwarded-for` on PassengerService calls ([`crate::upstream::ClientIp`]).
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let peer = request
         .extensions()

@@ -30,6 +30,7 @@ use crate::{
     app::AppState,
     error::ApiError,
     passenger::{Name, mode_name},
+    upstream::ClientIp,
 };
 
 pub const TIMETABLE_TTL: Duration = Duration::from_secs(600);
@@ -112,11 +113,15 @@ fn jst() -> FixedOffset {
 }
 
 /// The arrivals at `stop_id` now, names in `lang`.
-pub async fn fetch(s: &AppState, stop_id: &str, lang: &'static str) -> Result<Arrivals, ApiError> {
+pub async fn fetch(
+    s: &AppState,
+    client: ClientIp,
+    stop_id: &str,
+    lang: &'static str,
+) -> Result<Arrivals, ApiError> {
     let answer = s
         .upstream
-        .passenger
-        .clone()
+        .passenger(client)
         .get_arrivals(GetArrivalsRequest {
             stop_id: stop_id.to_owned(),
             lang: lang.into(),
@@ -127,7 +132,7 @@ pub async fn fetch(s: &AppState, stop_id: &str, lang: &'static str) -> Result<Ar
     match answer {
         Ok(r) => Ok(from_live(r.into_inner(), lang, Utc::now())),
         Err(status) if status.code() == tonic::Code::Unimplemented => {
-            from_timetable_cached(s, stop_id, lang).await
+            from_timetable_cached(s, client, stop_id, lang).await
         }
         Err(status) => Err(status.into()),
     }
@@ -190,6 +195,7 @@ pub fn from_live(r: GetArrivalsResponse, lang: &str, now: DateTime<Utc>) -> Arri
 
 async fn from_timetable_cached(
     s: &AppState,
+    client: ClientIp,
     stop_id: &str,
     lang: &'static str,
 ) -> Result<Arrivals, ApiError> {
@@ -201,8 +207,7 @@ async fn from_timetable_cached(
         None => {
             let answer = s
                 .upstream
-                .passenger
-                .clone()
+                .passenger(client)
                 .get_stop_timetable(GetStopTimetableRequest {
                     stop_id: stop_id.to_owned(),
                     date: date.format("%Y-%m-%d").to_string(),
@@ -295,6 +300,7 @@ fn error_event(message: String) -> Event {
 /// location service does not offer it, from GetArrivals every `period`.
 pub async fn live_stream(
     s: AppState,
+    client: ClientIp,
     stop_id: String,
     langs: Vec<&'static str>,
     period: Duration,
@@ -303,8 +309,7 @@ pub async fn live_stream(
     for &lang in &langs {
         let opened = s
             .upstream
-            .passenger
-            .clone()
+            .passenger(client)
             .stream_arrivals(StreamArrivalsRequest {
                 stop_id: stop_id.clone(),
                 lang: lang.into(),
@@ -321,7 +326,7 @@ pub async fn live_stream(
                 })
             })),
             Err(status) if status.code() == tonic::Code::Unimplemented => {
-                return Ok(poll_stream(s, stop_id, langs, period).boxed());
+                return Ok(poll_stream(s, client, stop_id, langs, period).boxed());
             }
             Err(status) => return Err(status.into()),
         }
@@ -332,6 +337,7 @@ pub async fn live_stream(
 /// Arrivals read every `period`, as SSE events, one per language.
 pub fn poll_stream(
     s: AppState,
+    client: ClientIp,
     stop_id: String,
     langs: Vec<&'static str>,
     period: Duration,
@@ -345,7 +351,7 @@ pub fn poll_stream(
             async move {
                 let mut events = Vec::with_capacity(langs.len());
                 for lang in langs {
-                    let event = match fetch(&s, &stop_id, lang).await {
+                    let event = match fetch(&s, client, &stop_id, lang).await {
                         Ok(a) => arrivals_event(&a),
                         Err(e) => error_event(e.to_string()),
                     };

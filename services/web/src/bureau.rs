@@ -5,7 +5,9 @@
 //!
 //! - `GET /api/bureau/indicators?month=YYYY-MM`: GetMonthly and GetFiscalYear
 //! - `GET /api/bureau/report.svg?period=`: ExportReport (SVG trend chart)
-//! - `GET /api/bureau/ridership?month=`: ridership by hour and by route
+//! - `GET /api/bureau/ridership?month=YYYY-MM` (or `?period=FY2025`, and
+//!   `&route_id=`): GetRidership, uses and boardings by JST hour (always 24
+//!   entries), by route, by day type, and shares by medium, brand and origin
 //! - `GET /api/bureau/feeds`: the data feeds' health (ingest `/metrics`)
 use axum::{
     Json,
@@ -16,13 +18,14 @@ use axum::{
 };
 use chrono::{Datelike, FixedOffset, Utc};
 use kagoshima_proto::v1::{
-    ExportReportRequest, GetFiscalYearRequest, GetMonthlyRequest, IndicatorReport, IndicatorValue,
-    ListVehiclesRequest, PolicyProgress, ReportFormat,
+    ExportReportRequest, GetFiscalYearRequest, GetMonthlyRequest, GetRidershipRequest,
+    IndicatorReport, IndicatorValue, ListVehiclesRequest, PolicyProgress, ReportFormat,
+    ShareRidership,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{app::AppState, error::ApiError, feeds};
+use crate::{app::AppState, error::ApiError, feeds, upstream::ClientIp};
 
 /// Refuses requests without a known bearer token.
 pub async fn require_token(State(s): State<AppState>, request: Request, next: Next) -> Response {
@@ -257,19 +260,109 @@ pub async fn report_svg(
         .into_response())
 }
 
-/// Ridership by hour and by route: IndicatorService has no method for it yet.
-pub async fn ridership() -> Result<Response, ApiError> {
-    Err(ApiError::Unimplemented(
-        "ridership by hour and by route is not available: IndicatorService has no \
-         GetRidership method yet"
-            .into(),
-    ))
+#[derive(Debug, Deserialize)]
+pub struct RidershipQuery {
+    #[serde(default)]
+    month: String,
+    /// A fiscal year ("FY2025") or a month; `month` wins when both are given.
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    route_id: String,
+}
+
+fn shares_json(list: Vec<ShareRidership>) -> Vec<serde_json::Value> {
+    list.into_iter()
+        .map(|s| json!({ "key": s.key, "uses": s.uses, "share_pct": s.share_pct }))
+        .collect()
+}
+
+/// Ridership of a month (this month by default) or a fiscal year, from
+/// IndicatorService.GetRidership with the caller's token. No card data: the
+/// service answers from rollups only.
+pub async fn ridership(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RidershipQuery>,
+) -> Result<Response, ApiError> {
+    let period = match (q.month.trim(), q.period.trim()) {
+        ("", "") => {
+            let now = jst_now();
+            format!("{:04}-{:02}", now.year(), now.month())
+        }
+        ("", p) => p.to_owned(),
+        (m, _) => {
+            let (y, mo) = parse_month(m)
+                .ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?;
+            format!("{y:04}-{mo:02}")
+        }
+    };
+    let r = s
+        .upstream
+        .indicators
+        .clone()
+        .get_ridership(with_token(
+            GetRidershipRequest {
+                period,
+                route_id: q.route_id.trim().to_owned(),
+            },
+            &headers,
+        ))
+        .await?
+        .into_inner();
+    let hours: Vec<_> = r
+        .by_hour
+        .iter()
+        .map(|h| json!({ "hour": h.hour, "uses": h.uses, "boardings": h.boardings }))
+        .collect();
+    let routes: Vec<_> = r
+        .by_route
+        .iter()
+        .map(|x| {
+            let label = [&x.route_short_name, &x.route_long_name, &x.route_id]
+                .into_iter()
+                .find(|n| !n.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "不明 (unknown)".into());
+            json!({
+                "route_id": x.route_id,
+                "route_short_name": x.route_short_name,
+                "route_long_name": x.route_long_name,
+                "label": label,
+                "mode": x.mode,
+                "uses": x.uses,
+                "boardings": x.boardings,
+            })
+        })
+        .collect();
+    let day_types: Vec<_> = r
+        .by_day_type
+        .iter()
+        .map(|d| json!({ "day_type": d.day_type, "days": d.days, "uses": d.uses, "boardings": d.boardings }))
+        .collect();
+    Ok(Json(json!({
+        "period": r.period,
+        "period_label_ja": r.period_label_ja,
+        "route_id": r.route_id,
+        "uses": r.uses,
+        "boardings": r.boardings,
+        "hours": hours,
+        "routes": routes,
+        "day_types": day_types,
+        "shares": {
+            "medium": shares_json(r.by_medium),
+            "brand": shares_json(r.by_brand),
+            "origin": shares_json(r.by_origin),
+            "all_routes": r.shares_all_routes,
+        },
+    }))
+    .into_response())
 }
 
 /// The feeds' health: the ingest service's Prometheus endpoint, plus the
 /// vehicles reporting now (PassengerService.ListVehicles: live, not stale).
-pub async fn feeds(State(s): State<AppState>) -> Response {
-    let mut passenger = s.upstream.passenger.clone();
+pub async fn feeds(State(s): State<AppState>, client: ClientIp) -> Response {
+    let mut passenger = s.upstream.passenger(client);
     let (ingest, vehicles) = tokio::join!(
         feeds::read(&s.config.ingest_metrics_url),
         passenger.list_vehicles(ListVehiclesRequest {

@@ -1,5 +1,22 @@
 //! The web service's configuration: defaults, then the TOML file given with
 //! `--config`, then `KAGOSHIMA_<SECTION>__<KEY>` environment variables.
+//!
+//! Rate limits behind the web: the web calls PassengerService for every
+//! browser, adding the browser's address as `x-forwarded-for` metadata. The
+//! location service believes that metadata only from its trusted proxies, so
+//! **the location service must list the web's address (as the location
+//! service sees it) in its `rate_limit.trusted_proxies`**, for example
+//!
+//! ```toml
+//! # location.toml
+//! [rate_limit]
+//! trusted_proxies = ["10.0.0.5"]
+//! ```
+//!
+//! or `KAGOSHIMA_RATE_LIMIT__TRUSTED_PROXIES='["10.0.0.5"]'`. Without it every
+//! browser shares the web's one bucket at the location service. The web keys
+//! its own `/api` limit by the TCP peer and ignores its own
+//! `rate_limit.trusted_proxies`.
 use kagoshima_runtime::{auth::TokenEntry, rate_limit::RateLimitConfig, telemetry::LogFormat};
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +35,8 @@ pub struct WebConfig {
     pub signage_default_stop: String,
     /// Seconds between two GetArrivals calls when no stream is available.
     pub poll_seconds: u64,
-    /// Per-client-IP limit on /api.
+    /// Per-client-IP limit on /api, keyed by the TCP peer (see the module
+    /// docs for the location service's `rate_limit.trusted_proxies`).
     pub rate_limit: RateLimitConfig,
     /// Bureau tokens accepted on /api/bureau (hashes only).
     pub auth: AuthConfig,

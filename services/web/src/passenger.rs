@@ -35,6 +35,7 @@ use crate::{
     arrivals::{self, Arrivals},
     error::ApiError,
     map::Projection,
+    upstream::ClientIp,
 };
 
 /// The languages of passenger information.
@@ -143,13 +144,13 @@ pub struct LangQuery {
 
 pub async fn routes(
     State(s): State<AppState>,
+    client: ClientIp,
     Query(q): Query<LangQuery>,
 ) -> Result<Response, ApiError> {
     let lang = parse_lang(&q.lang)?;
     let routes = s
         .upstream
-        .passenger
-        .clone()
+        .passenger(client)
         .list_routes(ListRoutesRequest {
             mode: TransitMode::Unspecified.into(),
             lang: lang.into(),
@@ -175,6 +176,7 @@ pub struct SearchQuery {
 /// made once per search, in the language asked for).
 pub async fn search(
     State(s): State<AppState>,
+    client: ClientIp,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
     let lang = parse_lang(&q.lang)?;
@@ -197,8 +199,7 @@ pub async fn search(
     }
     let stops = s
         .upstream
-        .passenger
-        .clone()
+        .passenger(client)
         .search_stops(SearchStopsRequest {
             query: query.to_owned(),
             lang: lang.into(),
@@ -213,11 +214,12 @@ pub async fn search(
 
 pub async fn stop(
     State(s): State<AppState>,
+    client: ClientIp,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
 ) -> Result<Response, ApiError> {
     let lang = parse_lang(&q.lang)?;
-    let stop = get_stop(&s, &id, lang).await?;
+    let stop = get_stop(&s, client, &id, lang).await?;
     Ok(Json(json!({ "lang": lang, "stop": stop })).into_response())
 }
 
@@ -253,20 +255,25 @@ impl StopCache {
 /// drawn after the passenger chose a stop must not count it twice).
 pub async fn get_stop_cached(
     s: &AppState,
+    client: ClientIp,
     id: &str,
     lang: &'static str,
 ) -> Result<StopJson, ApiError> {
     if let Some(stop) = s.stops.get(id, lang) {
         return Ok(stop);
     }
-    get_stop(s, id, lang).await
+    get_stop(s, client, id, lang).await
 }
 
-pub async fn get_stop(s: &AppState, id: &str, lang: &'static str) -> Result<StopJson, ApiError> {
+pub async fn get_stop(
+    s: &AppState,
+    client: ClientIp,
+    id: &str,
+    lang: &'static str,
+) -> Result<StopJson, ApiError> {
     let stop = s
         .upstream
-        .passenger
-        .clone()
+        .passenger(client)
         .get_stop(GetStopRequest {
             stop_id: id.to_owned(),
             lang: lang.into(),
@@ -282,11 +289,12 @@ pub async fn get_stop(s: &AppState, id: &str, lang: &'static str) -> Result<Stop
 
 pub async fn arrivals(
     State(s): State<AppState>,
+    client: ClientIp,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
 ) -> Result<Json<Arrivals>, ApiError> {
     let lang = parse_lang(&q.lang)?;
-    Ok(Json(arrivals::fetch(&s, &id, lang).await?))
+    Ok(Json(arrivals::fetch(&s, client, &id, lang).await?))
 }
 
 /// Server-Sent Events: an `arrivals` event per language whenever the
@@ -295,6 +303,7 @@ pub async fn arrivals(
 /// read. `lang` may list up to five languages, comma-separated.
 pub async fn arrivals_stream(
     State(s): State<AppState>,
+    client: ClientIp,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
@@ -306,9 +315,9 @@ pub async fn arrivals_stream(
         }
     }
     // Fail fast on an unknown stop, before the stream starts.
-    arrivals::fetch(&s, &id, langs[0]).await?;
+    arrivals::fetch(&s, client, &id, langs[0]).await?;
     let period = Duration::from_secs(s.config.poll_seconds.max(1));
-    let events = arrivals::live_stream(s, id, langs, period).await?;
+    let events = arrivals::live_stream(s, client, id, langs, period).await?;
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
@@ -349,14 +358,14 @@ pub struct ShapeStop {
 /// by the page with the same projection.
 pub async fn shape(
     State(s): State<AppState>,
+    client: ClientIp,
     Path(route_id): Path<String>,
     Query(q): Query<ShapeQuery>,
 ) -> Result<Json<ShapeJson>, ApiError> {
     let lang = parse_lang(&q.lang)?;
     let routes = s
         .upstream
-        .passenger
-        .clone()
+        .passenger(client)
         .list_routes(ListRoutesRequest {
             mode: TransitMode::Unspecified.into(),
             lang: lang.into(),
@@ -378,7 +387,7 @@ pub async fn shape(
             "give the stop to draw the map around: ?stop=STOP_ID".into(),
         ));
     }
-    let stop = get_stop_cached(&s, q.stop.trim(), lang).await?;
+    let stop = get_stop_cached(&s, client, q.stop.trim(), lang).await?;
     let projection = Projection::around(stop.lat, stop.lon, 2000.0, 600.0);
     let (x, y) = projection.project(stop.lat, stop.lon);
     Ok(Json(ShapeJson {
@@ -416,14 +425,14 @@ pub struct VehicleJson {
 /// Live vehicles of a route (ListVehicles).
 pub async fn vehicles(
     State(s): State<AppState>,
+    client: ClientIp,
     Path(route_id): Path<String>,
     Query(q): Query<LangQuery>,
 ) -> Result<Response, ApiError> {
     let lang = parse_lang(&q.lang)?;
     let vehicles = s
         .upstream
-        .passenger
-        .clone()
+        .passenger(client)
         .list_vehicles(ListVehiclesRequest {
             route_id: route_id.clone(),
             lang: lang.into(),

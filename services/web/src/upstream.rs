@@ -1,18 +1,69 @@
 //! The gRPC clients of the services behind the pages. Channels connect
 //! lazily: the web starts (and serves its pages) before the others are up.
-use std::time::Duration;
+//!
+//! Every PassengerService call carries the browser's address as
+//! `x-forwarded-for` metadata ([`Upstream::passenger`] needs it), so the
+//! location service can rate-limit each browser rather than the web as a
+//! whole: it believes the header only from the peers listed in its
+//! `rate_limit.trusted_proxies`, which must hold the web's address.
+use std::{net::IpAddr, net::SocketAddr, time::Duration};
 
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+};
 use kagoshima_proto::v1::{
     indicator_service_client::IndicatorServiceClient,
     passenger_service_client::PassengerServiceClient,
 };
+use kagoshima_runtime::rate_limit::FORWARDED_FOR;
+use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::{Channel, Endpoint};
 
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    pub passenger: PassengerServiceClient<Channel>,
+    passenger: Channel,
     pub indicators: IndicatorServiceClient<Channel>,
 }
+
+/// The browser's address: the TCP peer of the request (the web keys its own
+/// `/api` limit by it too). `None` without connection info (in-process).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_canonical()),
+        ))
+    }
+}
+
+/// Puts `x-forwarded-for: <browser>` on every call it intercepts.
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardedFor(Option<IpAddr>);
+
+impl Interceptor for ForwardedFor {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(ip) = self.0
+            && let Ok(v) = ip.to_string().parse()
+        {
+            request.metadata_mut().insert(FORWARDED_FOR, v);
+        }
+        Ok(request)
+    }
+}
+
+/// A PassengerService client speaking for one browser.
+pub type PassengerClient = PassengerServiceClient<InterceptedService<Channel, ForwardedFor>>;
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid upstream address {addr:?}: {source}")]
@@ -36,8 +87,37 @@ fn channel(addr: &str) -> Result<Channel, BadAddress> {
 impl Upstream {
     pub fn new(passenger: &str, indicators: &str) -> Result<Upstream, BadAddress> {
         Ok(Upstream {
-            passenger: PassengerServiceClient::new(channel(passenger)?),
+            passenger: channel(passenger)?,
             indicators: IndicatorServiceClient::new(channel(indicators)?),
         })
+    }
+
+    /// PassengerService on behalf of `client` (its address goes upstream as
+    /// `x-forwarded-for`). The only way to reach PassengerService.
+    pub fn passenger(&self, client: ClientIp) -> PassengerClient {
+        PassengerServiceClient::with_interceptor(self.passenger.clone(), ForwardedFor(client.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwards_the_browser_address() {
+        let ip: IpAddr = "203.0.113.7".parse().expect("ip");
+        let r = ForwardedFor(Some(ip))
+            .call(tonic::Request::new(()))
+            .expect("passes");
+        assert_eq!(
+            r.metadata()
+                .get(FORWARDED_FOR)
+                .and_then(|v| v.to_str().ok()),
+            Some("203.0.113.7")
+        );
+        let r = ForwardedFor(None)
+            .call(tonic::Request::new(()))
+            .expect("passes");
+        assert!(r.metadata().get(FORWARDED_FOR).is_none());
     }
 }

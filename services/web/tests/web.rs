@@ -1,7 +1,9 @@
 //! The web service over a real location service and a real database: pages,
-//! the stop search through gRPC in five languages, and the bureau token.
+//! the stop search through gRPC in five languages, and the bureau token
+//! (with a real indicators service behind /api/bureau).
 use std::{net::SocketAddr, path::Path, time::Duration};
 
+use kagoshima_indicators::{Application as Indicators, IndicatorsConfig};
 use kagoshima_location::{Application as Location, LocationConfig};
 use kagoshima_network::{ImportOptions, feed, import::Quiet};
 use kagoshima_runtime::{
@@ -39,6 +41,7 @@ async fn spawn() -> Stack {
         enabled: true,
         per_second: 1000.0,
         burst: 1000,
+        ..RateLimitConfig::default()
     };
 
     let mut lc = LocationConfig::default();
@@ -54,10 +57,30 @@ async fn spawn() -> Stack {
         async move { location.run_until_stopped(s).await.expect("location runs") }
     });
 
+    let mut ic = IndicatorsConfig::default();
+    ic.database.url = Secret::new(db.url.clone());
+    ic.grpc.listen = "127.0.0.1:0".into();
+    ic.http.listen = "127.0.0.1:0".into();
+    ic.auth.tokens = vec![TokenEntry {
+        name: "test".into(),
+        sha256: hash_token_hex(TOKEN),
+    }];
+    let indicators = Indicators::build(ic).await.expect("indicators build");
+    let indicators_grpc = indicators.grpc_addr();
+    tokio::spawn({
+        let s = shutdown.clone();
+        async move {
+            indicators
+                .run_until_stopped(s)
+                .await
+                .expect("indicators run")
+        }
+    });
+
     let mut wc = WebConfig::default();
     wc.http.listen = "127.0.0.1:0".into();
     wc.passenger_grpc = format!("http://{grpc}");
-    wc.indicators_grpc = "http://127.0.0.1:9".into();
+    wc.indicators_grpc = format!("http://{indicators_grpc}");
     wc.ingest_metrics_url = "http://127.0.0.1:9/metrics".into();
     wc.rate_limit = generous;
     wc.auth.tokens = vec![TokenEntry {
@@ -267,9 +290,54 @@ async fn pages_search_and_bureau_token() {
     let feeds = ok.json();
     assert_eq!(feeds["source"], "ingest_metrics");
     assert_eq!(feeds["reachable"], false, "no ingest in this test");
-    // IndicatorService is not running here: the token passes, the upstream is down.
+    // IndicatorService behind the web, the token forwarded.
     let indicators = get(web, "/api/bureau/indicators", &[("Authorization", &bearer)])
         .await
         .expect("answer");
-    assert_eq!(indicators.status, 503, "{}", indicators.body);
+    assert_eq!(indicators.status, 200, "{}", indicators.body);
+    assert!(indicators.json()["monthly"]["indicators"].is_array());
+
+    // Ridership: 24 hours (zeros on an empty database), day types, shares.
+    let ridership = get(
+        web,
+        "/api/bureau/ridership?month=2025-06",
+        &[("Authorization", &bearer)],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(ridership.status, 200, "{}", ridership.body);
+    let r = ridership.json();
+    let hours = r["hours"].as_array().expect("hours");
+    assert_eq!(hours.len(), 24, "{r}");
+    assert!(
+        hours
+            .iter()
+            .enumerate()
+            .all(|(i, h)| h["hour"] == i && h["uses"] == 0),
+        "{r}"
+    );
+    assert_eq!(r["period"], "2025-06");
+    assert!(r["routes"].is_array());
+    assert_eq!(r["day_types"].as_array().map(Vec::len), Some(3));
+    // Without a token, refused before IndicatorService is asked.
+    let refused = get(web, "/api/bureau/ridership?month=2025-06", &[])
+        .await
+        .expect("answer");
+    assert_eq!(refused.status, 401);
+    let bad = get(
+        web,
+        "/api/bureau/ridership?month=June",
+        &[("Authorization", &bearer)],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let unknown_route = get(
+        web,
+        "/api/bureau/ridership?period=FY2025&route_id=no-such-route",
+        &[("Authorization", &bearer)],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(unknown_route.status, 404, "{}", unknown_route.body);
 }

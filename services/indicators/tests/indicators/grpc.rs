@@ -2,7 +2,7 @@
 use kagoshima_indicators::{Application, IndicatorsConfig};
 use kagoshima_proto::v1::{
     ExportReportRequest, GetFareCapRequest, GetMonthlyRequest, GetPlanProgressRequest,
-    ReportFormat, indicator_service_client::IndicatorServiceClient,
+    GetRidershipRequest, ReportFormat, indicator_service_client::IndicatorServiceClient,
 };
 use kagoshima_runtime::auth::{TokenEntry, hash_token_hex};
 use kagoshima_runtime::secret::Secret;
@@ -94,6 +94,44 @@ async fn grpc_answers_with_a_token_and_refuses_bad_requests_clearly() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
+
+    // GetRidership: a token is needed, the period must parse.
+    let e = client
+        .get_ridership(Request::new(GetRidershipRequest {
+            period: "2025-06".into(),
+            route_id: String::new(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    let e = client
+        .get_ridership(authed(GetRidershipRequest {
+            period: "June".into(),
+            route_id: String::new(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = client
+        .get_ridership(authed(GetRidershipRequest {
+            period: "2025-06".into(),
+            route_id: "no-such-route".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let rid = client
+        .get_ridership(authed(GetRidershipRequest {
+            period: "FY2025".into(),
+            route_id: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rid.by_hour.len(), 24);
+    assert_eq!(rid.by_hour[23].hour, 23);
+    assert_eq!(rid.by_day_type.len(), 3);
+    assert_eq!(rid.uses, 0);
 
     // Good calls.
     let monthly = client

@@ -160,6 +160,70 @@ async fn simulated_month_matches_the_ground_truth() {
         .unwrap();
     assert_eq!(shares, truth.uses);
 
+    // Ridership for the bureau: by hour, route and day type, each adding up
+    // to the month's uses and boardings; shares of the same uses.
+    let rid = ind.ridership(month, None, now()).await.unwrap();
+    assert_eq!(
+        (rid.total.uses, rid.total.boardings),
+        (truth.uses, truth.boardings)
+    );
+    let sum =
+        |it: &mut dyn Iterator<Item = (i64, i64)>| it.fold((0, 0), |(u, b), (x, y)| (u + x, b + y));
+    assert_eq!(rid.by_hour.len(), 24);
+    assert_eq!(
+        sum(&mut rid.by_hour.iter().map(|c| (c.uses, c.boardings))),
+        (truth.uses, truth.boardings),
+        "by hour"
+    );
+    assert!(rid.by_hour[0].uses == 0 && rid.by_hour.iter().filter(|c| c.uses > 0).count() > 1);
+    assert_eq!(
+        sum(&mut rid
+            .by_route
+            .iter()
+            .map(|r| (r.counts.uses, r.counts.boardings))),
+        (truth.uses, truth.boardings),
+        "by route"
+    );
+    assert_eq!(
+        sum(&mut rid
+            .by_day_type
+            .iter()
+            .map(|d| (d.counts.uses, d.counts.boardings))),
+        (truth.uses, truth.boardings),
+        "by day type"
+    );
+    assert_eq!(
+        rid.by_day_type.iter().map(|d| d.days).collect::<Vec<_>>(),
+        vec![21, 4, 5],
+        "June 2025: weekdays, Saturdays, Sundays"
+    );
+    for shares in [&rid.by_medium, &rid.by_brand, &rid.by_origin] {
+        assert_eq!(shares.iter().map(|s| s.uses).sum::<i64>(), truth.uses);
+    }
+    let inbound = rid.by_origin.iter().find(|s| s.key == "inbound").unwrap();
+    assert_eq!(inbound.uses.to_string(), r.details["inbound_uses"]);
+    // One route: the same figures as its row of the whole network.
+    let top = rid.by_route[0].clone();
+    let one = ind
+        .ridership(month, Some(&top.route_id), now())
+        .await
+        .unwrap();
+    assert_eq!(one.total, top.counts);
+    assert_eq!(one.by_route.len(), 1);
+    assert_eq!(
+        sum(&mut one.by_hour.iter().map(|c| (c.uses, c.boardings))),
+        (top.counts.uses, top.counts.boardings)
+    );
+    let e = ind
+        .ridership(month, Some("no-such-route"), now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, kagoshima_indicators::IndicatorError::UnknownRoute(_)),
+        "{e}"
+    );
+    assert_no_secrets(&ind, format!("{rid:?}").as_bytes()).await;
+
     // The fiscal year: same figures, annual progress.
     let fy = ind
         .report(Period::FiscalYear(FiscalYear::new(2025).unwrap()), now())

@@ -141,6 +141,7 @@ async fn a_burst_beyond_the_limit_is_refused() {
             enabled: true,
             per_second: 0.01,
             burst: 5,
+            ..RateLimitConfig::default()
         },
     )
     .await;

@@ -3,6 +3,7 @@
 mod counts;
 mod grpc;
 mod http;
+mod live;
 mod search;
 mod support;
 mod timetable;

@@ -16,6 +16,7 @@ pub struct TestLocation {
     pub db: TestDb,
     pub grpc: SocketAddr,
     pub http: SocketAddr,
+    live: std::sync::Arc<std::sync::Mutex<Option<kagoshima_location::live::Live>>>,
     shutdown: Shutdown,
     handle: Option<JoinHandle<()>>,
 }
@@ -49,6 +50,7 @@ impl TestLocation {
                 enabled: true,
                 per_second: 1000.0,
                 burst: 1000,
+                ..RateLimitConfig::default()
             },
         )
         .await
@@ -61,8 +63,13 @@ impl TestLocation {
         config.grpc.listen = "127.0.0.1:0".into();
         config.http.listen = "127.0.0.1:0".into();
         config.rate_limit = rate_limit;
+        let (host, port) = kagoshima_tests::mqtt::broker();
+        config.mqtt.host = host;
+        config.mqtt.port = port;
+        config.mqtt.client_id = kagoshima_tests::unique("location-test");
         let app = Application::build(config).await.expect("location builds");
         let (grpc, http) = (app.grpc_addr(), app.http_addr());
+        let live = app.live_handle();
         let shutdown = Shutdown::new();
         let handle = tokio::spawn({
             let shutdown = shutdown.clone();
@@ -76,6 +83,7 @@ impl TestLocation {
             db,
             grpc,
             http,
+            live,
             shutdown,
             handle: Some(handle),
         };
@@ -85,6 +93,15 @@ impl TestLocation {
         })
         .await;
         location
+    }
+
+    /// The running service's live state (filled once it serves).
+    pub fn live(&self) -> kagoshima_location::live::Live {
+        self.live
+            .lock()
+            .expect("live handle")
+            .clone()
+            .expect("the service is running")
     }
 
     pub async fn client(&self) -> PassengerServiceClient<Channel> {

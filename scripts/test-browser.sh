@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# End-to-end browser tests: starts the demo (kagoshima-city) from a clean
+# data folder on free ports, waits until it serves, runs the headless-Chromium
+# tests of tests/browser against it, and stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --locked -p kagoshima-city
+data=$(mktemp -d /tmp/kagoshima-demo.XXXXXX)
+# The private PostgreSQL runs as the postgres user when we are root.
+chmod 755 "$data"
+log="$data/demo.log"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+web_port=$(free_port)
+grpc_base=$((30000 + RANDOM % 10000))
+env -u DATABASE_URL target/debug/kagoshima-city demo --data-dir "$data" \
+  --mqtt-port "$(free_port)" --postgres-port "$(free_port)" \
+  --grpc-port "$grpc_base" --web-port "$web_port" >"$log" 2>&1 &
+demo=$!
+stop_demo() { kill -TERM "$demo" 2>/dev/null || true; wait "$demo" 2>/dev/null || true; rm -rf "$data"; }
+trap stop_demo EXIT
+for _ in $(seq 1 180); do
+  curl -fs "http://127.0.0.1:$web_port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$demo" 2>/dev/null || { echo "the demo exited:"; cat "$log"; exit 1; }
+  sleep 1
+done
+# Let the simulated fleet report and the predictions form.
+sleep 20
+export KAGOSHIMA_WEB_URL="http://127.0.0.1:$web_port"
+KAGOSHIMA_BUREAU_TOKEN=$(cat "$data/bureau.token")
+export KAGOSHIMA_BUREAU_TOKEN
+export KAGOSHIMA_SCREENSHOTS=${KAGOSHIMA_SCREENSHOTS:-0}
+tests/browser/run.sh

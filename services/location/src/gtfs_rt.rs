@@ -1,0 +1,169 @@
+//! GTFS-Realtime VehiclePositions and TripUpdates (the `gtfs-realtime`
+//! crate's types), built from the live state on request and cached for at
+//! most `gtfs_rt_cache_s` (15 s): a feed at most that old, never an entity
+//! older than 90 s when served (entities are built only from vehicles heard
+//! within 90 s minus the cache time). Last-Modified / If-Modified-Since.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use gtfs_realtime::{
+    FeedEntity, FeedHeader, FeedMessage, Position, TripDescriptor, TripUpdate, VehicleDescriptor,
+    VehiclePosition,
+    trip_update::{StopTimeEvent, StopTimeUpdate},
+    vehicle_position::VehicleStopStatus,
+};
+use kagoshima_tracker::VehicleStatus;
+
+use crate::live::{Live, now};
+
+/// Which feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    VehiclePositions,
+    TripUpdates,
+}
+
+/// Cached feeds: (built at, unix seconds) → message.
+#[derive(Debug, Clone, Default)]
+pub struct Cache(Arc<Mutex<HashMap<Kind, Cached>>>);
+
+/// (header timestamp, message).
+type Cached = (u64, Arc<FeedMessage>);
+
+impl Cache {
+    /// The feed and its header timestamp (whole seconds: Last-Modified).
+    pub fn get(&self, live: &Live, kind: Kind) -> (u64, Arc<FeedMessage>) {
+        let t = now();
+        let max_age = live.config().gtfs_rt_cache_s;
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, m)) = cache.get(&kind)
+            && (t as u64).saturating_sub(*at) < max_age
+        {
+            return (*at, m.clone());
+        }
+        let at = t as u64;
+        let m = Arc::new(build(live, kind, at as f64, 90.0 - max_age as f64));
+        cache.insert(kind, (at, m.clone()));
+        (at, m)
+    }
+}
+
+fn date_str(d: chrono::NaiveDate) -> String {
+    d.format("%Y%m%d").to_string()
+}
+
+/// Builds a feed at `now` from vehicles heard within `max_age_s`.
+pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
+    let s = live.lock();
+    let mut entity = Vec::new();
+    if let Some(tracker) = s.tracker.as_ref() {
+        let net = tracker.network();
+        for v in tracker.vehicles(now) {
+            if now - v.recorded_at > max_age_s {
+                continue;
+            }
+            let descriptor = |trip: u32, date: chrono::NaiveDate| {
+                let tr = &net.trips[trip as usize];
+                TripDescriptor {
+                    trip_id: Some(tr.id.clone()),
+                    route_id: Some(net.routes[tr.route as usize].id.clone()),
+                    direction_id: tr.direction.map(u32::from),
+                    start_date: Some(date_str(date)),
+                    schedule_relationship: Some(0),
+                    ..TripDescriptor::default()
+                }
+            };
+            let vehicle = Some(VehicleDescriptor {
+                id: Some(v.vehicle_id.clone()),
+                label: Some(v.vehicle_id.clone()),
+                ..VehicleDescriptor::default()
+            });
+            let stamp = Some(v.recorded_at.max(0.0) as u64);
+            match kind {
+                Kind::VehiclePositions => {
+                    let mut vp = VehiclePosition {
+                        vehicle,
+                        position: Some(Position {
+                            latitude: v.lat as f32,
+                            longitude: v.lon as f32,
+                            bearing: v.bearing.map(|b| b as f32),
+                            speed: v.speed.map(|s| s as f32),
+                            ..Position::default()
+                        }),
+                        timestamp: stamp,
+                        ..VehiclePosition::default()
+                    };
+                    if let (Some(trip), Some(date)) = (v.trip, v.service_date) {
+                        vp.trip = Some(descriptor(trip, date));
+                        if let Some(j) = v.stop_index {
+                            let st = net.trips[trip as usize].stops[j];
+                            vp.current_stop_sequence = Some(st.seq);
+                            vp.stop_id = Some(net.stops[st.stop as usize].id.clone());
+                            vp.current_status = Some(match v.status {
+                                VehicleStatus::StoppedAt | VehicleStatus::Layover => {
+                                    VehicleStopStatus::StoppedAt as i32
+                                }
+                                _ => VehicleStopStatus::InTransitTo as i32,
+                            });
+                        }
+                    }
+                    entity.push(FeedEntity {
+                        id: format!("vehicle-{}", v.vehicle_id),
+                        vehicle: Some(vp),
+                        ..FeedEntity::default()
+                    });
+                }
+                Kind::TripUpdates => {
+                    let mut by_trip: Vec<(u32, chrono::NaiveDate, Vec<StopTimeUpdate>)> =
+                        Vec::new();
+                    for p in tracker.predict(&v.vehicle_id, now, 2.0 * 3600.0) {
+                        let st = net.trips[p.trip as usize].stops[p.stop_index];
+                        let update = StopTimeUpdate {
+                            stop_sequence: Some(st.seq),
+                            stop_id: Some(net.stops[st.stop as usize].id.clone()),
+                            arrival: (p.stop_index > 0).then(|| StopTimeEvent {
+                                time: Some(p.arrival.round() as i64),
+                                delay: Some((p.arrival - p.scheduled_arrival).round() as i32),
+                                ..StopTimeEvent::default()
+                            }),
+                            departure: Some(StopTimeEvent {
+                                time: Some(p.departure.round() as i64),
+                                delay: Some((p.departure - p.scheduled_departure).round() as i32),
+                                ..StopTimeEvent::default()
+                            }),
+                            ..StopTimeUpdate::default()
+                        };
+                        match by_trip.last_mut() {
+                            Some(last) if last.0 == p.trip && last.1 == p.service_date => {
+                                last.2.push(update)
+                            }
+                            _ => by_trip.push((p.trip, p.service_date, vec![update])),
+                        }
+                    }
+                    for (trip, date, updates) in by_trip {
+                        entity.push(FeedEntity {
+                            id: format!("trip-{}-{}", date_str(date), net.trips[trip as usize].id),
+                            trip_update: Some(TripUpdate {
+                                trip: descriptor(trip, date),
+                                vehicle: vehicle.clone(),
+                                stop_time_update: updates,
+                                timestamp: stamp,
+                                ..TripUpdate::default()
+                            }),
+                            ..FeedEntity::default()
+                        });
+                    }
+                }
+            }
+        }
+    }
+    FeedMessage {
+        header: FeedHeader {
+            gtfs_realtime_version: "2.0".into(),
+            incrementality: Some(0),
+            timestamp: Some(now.max(0.0) as u64),
+            ..FeedHeader::default()
+        },
+        entity,
+    }
+}

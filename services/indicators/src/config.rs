@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use kagoshima_runtime::{auth::TokenEntry, secret::Secret, telemetry::LogFormat};
+pub use kagoshima_runtime::settings::{AuthConfig, DatabaseConfig, ListenConfig, LogConfig};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct IndicatorsConfig {
     pub database: DatabaseConfig,
     pub grpc: ListenConfig,
-    pub http: HttpConfig,
+    pub http: ListenConfig,
     pub auth: AuthConfig,
     pub rides: RidesConfig,
     pub fare_cap: FareCapConfig,
@@ -25,55 +25,23 @@ pub struct IndicatorsConfig {
     pub log: LogConfig,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DatabaseConfig {
-    pub url: Secret,
-    pub max_connections: u32,
-}
-
-impl Default for DatabaseConfig {
+impl Default for IndicatorsConfig {
     fn default() -> Self {
-        DatabaseConfig {
-            url: Secret::new("postgres://postgres@127.0.0.1:5432/kagoshima"),
-            max_connections: 8,
+        IndicatorsConfig {
+            database: DatabaseConfig::default(),
+            grpc: ListenConfig::on("127.0.0.1:50053"),
+            http: ListenConfig::on("127.0.0.1:9093"),
+            auth: AuthConfig::default(),
+            rides: RidesConfig::default(),
+            fare_cap: FareCapConfig::default(),
+            open_data: OpenDataConfig::default(),
+            tickets: TicketsConfig::default(),
+            availability: AvailabilityConfig::default(),
+            refresh: RefreshConfig::default(),
+            plan: None,
+            log: LogConfig::default(),
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListenConfig {
-    pub listen: String,
-}
-
-impl Default for ListenConfig {
-    fn default() -> Self {
-        ListenConfig {
-            listen: "127.0.0.1:50053".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HttpConfig {
-    pub listen: String,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            listen: "127.0.0.1:9093".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AuthConfig {
-    /// Clients of `IndicatorService`: a name and the SHA-256 of the token.
-    pub tokens: Vec<TokenEntry>,
 }
 
 /// How taps become rides (see README "Rides from taps").
@@ -224,18 +192,3 @@ impl Default for RefreshConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogConfig {
-    pub format: LogFormat,
-    pub filter: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            format: LogFormat::Text,
-            filter: "info,sqlx=warn".into(),
-        }
-    }
-}

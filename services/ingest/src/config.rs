@@ -2,10 +2,11 @@
 use std::time::Duration;
 
 use kagoshima_domain::{topic::DEVICE_TOPIC_FILTER, validation::ValidationConfig};
-use kagoshima_runtime::{auth::TokenEntry, secret::Secret, telemetry::LogFormat, tls::TlsConfig};
+pub use kagoshima_runtime::settings::{AuthConfig, DatabaseConfig, ListenConfig, LogConfig};
+use kagoshima_runtime::{secret::Secret, tls::TlsConfig};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct IngestConfig {
     pub database: DatabaseConfig,
@@ -16,26 +17,26 @@ pub struct IngestConfig {
     /// bytes of text. Required; never commit it (`openssl rand -hex 32`).
     pub card_hash_key: Secret,
     pub grpc: ListenConfig,
-    pub http: HttpConfig,
+    pub http: ListenConfig,
     pub auth: AuthConfig,
     /// TLS for both the gRPC and the HTTP listener: set `cert` and `key`.
     pub tls: TlsConfig,
     pub log: LogConfig,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DatabaseConfig {
-    /// PostgreSQL URL; `DATABASE_URL` overrides it. The database is created if missing.
-    pub url: Secret,
-    pub max_connections: u32,
-}
-
-impl Default for DatabaseConfig {
+impl Default for IngestConfig {
     fn default() -> Self {
-        DatabaseConfig {
-            url: Secret::new("postgres://postgres@127.0.0.1:5432/kagoshima"),
-            max_connections: 8,
+        IngestConfig {
+            database: DatabaseConfig::default(),
+            mqtt: MqttConfig::default(),
+            batch: BatchConfig::default(),
+            validation: ValidationConfig::default(),
+            card_hash_key: Secret::default(),
+            grpc: ListenConfig::on("127.0.0.1:50051"),
+            http: ListenConfig::on("127.0.0.1:9091"),
+            auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -112,56 +113,5 @@ impl Default for BatchConfig {
 impl BatchConfig {
     pub fn max_wait(&self) -> Duration {
         Duration::from_millis(self.max_wait_ms)
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListenConfig {
-    pub listen: String,
-}
-
-impl Default for ListenConfig {
-    fn default() -> Self {
-        ListenConfig {
-            listen: "127.0.0.1:50051".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HttpConfig {
-    pub listen: String,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            listen: "127.0.0.1:9091".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AuthConfig {
-    /// Clients of `IngestService`: a name and the SHA-256 of the token.
-    pub tokens: Vec<TokenEntry>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogConfig {
-    pub format: LogFormat,
-    pub filter: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            format: LogFormat::Text,
-            filter: "info,rumqttc=warn,sqlx=warn".into(),
-        }
     }
 }

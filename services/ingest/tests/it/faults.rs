@@ -11,7 +11,9 @@ use kagoshima_tests::{
 };
 use tokio::task::JoinHandle;
 
-use crate::support::{config_on, http_get, position, start, stop, tap, topic, wait_healthy};
+use crate::support::{
+    IngestProcess, config_on, http_get, position, start, stop, tap, topic, wait_healthy,
+};
 
 fn long() -> bool {
     std::env::var("KAGOSHIMA_FAULTS").is_ok_and(|v| v == "long")
@@ -198,10 +200,14 @@ async fn two_instances_share_the_load_and_one_killed_loses_nothing() {
         c.mqtt.client_id = client.to_owned();
         c
     };
-    let victim_id = unique("ingest-a");
-    let (_, http_a, _, handle_a) = start(shared(&victim_id)).await;
+    // The victim is a real process, so kill -9 takes everything with it.
+    let mut victim_config = shared(&unique("ingest-a"));
+    victim_config.grpc.listen = format!("127.0.0.1:{}", free_port());
+    victim_config.http.listen = format!("127.0.0.1:{}", free_port());
+    let victim = IngestProcess::new(&victim_config);
+    let mut process = victim.start();
     let (_, http_b, shutdown_b, handle_b) = start(shared(&unique("ingest-b"))).await;
-    wait_healthy(http_a).await;
+    wait_healthy(victim_config.http.listen.parse().expect("addr")).await;
     wait_healthy(http_b).await;
 
     let count = if long() { 2_000 } else { 400 };
@@ -217,8 +223,7 @@ async fn two_instances_share_the_load_and_one_killed_loses_nothing() {
         || async { (db.count("SELECT count(*) FROM taps").await > 40).then_some(()) },
     )
     .await;
-    // Abort: no flush, no acknowledgement, no disconnect, as a crash.
-    handle_a.abort();
+    process.kill().await.expect("kill -9");
     let at_kill = db.count("SELECT count(*) FROM taps").await;
     let acked = publisher.await.expect("publisher");
     // The survivor carries on alone.
@@ -230,10 +235,9 @@ async fn two_instances_share_the_load_and_one_killed_loses_nothing() {
     .await;
     // What the broker had handed to the dead instance waits in its persistent
     // session; it comes back when the instance does.
-    let (_, http_a, shutdown_a, handle_a) = start(shared(&victim_id)).await;
-    wait_healthy(http_a).await;
+    let mut process = victim.start();
     assert_exactly_once(&db.store, &acked).await;
-    stop(shutdown_a, handle_a).await;
+    process.kill().await.ok();
     stop(shutdown_b, handle_b).await;
 }
 

@@ -1,12 +1,12 @@
 //! Messages survive restarts and crashes of the ingest service: the broker
 //! keeps what was not acknowledged, and the database makes repeats no-ops.
-use std::{collections::BTreeSet, process::Stdio, time::Duration};
+use std::{collections::BTreeSet, time::Duration};
 
 use chrono::Utc;
 use kagoshima_proto::Message;
 use kagoshima_tests::{TestDb, eventually, free_port, mqtt::Device, unique};
 
-use crate::support::{TestIngest, config, filters_for, http_get, tap, topic};
+use crate::support::{IngestProcess, TestIngest, config, filters_for, http_get, tap, topic};
 
 #[tokio::test]
 async fn messages_sent_while_ingest_is_down_arrive_once_after_restart() {
@@ -48,28 +48,6 @@ async fn messages_sent_while_ingest_is_down_arrive_once_after_restart() {
     second.stop().await;
 }
 
-/// Starts the real binary with a configuration file.
-fn start_binary(config_path: &std::path::Path) -> tokio::process::Child {
-    let quiet = std::env::var_os("TEST_LOG").is_none();
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_kagoshima-ingest"))
-        .arg("--config")
-        .arg(config_path)
-        .env_remove("DATABASE_URL")
-        .stdout(if quiet {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
-        })
-        .stderr(if quiet {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
-        })
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start kagoshima-ingest")
-}
-
 #[tokio::test]
 async fn kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice() {
     let vehicle = unique("tram");
@@ -77,11 +55,8 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice()
     let mut cfg = config(&db, filters_for(&[&vehicle]));
     cfg.grpc.listen = format!("127.0.0.1:{}", free_port());
     cfg.http.listen = format!("127.0.0.1:{}", free_port());
-    let dir = std::env::temp_dir().join(unique("kagoshima-kill-test"));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config_path = dir.join("ingest.toml");
-    std::fs::write(&config_path, toml::to_string(&cfg).expect("toml")).expect("write config");
-    let start = || start_binary(&config_path);
+    let process = IngestProcess::new(&cfg);
+    let start = || process.start();
 
     let mut ingest = start();
     // Until its first subscription exists, the broker keeps nothing for ingest.
@@ -159,5 +134,4 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice()
         "the kill came after everything was stored; the test proved nothing"
     );
     ingest.kill().await.ok();
-    let _ = std::fs::remove_dir_all(dir);
 }

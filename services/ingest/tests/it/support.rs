@@ -202,3 +202,46 @@ pub fn tap(vehicle: &str, event_id: &str, at: DateTime<Utc>) -> Tap {
 pub fn topic(vehicle: &str, kind: &str) -> String {
     format!("kagoshima/v1/tram/{vehicle}/{kind}")
 }
+
+/// The real binary with a configuration file of its own, for tests that
+/// kill -9 it. The folder is removed when this is dropped.
+pub struct IngestProcess {
+    dir: std::path::PathBuf,
+    config_path: std::path::PathBuf,
+}
+
+impl IngestProcess {
+    pub fn new(config: &IngestConfig) -> IngestProcess {
+        let dir = std::env::temp_dir().join(kagoshima_tests::unique("kagoshima-ingest"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let config_path = dir.join("ingest.toml");
+        std::fs::write(&config_path, toml::to_string(config).expect("toml")).expect("write config");
+        IngestProcess { dir, config_path }
+    }
+
+    pub fn start(&self) -> tokio::process::Child {
+        let quiet = std::env::var_os("TEST_LOG").is_none();
+        let output = || {
+            if quiet {
+                std::process::Stdio::null()
+            } else {
+                std::process::Stdio::inherit()
+            }
+        };
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_kagoshima-ingest"))
+            .arg("--config")
+            .arg(&self.config_path)
+            .env_remove("DATABASE_URL")
+            .stdout(output())
+            .stderr(output())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start kagoshima-ingest")
+    }
+}
+
+impl Drop for IngestProcess {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -63,7 +63,11 @@ impl PrivateBroker {
                 port = self.port,
                 dir = self.dir.display(),
                 anonymous = if self.extra.contains("allow_anonymous") { "" } else { "allow_anonymous true\n" },
-                extra = self.extra
+                extra = if std::env::var_os("KAGOSHIMA_BROKER_LOG").is_some() {
+                    format!("{}\nlog_dest file {}/broker.log\nlog_type all", self.extra, self.dir.display())
+                } else {
+                    self.extra.clone()
+                },
             ),
         )
         .expect("broker config");
@@ -108,6 +112,8 @@ impl Drop for PrivateBroker {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::env::var_os("KAGOSHIMA_BROKER_LOG").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

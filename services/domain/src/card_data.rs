@@ -87,6 +87,58 @@ pub fn contains_card_number(bytes: &[u8]) -> bool {
     !find_card_numbers(bytes).is_empty()
 }
 
+/// True when a device payload carries something that looks like a card
+/// number, wherever it hides. JSON is text and is scanned whole. Protobuf is
+/// walked field by field and every length-delimited field (strings, bytes,
+/// unknown fields) is scanned on its own: scanned whole, the tag and length
+/// bytes between fields, which can be ASCII digits (field 7's varint tag is
+/// `8`), would join a string's trailing digits into a false card number.
+/// Bytes that are not valid protobuf are scanned whole.
+pub fn payload_has_card_number(payload: &[u8]) -> bool {
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return contains_card_number(payload);
+    }
+    match length_delimited_fields(payload) {
+        Some(fields) => fields.into_iter().any(contains_card_number),
+        None => contains_card_number(payload),
+    }
+}
+
+/// The contents of every length-delimited field of a protobuf message (one
+/// level deep), or None when the bytes are not valid protobuf wire format.
+fn length_delimited_fields(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    fn varint(bytes: &mut &[u8]) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = bytes.split_first()?;
+            *bytes = rest;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut fields = Vec::new();
+    while !bytes.is_empty() {
+        let key = varint(&mut bytes)?;
+        match key & 7 {
+            0 => {
+                varint(&mut bytes)?;
+            }
+            1 => bytes = bytes.get(8..)?,
+            2 => {
+                let len = usize::try_from(varint(&mut bytes)?).ok()?;
+                fields.push(bytes.get(..len)?);
+                bytes = bytes.get(len..)?;
+            }
+            5 => bytes = bytes.get(4..)?,
+            _ => return None,
+        }
+    }
+    Some(fields)
+}
+
 /// Replaces every digit of every card-number-like sequence with `*`, keeping
 /// the last four (as receipts do), so a dead letter can be read without the PAN.
 pub fn mask_card_numbers(bytes: &[u8]) -> Vec<u8> {
@@ -179,6 +231,27 @@ mod tests {
         assert!(contains_card_number(b"tok_99994111111111111111"));
         assert!(!contains_card_number(b"tok_4111111111"));
         assert!(!contains_card_number(b"2026-11-24T09:00:00Z"));
+    }
+
+    #[test]
+    fn protobuf_tags_do_not_make_card_numbers() {
+        // A string field ending in 12 digits, then field 7's varint tag (ASCII
+        // `8`) and its value: 13 digits in a row that pass Luhn, yet no card.
+        let mut payload = vec![0x32, 18];
+        payload.extend_from_slice(b"tok_ev400000000004");
+        payload.extend_from_slice(&[0x38, 0x01]);
+        assert!(contains_card_number(&payload), "the raw scan is fooled");
+        assert!(!payload_has_card_number(&payload));
+        // A real number in a string field, or in an unknown field, is found.
+        let mut with_pan = vec![0x32, 16];
+        with_pan.extend_from_slice(VISA_TEST.as_bytes());
+        assert!(payload_has_card_number(&with_pan));
+        let mut unknown = vec![0xfa, 0x06, 16];
+        unknown.extend_from_slice(VISA_TEST.as_bytes());
+        assert!(payload_has_card_number(&unknown));
+        assert!(payload_has_card_number(
+            format!("{{\"pan\":\"{VISA_TEST}\"}}").as_bytes()
+        ));
     }
 
     #[test]

@@ -210,13 +210,12 @@ impl Validator {
         Ok(ValidEvent::Position { at, msg })
     }
 
-    /// `raw` is the payload as received (empty for API uploads): it is scanned
-    /// for card numbers too, since a number can hide in fields we do not read.
+    /// Checks the tap's own fields for card numbers; a payload's unknown
+    /// fields are the decoder's to scan (see `card_data::payload_has_card_number`).
     pub fn tap(
         &self,
         topic: &DeviceTopic,
         mut msg: Tap,
-        raw: &[u8],
         now: DateTime<Utc>,
     ) -> Checked<ValidEvent> {
         let fields = [
@@ -230,10 +229,9 @@ impl Validator {
             &msg.route_id,
             &msg.trip_id,
         ];
-        if card_data::contains_card_number(raw)
-            || fields
-                .iter()
-                .any(|f| card_data::contains_card_number(f.as_bytes()))
+        if fields
+            .iter()
+            .any(|f| card_data::contains_card_number(f.as_bytes()))
         {
             return Err(Rejection::new(
                 Reason::CardNumber,

@@ -64,7 +64,7 @@ impl IngestApi {
             }
             Event::Tap(m) => {
                 let t = topic(&m.vehicle_id, Kind::Tap);
-                v.tap(&t, m.clone(), &[], now).map(|e| (t, e))
+                v.tap(&t, m.clone(), now).map(|e| (t, e))
             }
             Event::Passengers(m) => {
                 let t = topic(&m.vehicle_id, Kind::Passengers);

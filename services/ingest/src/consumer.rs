@@ -14,7 +14,7 @@ use kagoshima_domain::{
 use kagoshima_runtime::{admin_http::Health, shutdown::Shutdown};
 use kagoshima_storage::{Batch, BatchOutcome, DeadLetter, Store};
 use rumqttc::{
-    AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS, SubscribeReasonCode,
+    AsyncClient, Event, MqttOptions, Outgoing, Packet, Publish, QoS, SubscribeReasonCode,
 };
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
@@ -56,13 +56,11 @@ impl Consumer {
 
     /// Runs until `shutdown`, then stores and acknowledges what it holds.
     pub async fn run(self, shutdown: Shutdown) {
-        let (client, eventloop) = AsyncClient::new(self.options(), 4096);
         let (tx, rx) = mpsc::channel(self.batch.max_pending.max(1));
         let writer_done = Shutdown::new();
         self.health.degrade("mqtt", "connecting to the broker");
         let reader = tokio::spawn(read_loop(
-            eventloop,
-            client.clone(),
+            self.options(),
             self.mqtt.subscriptions(),
             tx,
             self.metrics.clone(),
@@ -70,23 +68,16 @@ impl Consumer {
             shutdown.clone(),
             writer_done.clone(),
         ));
-        self.write_loop(rx, &client, &shutdown).await;
+        self.write_loop(rx, &shutdown).await;
+        // The reader flushes the last acknowledgements, then disconnects.
         writer_done.cancel();
-        if let Err(e) = client.disconnect().await {
-            debug!(error = %e, "disconnect request not sent");
-        }
         match tokio::time::timeout(Duration::from_secs(5), reader).await {
             Ok(_) => info!("mqtt consumer stopped"),
             Err(_) => warn!("mqtt reader did not stop within 5 s"),
         }
     }
 
-    async fn write_loop(
-        &self,
-        mut rx: mpsc::Receiver<Publish>,
-        client: &AsyncClient,
-        shutdown: &Shutdown,
-    ) {
+    async fn write_loop(&self, mut rx: mpsc::Receiver<Received>, shutdown: &Shutdown) {
         let max = self.batch.max_messages.max(1);
         loop {
             let first = tokio::select! {
@@ -115,7 +106,7 @@ impl Consumer {
             self.metrics
                 .pending
                 .set(i64::try_from(rx.len()).unwrap_or(i64::MAX));
-            if !self.store_and_ack(messages, client, shutdown).await {
+            if !self.store_and_ack(messages, shutdown).await {
                 return;
             }
         }
@@ -123,25 +114,20 @@ impl Consumer {
 
     /// Stores a batch and acknowledges its messages. Returns false when the
     /// batch could not be stored before shutdown (nothing acknowledged then).
-    async fn store_and_ack(
-        &self,
-        messages: Vec<Publish>,
-        client: &AsyncClient,
-        shutdown: &Shutdown,
-    ) -> bool {
+    async fn store_and_ack(&self, messages: Vec<Received>, shutdown: &Shutdown) -> bool {
         let now = Utc::now();
         let mut batch = Batch::default();
         let slots: Vec<Slot> = messages
             .iter()
-            .map(|p| {
+            .map(|m| {
                 self.pipeline
-                    .add_mqtt(&mut batch, &p.topic, &p.payload, now)
+                    .add_mqtt(&mut batch, &m.publish.topic, &m.publish.payload, now)
             })
             .collect();
         match self.write_with_retry(&batch, shutdown).await {
             Written::Done(outcome) => {
                 self.record_lag(&batch);
-                self.ack_all(&messages, &slots, &outcome, client).await;
+                self.ack_all(&messages, &slots, &outcome).await;
                 true
             }
             Written::GaveUp => false,
@@ -149,8 +135,8 @@ impl Consumer {
             // store the messages one by one so only that one is dead-lettered.
             Written::Refused(e) => {
                 warn!(error = %e, messages = messages.len(), "the database refused a batch; retrying message by message");
-                for publish in messages {
-                    if !self.store_alone(publish, client, shutdown, now).await {
+                for message in messages {
+                    if !self.store_alone(message, shutdown, now).await {
                         return false;
                     }
                 }
@@ -161,11 +147,11 @@ impl Consumer {
 
     async fn store_alone(
         &self,
-        publish: Publish,
-        client: &AsyncClient,
+        message: Received,
         shutdown: &Shutdown,
         now: DateTime<Utc>,
     ) -> bool {
+        let publish = &message.publish;
         let mut batch = Batch::default();
         let mut slot = self
             .pipeline
@@ -191,7 +177,7 @@ impl Consumer {
             }
         };
         self.record_lag(&batch);
-        self.ack_all(std::slice::from_ref(&publish), &[slot], &outcome, client)
+        self.ack_all(std::slice::from_ref(&message), &[slot], &outcome)
             .await;
         true
     }
@@ -245,14 +231,9 @@ impl Consumer {
     }
 
     /// Counts each message's fate and acknowledges it to the broker.
-    async fn ack_all(
-        &self,
-        messages: &[Publish],
-        slots: &[Slot],
-        outcome: &BatchOutcome,
-        client: &AsyncClient,
-    ) {
-        for (publish, slot) in messages.iter().zip(slots) {
+    async fn ack_all(&self, messages: &[Received], slots: &[Slot], outcome: &BatchOutcome) {
+        for (message, slot) in messages.iter().zip(slots) {
+            let publish = &message.publish;
             match slot.fate(outcome) {
                 Fate::Stored => {
                     self.metrics
@@ -276,10 +257,13 @@ impl Consumer {
                     }
                 }
             }
-            if let Err(e) = client.ack(publish).await {
-                // The event loop is gone (shutdown): the broker redelivers and the
-                // database recognises the repeat.
-                debug!(error = %e, "ack not sent");
+            // Acknowledged on the connection it came by, or not at all: when that
+            // connection is gone the broker redelivers the message on the next
+            // one, and the database recognises the repeat. An acknowledgement
+            // must never reach another connection, where the broker may have
+            // given its packet id to a different message.
+            if let Err(e) = message.client.ack(publish).await {
+                debug!(error = %e, "ack not sent: its connection is gone");
             }
         }
         debug!(
@@ -300,12 +284,19 @@ enum Written {
     GaveUp,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn read_loop(
-    mut eventloop: EventLoop,
+/// A message and the client of the connection it arrived on.
+#[derive(Debug)]
+struct Received {
+    publish: Publish,
     client: AsyncClient,
+}
+
+/// Keeps a connection to the broker: a new client and event loop for every
+/// connection, so nothing queued for a dead connection is sent on a new one.
+async fn read_loop(
+    options: MqttOptions,
     subscriptions: Vec<String>,
-    tx: mpsc::Sender<Publish>,
+    tx: mpsc::Sender<Received>,
     metrics: IngestMetrics,
     health: Health,
     shutdown: Shutdown,
@@ -313,67 +304,82 @@ async fn read_loop(
 ) {
     let mut backoff = Duration::from_millis(200);
     loop {
-        let event = eventloop.poll().await;
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                info!(
-                    session_present = ack.session_present,
-                    "connected to the broker"
-                );
-                metrics.mqtt_connected.set(1);
-                backoff = Duration::from_millis(200);
-                // Subscribing again is harmless when the session survived.
-                let filters = subscriptions
-                    .iter()
-                    .map(|f| rumqttc::SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
-                if let Err(e) = client.try_subscribe_many(filters) {
-                    error!(error = %e, "cannot queue the subscription");
-                }
-            }
-            Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                if ack
-                    .return_codes
-                    .iter()
-                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
-                {
-                    error!(subscriptions = ?subscriptions, "the broker refused the subscription (check the broker ACL)");
-                    health.degrade("mqtt", format!("subscription to {subscriptions:?} refused"));
-                } else {
-                    info!(subscriptions = ?subscriptions, "subscribed");
-                    health.recover("mqtt");
-                }
-            }
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
-                metrics.count_received(kind_of(&publish.topic));
-                if shutdown.is_cancelled() {
-                    // Not acknowledged: the broker keeps it for the next run.
+        let (client, mut eventloop) = AsyncClient::new(options.clone(), 4096);
+        let mut disconnecting = false;
+        let error = loop {
+            let event = tokio::select! {
+                event = eventloop.poll() => event,
+                () = writer_done.cancelled(), if !disconnecting => {
+                    // Queued behind the writer's last acknowledgements.
+                    disconnecting = true;
+                    if client.try_disconnect().is_err() {
+                        return;
+                    }
                     continue;
                 }
-                tokio::select! {
-                    sent = tx.send(publish) => if sent.is_err() { continue },
-                    () = shutdown.cancelled() => continue,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    info!(
+                        session_present = ack.session_present,
+                        "connected to the broker"
+                    );
+                    metrics.mqtt_connected.set(1);
+                    backoff = Duration::from_millis(200);
+                    // Subscribing again is harmless when the session survived.
+                    let filters = subscriptions
+                        .iter()
+                        .map(|f| rumqttc::SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
+                    if let Err(e) = client.try_subscribe_many(filters) {
+                        error!(error = %e, "cannot queue the subscription");
+                    }
                 }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    if ack
+                        .return_codes
+                        .iter()
+                        .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                    {
+                        error!(subscriptions = ?subscriptions, "the broker refused the subscription (check the broker ACL)");
+                        health
+                            .degrade("mqtt", format!("subscription to {subscriptions:?} refused"));
+                    } else {
+                        info!(subscriptions = ?subscriptions, "subscribed");
+                        health.recover("mqtt");
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    metrics.count_received(kind_of(&publish.topic));
+                    if shutdown.is_cancelled() {
+                        // Not acknowledged: the broker keeps it for the next run.
+                        continue;
+                    }
+                    let message = Received {
+                        publish,
+                        client: client.clone(),
+                    };
+                    tokio::select! {
+                        sent = tx.send(message) => if sent.is_err() { continue },
+                        () = shutdown.cancelled() => continue,
+                    }
+                }
+                Ok(Event::Outgoing(Outgoing::Disconnect)) if disconnecting => return,
+                Ok(_) => {}
+                Err(e) => break e,
             }
-            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
-                if writer_done.is_cancelled() {
-                    return;
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                metrics.mqtt_connected.set(0);
-                if writer_done.is_cancelled() {
-                    return;
-                }
-                health.degrade("mqtt", format!("broker connection lost: {e}"));
-                warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "broker connection failed; reconnecting");
-                tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
-                    () = writer_done.cancelled() => return,
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
+        };
+        metrics.mqtt_connected.set(0);
+        if writer_done.is_cancelled() {
+            return;
         }
+        health.degrade("mqtt", format!("broker connection lost: {error}"));
+        warn!(error = %error, retry_in_ms = backoff.as_millis() as u64, "broker connection failed; reconnecting");
+        drop(eventloop);
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = writer_done.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

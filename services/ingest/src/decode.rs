@@ -48,7 +48,7 @@ pub fn decode(
     }
     // A card number anywhere in a tap is the reason that matters, even when the
     // rest of the payload does not parse.
-    if topic.kind == Kind::Tap && kagoshima_domain::card_data::contains_card_number(payload) {
+    if topic.kind == Kind::Tap && kagoshima_domain::card_data::payload_has_card_number(payload) {
         return Err(refuse(Rejection::new(
             Reason::CardNumber,
             "the tap carries a card number (13-19 digits passing Luhn); devices must send the processor's token",
@@ -58,7 +58,7 @@ pub fn decode(
         Kind::Position => {
             parse::<Position>(payload).and_then(|m| validator.position(&topic, m, now))
         }
-        Kind::Tap => parse::<Tap>(payload).and_then(|m| validator.tap(&topic, m, payload, now)),
+        Kind::Tap => parse::<Tap>(payload).and_then(|m| validator.tap(&topic, m, now)),
         Kind::Passengers => {
             parse::<PassengerCount>(payload).and_then(|m| validator.passengers(&topic, m, now))
         }

@@ -67,11 +67,17 @@ async fn assert_exactly_once(store: &Store, acked: &[String]) {
                 .filter(|(_, id)| !have.contains(id))
                 .map(|(i, _)| i)
                 .collect();
-            assert!(
-                missing.is_empty(),
-                "acknowledged taps {missing:?} of {} were lost",
-                acked.len()
-            );
+            if !missing.is_empty() {
+                let letters: Vec<(String, String)> =
+                    sqlx::query_as("SELECT reason, detail FROM dead_letters")
+                        .fetch_all(store.pool())
+                        .await
+                        .unwrap_or_default();
+                panic!(
+                    "acknowledged taps {missing:?} of {} were lost (dead letters: {letters:?})",
+                    acked.len()
+                );
+            }
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

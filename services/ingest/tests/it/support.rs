@@ -212,7 +212,7 @@ pub struct IngestProcess {
 
 impl IngestProcess {
     pub fn new(config: &IngestConfig) -> IngestProcess {
-        let dir = std::env::temp_dir().join(kagoshima_tests::unique("kagoshima-ingest"));
+        let dir = std::env::temp_dir().join(unique("kagoshima-ingest"));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let config_path = dir.join("ingest.toml");
         std::fs::write(&config_path, toml::to_string(config).expect("toml")).expect("write config");

@@ -63,6 +63,17 @@ test("passenger page shows arrivals for 天文館通 in Japanese and English", a
   // No horizontal scrolling on a 375 px phone.
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page wider than the screen by ${overflow}px`);
+  // The route map: the line from the network's shapes, the stops, live vehicles.
+  await page.locator("#map polyline.route-line").first().waitFor({ state: "attached", timeout: 15000 });
+  assert.ok(await page.locator(`#map circle[data-stop="${STOP}"]`).count() === 1, "天文館通 on the map");
+  assert.match(await page.textContent("#map desc"), /天文館通|停留所/);
+  await page.locator("#map g.vehicle").first().waitFor({ state: "attached", timeout: 20000 });
+  assert.ok(await page.locator("#vehicle-list li[data-vehicle]").count() >= 1, "vehicles listed as text");
+  // The markers move: a position changes within a few refreshes.
+  const where = () => page.$$eval("#map g.vehicle", gs => gs.map(g => `${g.dataset.vehicle}@${g.style.transform}`).join(";"));
+  const before = await where();
+  await until(async () => (await where()) !== before, 30000, "a vehicle to move");
+  await page.waitForTimeout(5000);
   if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "passenger.png"), fullPage: true });
 
   await page.selectOption("#lang", "en");

@@ -1,6 +1,7 @@
 //! The location service's configuration: defaults, then the TOML file given
 //! with `--config`, then `KAGOSHIMA_<SECTION>__<KEY>` and `DATABASE_URL`.
-use kagoshima_runtime::{rate_limit::RateLimitConfig, secret::Secret, telemetry::LogFormat};
+pub use kagoshima_runtime::settings::{DatabaseConfig, ListenConfig, LogConfig};
+use kagoshima_runtime::{rate_limit::RateLimitConfig, secret::Secret};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,67 +25,12 @@ impl Default for LocationConfig {
     fn default() -> Self {
         LocationConfig {
             database: DatabaseConfig::default(),
-            grpc: ListenConfig::default(),
-            http: ListenConfig::http_default(),
+            grpc: ListenConfig::on("127.0.0.1:50052"),
+            http: ListenConfig::on("127.0.0.1:8082"),
             rate_limit: RateLimitConfig::default(),
             log: LogConfig::default(),
             live: LiveConfig::default(),
             mqtt: MqttConfig::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DatabaseConfig {
-    /// PostgreSQL URL; `DATABASE_URL` overrides it. Created and migrated if missing.
-    pub url: Secret,
-    pub max_connections: u32,
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        DatabaseConfig {
-            url: Secret::new("postgres://postgres@127.0.0.1:5432/kagoshima"),
-            max_connections: 8,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListenConfig {
-    pub listen: String,
-}
-
-impl Default for ListenConfig {
-    fn default() -> Self {
-        ListenConfig {
-            listen: "127.0.0.1:50052".into(),
-        }
-    }
-}
-
-impl ListenConfig {
-    pub fn http_default() -> ListenConfig {
-        ListenConfig {
-            listen: "127.0.0.1:8082".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogConfig {
-    pub format: LogFormat,
-    pub filter: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            format: LogFormat::Text,
-            filter: "info,sqlx=warn".into(),
         }
     }
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use futures::Stream;
 use kagoshima_proto::v1::{
-    GetArrivalsRequest, GetArrivalsResponse, GetStopRequest, GetStopResponse,
+    GetArrivalsRequest, GetArrivalsResponse, GetRouteShapeRequest, GetStopRequest, GetStopResponse,
     GetStopTimetableRequest, GetStopTimetableResponse, ListRoutesRequest, ListRoutesResponse,
-    ListVehiclesRequest, ListVehiclesResponse, SearchStopsRequest, SearchStopsResponse,
+    ListVehiclesRequest, ListVehiclesResponse, RouteShape, SearchStopsRequest, SearchStopsResponse,
     StreamArrivalsRequest, StreamVehiclesRequest, TransitMode,
     passenger_service_server::PassengerService,
 };
@@ -200,6 +200,18 @@ impl PassengerService for PassengerApi {
         let r = request.into_inner();
         let stops = self.info.search_stops(&r.query, &r.lang, r.limit).await?;
         Ok(Response::new(SearchStopsResponse { stops }))
+    }
+
+    async fn get_route_shape(
+        &self,
+        request: Request<GetRouteShapeRequest>,
+    ) -> Result<Response<RouteShape>, Status> {
+        let r = request.into_inner();
+        let shape = self
+            .info
+            .route_shape(&r.route_id, &r.lang, r.direction_id)
+            .await?;
+        Ok(Response::new(shape))
     }
 
     async fn get_stop_timetable(

@@ -4,6 +4,7 @@
 //! - `GET /api/v1/stops/search?q=&lang=&limit=`
 //! - `GET /api/v1/stops/{id}?lang=`
 //! - `GET /api/v1/stops/{id}/timetable?date=&route=&lang=`
+//! - `GET /api/v1/routes/{id}/shape?lang=&direction=` (GetRouteShape)
 //!
 //! Bodies are the proto messages in proto3 JSON with the proto field names
 //! (snake_case) and every field present. Errors are
@@ -100,6 +101,7 @@ pub fn router(info: StaticInfo, limiter: RateLimiter, live: Live) -> Router {
     Router::new()
         .route("/api/v1/stops/{id}/arrivals", get(arrivals))
         .route("/api/v1/routes/{id}/vehicles", get(vehicles))
+        .route("/api/v1/routes/{id}/shape", get(route_shape))
         .route("/gtfs-rt/vehicle-positions", get(vehicle_positions))
         .route("/gtfs-rt/trip-updates", get(trip_updates))
         .route("/api/v1/routes", get(routes))
@@ -211,6 +213,35 @@ async fn stop(
             "GetStopResponse",
         ))
         .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ShapeQuery {
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    direction: Option<String>,
+}
+
+async fn route_shape(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<ShapeQuery>,
+) -> Response {
+    let direction = match q.direction.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => match d.parse::<i32>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                return InfoError::InvalidArgument("direction must be 0 or 1".into())
+                    .into_response();
+            }
+        },
+    };
+    match s.info.route_shape(&id, &q.lang, direction).await {
+        Ok(shape) => Json(to_json(&shape, "RouteShape")).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -9,7 +9,8 @@ use chrono::{NaiveDate, Utc};
 use kagoshima_domain::calendar::service_date;
 use kagoshima_network::{search::normalize, service_day};
 use kagoshima_proto::v1::{
-    Departure, GetStopTimetableResponse, LocalizedName, Route, Stop, TransitMode,
+    Departure, GetStopTimetableResponse, LocalizedName, Route, RouteDirection, RouteShape,
+    RouteShapeStop, ShapePoint, Stop, TransitMode,
 };
 use sqlx::PgPool;
 
@@ -475,6 +476,219 @@ impl StaticInfo {
             departures,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct PatternRow {
+    direction_id: i32,
+    shape_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShapeStopRow {
+    stop_id: String,
+    name: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    stop_sequence: i32,
+    shape_dist: Option<f64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShapePointRow {
+    lat: f64,
+    lon: f64,
+    dist_m: Option<f64>,
+    derived: bool,
+}
+
+impl StaticInfo {
+    /// A route's geometry: per direction, the points of its most common
+    /// shape and the stops of that shape's longest trip, in order.
+    pub async fn route_shape(
+        &self,
+        route_id: &str,
+        lang: &str,
+        direction_id: Option<i32>,
+    ) -> Result<RouteShape, InfoError> {
+        let lang = parse_lang(lang)?;
+        let route_id = route_id.trim();
+        if route_id.is_empty() {
+            return Err(InfoError::InvalidArgument("route_id is required".into()));
+        }
+        if let Some(d) = direction_id
+            && !(0..=1).contains(&d)
+        {
+            return Err(InfoError::InvalidArgument(format!(
+                "direction_id {d} is not 0 or 1"
+            )));
+        }
+        let fv = self.version().await?;
+        let route = self
+            .routes(fv, Some(&[route_id.to_owned()]), None, lang)
+            .await?
+            .pop()
+            .ok_or_else(|| {
+                InfoError::NotFound(format!("no route {route_id:?} in the active feed"))
+            })?;
+        // The most common shape of each direction.
+        let patterns: Vec<PatternRow> = sqlx::query_as(
+            "SELECT DISTINCT ON (direction_id) direction_id, shape_id
+               FROM (SELECT coalesce(direction_id, -1)::int AS direction_id, shape_id, count(*) AS n
+                       FROM network_trips
+                      WHERE feed_version_id = $1 AND route_id = $2
+                        AND ($3::int IS NULL OR direction_id = $3)
+                      GROUP BY 1, 2) p
+              ORDER BY direction_id, n DESC, shape_id NULLS LAST",
+        )
+        .bind(fv)
+        .bind(route_id)
+        .bind(direction_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut directions = Vec::with_capacity(patterns.len());
+        for pattern in patterns {
+            directions.push(self.direction(fv, route_id, pattern, lang).await?);
+        }
+        Ok(RouteShape {
+            route: Some(route),
+            directions,
+        })
+    }
+
+    async fn direction(
+        &self,
+        fv: i64,
+        route_id: &str,
+        pattern: PatternRow,
+        lang: &str,
+    ) -> Result<RouteDirection, InfoError> {
+        let trip: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT t.trip_id, t.headsign
+               FROM network_trips t
+              WHERE t.feed_version_id = $1 AND t.route_id = $2
+                AND coalesce(t.direction_id, -1) = $3 AND t.shape_id IS NOT DISTINCT FROM $4
+              ORDER BY (SELECT count(*) FROM network_stop_times st
+                         WHERE st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id) DESC,
+                       t.trip_id
+              LIMIT 1",
+        )
+        .bind(fv)
+        .bind(route_id)
+        .bind(pattern.direction_id)
+        .bind(&pattern.shape_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (trip_id, headsign) = trip.unwrap_or_default();
+        let stop_rows: Vec<ShapeStopRow> = sqlx::query_as(
+            "SELECT st.stop_id, s.name, s.lat, s.lon, st.stop_sequence, st.shape_dist
+               FROM network_stop_times st
+               JOIN network_stops s ON s.feed_version_id = st.feed_version_id AND s.stop_id = st.stop_id
+              WHERE st.feed_version_id = $1 AND st.trip_id = $2
+              ORDER BY st.stop_sequence",
+        )
+        .bind(fv)
+        .bind(&trip_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let point_rows: Vec<ShapePointRow> = match &pattern.shape_id {
+            None => Vec::new(),
+            Some(shape_id) => {
+                sqlx::query_as(
+                    "SELECT lat, lon, dist_m, derived FROM network_shapes
+                      WHERE feed_version_id = $1 AND shape_id = $2 ORDER BY seq",
+                )
+                .bind(fv)
+                .bind(shape_id)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        let derived = point_rows.iter().any(|p| p.derived);
+        let points = shape_points(&point_rows);
+        let ids: Vec<String> = stop_rows.iter().map(|s| s.stop_id.clone()).collect();
+        let names = Names::load(&self.pool, fv, "stop", &ids, lang).await?;
+        let mut from = 0;
+        let stops = stop_rows
+            .into_iter()
+            .map(|s| {
+                let lat = s.lat.unwrap_or_default();
+                let lon = s.lon.unwrap_or_default();
+                let dist_m =
+                    match s.shape_dist {
+                        Some(d) => d,
+                        None if points.is_empty() || s.lat.is_none() || s.lon.is_none() => -1.0,
+                        None => {
+                            // The nearest point at or after the previous stop's.
+                            let (i, _) =
+                                points[from..]
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, p)| (i + from, metres(p.lat, p.lon, lat, lon)))
+                                    .fold((from, f64::INFINITY), |best, c| {
+                                        if c.1 < best.1 { c } else { best }
+                                    });
+                            from = i;
+                            points[i].dist_m
+                        }
+                    };
+                RouteShapeStop {
+                    name: Some(names.get(&s.stop_id, lang, &s.name)),
+                    lat,
+                    lon,
+                    stop_sequence: u32::try_from(s.stop_sequence).unwrap_or(0),
+                    dist_m,
+                    stop_id: s.stop_id,
+                }
+            })
+            .collect();
+        let headsign = match &headsign {
+            Some(h) => Names::load(&self.pool, fv, "headsign", std::slice::from_ref(h), lang)
+                .await?
+                .get(h, lang, h),
+            None => LocalizedName {
+                lang: "ja".into(),
+                text: String::new(),
+            },
+        };
+        Ok(RouteDirection {
+            direction_id: pattern.direction_id,
+            shape_id: pattern.shape_id.unwrap_or_default(),
+            derived,
+            headsign: Some(headsign),
+            points,
+            stops,
+        })
+    }
+}
+
+/// Shape points with their distance along the shape (the stored dist_m, else
+/// summed from the coordinates).
+fn shape_points(rows: &[ShapePointRow]) -> Vec<ShapePoint> {
+    let mut along = 0.0;
+    let mut previous: Option<&ShapePointRow> = None;
+    rows.iter()
+        .map(|p| {
+            if let Some(q) = previous {
+                along += metres(q.lat, q.lon, p.lat, p.lon);
+            }
+            previous = Some(p);
+            ShapePoint {
+                lat: p.lat,
+                lon: p.lon,
+                dist_m: p.dist_m.unwrap_or(along),
+            }
+        })
+        .collect()
+}
+
+/// Great-circle distance in metres.
+fn metres(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * a.sqrt().asin()
 }
 
 /// Today in Japan.

@@ -13,7 +13,8 @@ const STRINGS = {
     vehicles_unavailable: "車両の現在位置は準備中です", route: "系統", destination: "行先",
     tram: "市電", bus: "市バス", community_bus: "あいばす", error: "情報を取得できません。しばらくしてからお試しください。",
     choose_route: "路線", skip: "本文へ移動", signage_title: "接近情報", bound: "{h} 行き",
-    vehicles: "{n}台運行中", stop: "停留所"
+    vehicles: "{n}台運行中", stop: "停留所",
+    map_desc: "{r}：{a}〜{b}、{n}停留所。■は運行中の車両（5秒ごとに更新）。", vehicle_item: "{v}：{h}、{s}付近", vehicle_list: "運行中の車両", vehicles_none: "運行中の車両はありません"
   },
   en: {
     title: "Kagoshima City Tram & Bus Arrivals", language: "Language", search_label: "Find a stop",
@@ -24,7 +25,8 @@ const STRINGS = {
     vehicles_unavailable: "Live vehicle positions are coming soon", route: "Route", destination: "To",
     tram: "Tram", bus: "City bus", community_bus: "Community bus (Aibus)", error: "Information is not available. Please try again shortly.",
     choose_route: "Route", skip: "Skip to content", signage_title: "Arrivals", bound: "for {h}",
-    vehicles: "{n} in service", stop: "Stop"
+    vehicles: "{n} in service", stop: "Stop",
+    map_desc: "{r}: {a} to {b}, {n} stops. Squares are vehicles in service (updated every 5 s).", vehicle_item: "{v}: {h}, near {s}", vehicle_list: "Vehicles in service", vehicles_none: "No vehicles in service"
   },
   "zh-Hans": {
     title: "鹿儿岛市 有轨电车・公交 到站信息", language: "语言", search_label: "查找车站",
@@ -35,7 +37,8 @@ const STRINGS = {
     vehicles_unavailable: "车辆实时位置即将推出", route: "线路", destination: "开往",
     tram: "有轨电车", bus: "市营公交", community_bus: "社区巴士", error: "无法获取信息，请稍后再试。",
     choose_route: "线路", skip: "跳到正文", signage_title: "到站信息", bound: "开往{h}",
-    vehicles: "{n}辆运行中", stop: "车站"
+    vehicles: "{n}辆运行中", stop: "车站",
+    map_desc: "{r}：{a}至{b}，共{n}站。方块为运行中的车辆（每5秒更新）。", vehicle_item: "{v}：{h}，{s}附近", vehicle_list: "运行中的车辆", vehicles_none: "没有运行中的车辆"
   },
   "zh-Hant": {
     title: "鹿兒島市 路面電車・公車 到站資訊", language: "語言", search_label: "查詢車站",
@@ -46,7 +49,8 @@ const STRINGS = {
     vehicles_unavailable: "車輛即時位置即將推出", route: "路線", destination: "開往",
     tram: "路面電車", bus: "市營公車", community_bus: "社區巴士", error: "無法取得資訊，請稍後再試。",
     choose_route: "路線", skip: "跳到主要內容", signage_title: "到站資訊", bound: "開往{h}",
-    vehicles: "{n}輛運行中", stop: "車站"
+    vehicles: "{n}輛運行中", stop: "車站",
+    map_desc: "{r}：{a}至{b}，共{n}站。方塊為運行中的車輛（每5秒更新）。", vehicle_item: "{v}：{h}，{s}附近", vehicle_list: "運行中的車輛", vehicles_none: "沒有運行中的車輛"
   },
   ko: {
     title: "가고시마시 노면전차・버스 도착 정보", language: "언어", search_label: "정류장 검색",
@@ -57,7 +61,8 @@ const STRINGS = {
     vehicles_unavailable: "차량 실시간 위치는 준비 중입니다", route: "노선", destination: "행선지",
     tram: "노면전차", bus: "시영 버스", community_bus: "커뮤니티 버스", error: "정보를 가져올 수 없습니다. 잠시 후 다시 시도하세요.",
     choose_route: "노선", skip: "본문으로 이동", signage_title: "도착 정보", bound: "{h} 행",
-    vehicles: "{n}대 운행 중", stop: "정류장"
+    vehicles: "{n}대 운행 중", stop: "정류장",
+    map_desc: "{r}: {a}~{b}, {n}개 정류장. 사각형은 운행 중인 차량(5초마다 갱신).", vehicle_item: "{v}: {h}, {s} 부근", vehicle_list: "운행 중인 차량", vehicles_none: "운행 중인 차량이 없습니다"
   }
 };
 function t(lang, key, vars) {

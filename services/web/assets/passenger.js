@@ -1,5 +1,6 @@
 // Passenger page: stop search in five languages, arrivals in minutes
-// (refreshed every 10 s), and a map of the chosen route with its vehicles.
+// (refreshed every 10 s), and a map of the chosen route with its vehicles
+// (refreshed every 5 s).
 "use strict";
 (function () {
   const $ = id => document.getElementById(id);
@@ -136,39 +137,62 @@
     if (keep) { sel.value = keep; drawRoute(keep); }
   }
 
+  const colourOf = r => /^[0-9A-Fa-f]{6}$/.test(r?.color || "") ? "#" + r.color : "#333333";
+
+  // The route from GetRouteShape, already projected to SVG units (metres
+  // around the route's middle, fitted to the view); vehicles on top.
   async function drawRoute(id) {
     route = id;
     const svg = $("map");
     try {
-      const shape = await getJson(`/api/routes/${encodeURIComponent(id)}/shape?lang=${encodeURIComponent(lang)}&stop=${encodeURIComponent(stopId)}`);
+      const shape = await getJson(`/api/routes/${encodeURIComponent(id)}/shape?lang=${encodeURIComponent(lang)}`);
+      if (route !== id) return;
       projection = shape.projection;
-      svg.setAttribute("viewBox", `0 0 ${projection.width} ${projection.height}`);
+      const { width: w, height: h } = projection;
+      svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
       svg.replaceChildren();
-      const colour = /^[0-9A-Fa-f]{6}$/.test(shape.route?.color || "") ? "#" + shape.route.color : "#333";
-      const title = svgEl("title"); title.textContent = `${t(lang, "map")}: ${shape.route?.short_name.text || id}`;
-      svg.append(title);
+      const colour = colourOf(shape.route);
+      const routeName = shape.route ? `${shape.route.short_name.text} ${shape.route.long_name.text}`.trim() : id;
+      const main = shape.directions[0] || { points: [], stops: [] };
+      const first = main.stops[0], last = main.stops[main.stops.length - 1];
+      const title = svgEl("title", { id: "map-title" });
+      title.textContent = `${t(lang, "map")}: ${routeName}`;
+      const desc = svgEl("desc", { id: "map-desc" });
+      desc.textContent = t(lang, "map_desc", { r: routeName, a: first?.name.text || "", b: last?.name.text || "", n: main.stops.length });
+      svg.append(title, desc);
       // A 500 m grid to give a sense of distance.
+      const grid = svgEl("g", { stroke: "#d5dbd5", "stroke-width": 1, "aria-hidden": "true" });
       const step = 500 / projection.metres_per_unit;
-      for (let x = projection.width / 2 % step; x < projection.width; x += step)
-        svg.append(svgEl("line", { x1: x, y1: 0, x2: x, y2: projection.height, stroke: "#d5dbd5", "stroke-width": 1 }));
-      for (let y = projection.height / 2 % step; y < projection.height; y += step)
-        svg.append(svgEl("line", { x1: 0, y1: y, x2: projection.width, y2: y, stroke: "#d5dbd5", "stroke-width": 1 }));
-      if (shape.points.length > 1)
-        svg.append(svgEl("polyline", { points: shape.points.map(p => p.join(",")).join(" "), fill: "none", stroke: colour, "stroke-width": 6, "stroke-linejoin": "round" }));
-      for (const s of shape.stops) {
+      for (let x = w / 2 % step; x < w; x += step) grid.append(svgEl("line", { x1: x, y1: 0, x2: x, y2: h }));
+      for (let y = h / 2 % step; y < h; y += step) grid.append(svgEl("line", { x1: 0, y1: y, x2: w, y2: y }));
+      svg.append(grid);
+      for (const d of shape.directions) {
+        if (d.points.length > 1)
+          svg.append(svgEl("polyline", { class: "route-line", "data-direction": d.direction_id, points: d.points.map(p => p.join(",")).join(" "),
+            fill: "none", stroke: colour, "stroke-width": 7, "stroke-linejoin": "round", "stroke-linecap": "round" }));
+      }
+      // Stops: every stop of every direction once; names of the chosen one and the terminals.
+      const seen = new Set(), labelled = new Set([stopId, first?.stop_id, last?.stop_id]);
+      const stopsLayer = svgEl("g", { id: "map-stops" }), labels = svgEl("g", { id: "map-labels" });
+      for (const s of shape.directions.flatMap(d => d.stops)) {
+        if (seen.has(s.stop_id)) continue;
+        seen.add(s.stop_id);
         const chosen = s.stop_id === stopId;
-        svg.append(svgEl("circle", { cx: s.x, cy: s.y, r: chosen ? 10 : 6, fill: "#fff", stroke: colour, "stroke-width": 4 }));
-        if (chosen || shape.stops.length < 30) {
-          const label = svgEl("text", { x: s.x + 14, y: s.y + 6, "font-size": chosen ? 22 : 14, "font-weight": chosen ? 700 : 400, fill: "#111" });
-          label.textContent = s.name.text; label.setAttribute("lang", s.name.lang);
-          svg.append(label);
+        stopsLayer.append(svgEl("circle", { cx: s.x, cy: s.y, r: chosen ? 13 : 6, fill: chosen ? colour : "#fff", stroke: chosen ? "#111" : colour,
+          "stroke-width": chosen ? 4 : 3, "data-stop": s.stop_id }));
+        if (labelled.has(s.stop_id)) {
+          const right = s.x < w * 0.55;
+          const label = svgEl("text", { x: s.x + (right ? 18 : -18), y: s.y + 8, "text-anchor": right ? "start" : "end", class: chosen ? "map-label chosen" : "map-label",
+            lang: s.name.lang });
+          label.textContent = s.name.text;
+          labels.append(label);
         }
       }
-      const layer = svgEl("g", { id: "vehicles" });
-      svg.append(layer);
+      svg.append(stopsLayer, svgEl("g", { id: "vehicles" }), labels);
+      vehicleMarks.clear();
       refreshVehicles();
       clearInterval(vehiclesTimer);
-      vehiclesTimer = setInterval(refreshVehicles, 10000);
+      vehiclesTimer = setInterval(refreshVehicles, 5000);
     } catch (e) {
       svg.replaceChildren();
       $("vehicles-note").textContent = t(lang, "error");
@@ -182,22 +206,57 @@
     return [p.width / 2 + east / p.metres_per_unit, p.height / 2 - north / p.metres_per_unit];
   }
 
+  // Markers by vehicle id, kept between refreshes so the CSS transition moves them.
+  const vehicleMarks = new Map();
+
+  function vehicleMark(v) {
+    let m = vehicleMarks.get(v.vehicle_id);
+    if (!m) {
+      const g = svgEl("g", { class: "vehicle", "data-vehicle": v.vehicle_id });
+      const title = svgEl("title");
+      const body = svgEl("g");
+      body.append(svgEl("path", { class: "heading", d: "M0,-24 L9,-12 L-9,-12 Z", fill: "#111", stroke: "#fff", "stroke-width": 2 }));
+      body.append(svgEl("rect", { x: -12, y: -12, width: 24, height: 24, rx: 5, stroke: "#fff", "stroke-width": 3 }));
+      g.append(title, body);
+      m = { g, title, body };
+      vehicleMarks.set(v.vehicle_id, m);
+      $("vehicles").append(g);
+    }
+    return m;
+  }
+
   async function refreshVehicles() {
     if (!route || !projection) return;
-    const layer = $("vehicles");
+    const asked = route;
+    const list = $("vehicle-list");
     try {
-      const body = await getJson(`/api/routes/${encodeURIComponent(route)}/vehicles?lang=${encodeURIComponent(lang)}`);
-      layer.replaceChildren();
+      const body = await getJson(`/api/routes/${encodeURIComponent(asked)}/vehicles?lang=${encodeURIComponent(lang)}`);
+      if (asked !== route || !$("vehicles")) return;
+      const live = new Set();
+      const items = [];
       for (const v of body.vehicles) {
+        live.add(v.vehicle_id);
+        const fresh = !vehicleMarks.has(v.vehicle_id);
+        const m = vehicleMark(v);
         const [x, y] = project(v.lat, v.lon);
-        const g = svgEl("g", { transform: `translate(${x},${y})` });
-        const title = svgEl("title"); title.textContent = `${v.vehicle_id} ${t(lang, "bound", { h: v.headsign.text })}`; g.append(title);
-        g.append(svgEl("rect", { x: -9, y: -9, width: 18, height: 18, rx: 4, fill: v.stale ? "#767676" : "#111", stroke: "#fff", "stroke-width": 2, "data-vehicle": v.vehicle_id }));
-        layer.append(g);
+        if (fresh) m.g.classList.add("placed");
+        m.g.style.transform = `translate(${x.toFixed(1)}px, ${y.toFixed(1)}px)`;
+        if (fresh) requestAnimationFrame(() => m.g.classList.remove("placed"));
+        m.g.classList.toggle("stale", v.stale);
+        const heading = m.body.querySelector(".heading");
+        if (v.bearing != null) { heading.removeAttribute("visibility"); m.body.setAttribute("transform", `rotate(${Math.round(v.bearing)})`); }
+        else { heading.setAttribute("visibility", "hidden"); m.body.removeAttribute("transform"); }
+        const text = t(lang, "vehicle_item", { v: v.vehicle_id, h: t(lang, "bound", { h: v.headsign.text }), s: v.stop_name.text });
+        m.title.textContent = text;
+        items.push(el("li", { "data-vehicle": v.vehicle_id }, text));
       }
+      for (const [id, m] of vehicleMarks) if (!live.has(id)) { m.g.remove(); vehicleMarks.delete(id); }
+      list.replaceChildren(...(items.length ? items : [el("li", {}, t(lang, "vehicles_none"))]));
       $("vehicles-note").textContent = t(lang, "vehicles", { n: body.vehicles.length });
     } catch (e) {
-      layer.replaceChildren();
+      for (const m of vehicleMarks.values()) m.g.remove();
+      vehicleMarks.clear();
+      list.replaceChildren();
       $("vehicles-note").textContent = e.status === 501 ? t(lang, "vehicles_unavailable") : t(lang, "error");
     }
   }

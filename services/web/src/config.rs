@@ -17,7 +17,8 @@
 //! browser shares the web's one bucket at the location service. The web keys
 //! its own `/api` limit by the TCP peer and ignores its own
 //! `rate_limit.trusted_proxies`.
-use kagoshima_runtime::{auth::TokenEntry, rate_limit::RateLimitConfig, telemetry::LogFormat};
+use kagoshima_runtime::rate_limit::RateLimitConfig;
+pub use kagoshima_runtime::settings::{AuthConfig, ListenConfig, LogConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,9 +47,7 @@ pub struct WebConfig {
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
-            http: ListenConfig {
-                listen: "127.0.0.1:8080".into(),
-            },
+            http: ListenConfig::on("127.0.0.1:8080"),
             passenger_grpc: "http://127.0.0.1:50052".into(),
             indicators_grpc: "http://127.0.0.1:50053".into(),
             ingest_metrics_url: "http://127.0.0.1:9091/metrics".into(),
@@ -57,35 +56,6 @@ impl Default for WebConfig {
             rate_limit: RateLimitConfig::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListenConfig {
-    pub listen: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AuthConfig {
-    /// `[{ name, sha256 }]`; `kagoshima-web hash-token T` prints a hash.
-    pub tokens: Vec<TokenEntry>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogConfig {
-    pub format: LogFormat,
-    pub filter: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            format: LogFormat::Text,
-            filter: "info".into(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! - `GET /api/stops/{id}?lang=`
 //! - `GET /api/stops/{id}/arrivals?lang=`
 //! - `GET /api/stops/{id}/arrivals/stream?lang=ja,en` (Server-Sent Events)
-//! - `GET /api/routes/{id}/shape?lang=&stop=`
+//! - `GET /api/routes/{id}/shape?lang=` (GetRouteShape)
 //! - `GET /api/routes/{id}/vehicles`
 use std::{
     collections::HashMap,
@@ -24,8 +24,8 @@ use axum::{
 };
 use futures::Stream;
 use kagoshima_proto::v1::{
-    GetStopRequest, ListRoutesRequest, ListVehiclesRequest, LocalizedName, Route,
-    SearchStopsRequest, Stop, TransitMode,
+    GetRouteShapeRequest, GetStopRequest, ListRoutesRequest, ListVehiclesRequest, LocalizedName,
+    Route, SearchStopsRequest, Stop, TransitMode,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -325,20 +325,25 @@ pub async fn arrivals_stream(
 pub struct ShapeQuery {
     #[serde(default)]
     lang: String,
-    /// The stop the passenger chose; the map is drawn around it.
-    #[serde(default)]
-    stop: String,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ShapeJson {
     pub route: Option<RouteJson>,
-    /// `route_shape` when PassengerService gives the route's geometry;
-    /// `stops` when only stop coordinates are known (a map around the stop).
+    /// `route_shape`: the geometry of PassengerService's GetRouteShape.
     pub source: &'static str,
+    /// Fits every direction's shape and stops; the page places vehicles with it.
     pub projection: Projection,
+    pub directions: Vec<DirectionJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DirectionJson {
+    pub direction_id: i32,
+    pub headsign: Name,
     /// The polyline in projected coordinates (SVG user units).
     pub points: Vec<[f64; 2]>,
+    /// Its stops in order.
     pub stops: Vec<ShapeStop>,
 }
 
@@ -350,12 +355,16 @@ pub struct ShapeStop {
     pub lon: f64,
     pub x: f64,
     pub y: f64,
+    pub stop_sequence: u32,
+    pub dist_m: f64,
 }
 
-/// The route map. PassengerService has no method giving a route's shape or
-/// its stops in order yet, so the map is drawn around the chosen stop (from
-/// GetStop): the stop in the middle of a 4 km square, vehicles placed on it
-/// by the page with the same projection.
+/// The SVG map's width in user units.
+const MAP_WIDTH: f64 = 600.0;
+const MAP_MARGIN: f64 = 24.0;
+
+/// The route map (GetRouteShape): each direction's shape and stops,
+/// projected to metres around their middle and fitted to a 600-unit view.
 pub async fn shape(
     State(s): State<AppState>,
     client: ClientIp,
@@ -363,46 +372,67 @@ pub async fn shape(
     Query(q): Query<ShapeQuery>,
 ) -> Result<Json<ShapeJson>, ApiError> {
     let lang = parse_lang(&q.lang)?;
-    let routes = s
+    let shape = s
         .upstream
         .passenger(client)
-        .list_routes(ListRoutesRequest {
-            mode: TransitMode::Unspecified.into(),
+        .get_route_shape(GetRouteShapeRequest {
+            route_id,
             lang: lang.into(),
+            direction_id: None,
         })
         .await?
-        .into_inner()
-        .routes;
-    let route = routes
+        .into_inner();
+    let all: Vec<(f64, f64)> = shape
+        .directions
+        .iter()
+        .flat_map(|d| {
+            d.points
+                .iter()
+                .map(|p| (p.lat, p.lon))
+                .chain(d.stops.iter().map(|s| (s.lat, s.lon)))
+        })
+        .filter(|(lat, lon)| *lat != 0.0 || *lon != 0.0)
+        .collect();
+    let projection = Projection::fit(&all, MAP_WIDTH, MAP_MARGIN)
+        .unwrap_or_else(|| Projection::around(31.5966, 130.5571, 2000.0, MAP_WIDTH));
+    let directions = shape
+        .directions
         .into_iter()
-        .find(|r| r.route_id == route_id)
-        .map(RouteJson::from)
-        .ok_or_else(|| {
-            ApiError::Upstream(tonic::Status::not_found(format!(
-                "no route {route_id:?} in the active feed"
-            )))
-        })?;
-    if q.stop.trim().is_empty() {
-        return Err(ApiError::BadRequest(
-            "give the stop to draw the map around: ?stop=STOP_ID".into(),
-        ));
-    }
-    let stop = get_stop_cached(&s, client, q.stop.trim(), lang).await?;
-    let projection = Projection::around(stop.lat, stop.lon, 2000.0, 600.0);
-    let (x, y) = projection.project(stop.lat, stop.lon);
+        .map(|d| DirectionJson {
+            direction_id: d.direction_id,
+            headsign: d.headsign.into(),
+            points: d
+                .points
+                .iter()
+                .map(|p| {
+                    let (x, y) = projection.project(p.lat, p.lon);
+                    [x, y]
+                })
+                .collect(),
+            stops: d
+                .stops
+                .into_iter()
+                .map(|st| {
+                    let (x, y) = projection.project(st.lat, st.lon);
+                    ShapeStop {
+                        name: st.name.into(),
+                        stop_id: st.stop_id,
+                        lat: st.lat,
+                        lon: st.lon,
+                        x,
+                        y,
+                        stop_sequence: st.stop_sequence,
+                        dist_m: st.dist_m,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
     Ok(Json(ShapeJson {
-        route: Some(route),
-        source: "stops",
+        route: shape.route.map(RouteJson::from),
+        source: "route_shape",
         projection,
-        points: Vec::new(),
-        stops: vec![ShapeStop {
-            stop_id: stop.stop_id,
-            name: stop.name,
-            lat: stop.lat,
-            lon: stop.lon,
-            x,
-            y,
-        }],
+        directions,
     }))
 }
 

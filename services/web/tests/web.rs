@@ -262,6 +262,51 @@ async fn pages_search_and_bureau_token() {
         .expect("answer");
     assert_eq!(unknown.status, 404, "{}", unknown.body);
 
+    // The route map from GetRouteShape: the polyline and the stops in order,
+    // projected into the view.
+    let shape = get(web, "/api/routes/tram-1/shape?lang=en", &[])
+        .await
+        .expect("answer");
+    assert_eq!(shape.status, 200, "{}", shape.body);
+    let shape = shape.json();
+    assert_eq!(shape["source"], "route_shape");
+    assert_eq!(shape["route"]["route_id"], "tram-1");
+    let width = shape["projection"]["width"].as_f64().expect("width");
+    let height = shape["projection"]["height"].as_f64().expect("height");
+    let directions = shape["directions"].as_array().expect("directions");
+    assert_eq!(directions.len(), 2, "{shape}");
+    for d in directions {
+        let points = d["points"].as_array().expect("points");
+        assert!(points.len() >= 2, "{d}");
+        assert!(
+            points.iter().all(|p| {
+                let (x, y) = (p[0].as_f64().unwrap_or(-1.0), p[1].as_f64().unwrap_or(-1.0));
+                (0.0..=width).contains(&x) && (0.0..=height).contains(&y)
+            }),
+            "points inside the view"
+        );
+        let stops = d["stops"].as_array().expect("stops");
+        let tenmonkan = stops
+            .iter()
+            .find(|s| s["stop_id"] == "tram_tenmonkan_dori")
+            .unwrap_or_else(|| panic!("天文館通 on tram-1: {d}"));
+        assert_eq!(tenmonkan["name"]["text"], "Tenmonkan-dori");
+        assert!(
+            stops
+                .windows(2)
+                .all(|w| w[0]["stop_sequence"].as_u64() < w[1]["stop_sequence"].as_u64()),
+            "stops in order"
+        );
+    }
+    let unknown_route = get(web, "/api/routes/no-such-route/shape", &[])
+        .await
+        .expect("answer");
+    assert_eq!(unknown_route.status, 404, "{}", unknown_route.body);
+    let bad_lang = get(web, "/api/routes/tram-1/shape?lang=fr", &[])
+        .await
+        .expect("answer");
+    assert_eq!(bad_lang.status, 400, "{}", bad_lang.body);
+
     // The bureau API: 401 with a clear JSON reason, then in with the token.
     let missing = get(web, "/api/bureau/feeds", &[]).await.expect("answer");
     assert_eq!(missing.status, 401);

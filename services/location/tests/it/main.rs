@@ -5,5 +5,6 @@ mod grpc;
 mod http;
 mod live;
 mod search;
+mod shape;
 mod support;
 mod timetable;

@@ -191,4 +191,3 @@ impl Default for RefreshConfig {
         RefreshConfig { interval_s: 30 }
     }
 }
-

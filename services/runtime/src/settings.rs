@@ -30,7 +30,9 @@ pub struct ListenConfig {
 
 impl ListenConfig {
     pub fn on(addr: &str) -> Self {
-        ListenConfig { listen: addr.to_owned() }
+        ListenConfig {
+            listen: addr.to_owned(),
+        }
     }
 }
 

@@ -53,7 +53,8 @@ async fn stored_event_ids(store: &Store) -> Vec<String> {
 }
 
 /// Waits until every acknowledged tap is stored, then checks exactly once.
-async fn assert_exactly_once(store: &Store, acked: &[String]) {
+/// Prints what was sent, acknowledged and stored (`--nocapture` shows it).
+async fn assert_exactly_once(fault: &str, sent: usize, store: &Store, acked: &[String]) {
     let wanted: BTreeSet<&String> = acked.iter().collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -78,6 +79,12 @@ async fn assert_exactly_once(store: &Store, acked: &[String]) {
                     acked.len()
                 );
             }
+            eprintln!(
+                "fault report: {fault}: sent {sent}, acknowledged by the broker {}, stored {} (distinct {})",
+                acked.len(),
+                stored.len(),
+                have.len()
+            );
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -146,7 +153,13 @@ async fn a_database_outage_under_load_holds_messages_and_loses_none() {
     let acked = publisher.await.expect("publisher");
     assert_eq!(acked.len(), count, "the broker refused some publishes");
     let store = Store::connect(&url, 2).await.expect("reconnect");
-    assert_exactly_once(&store, &acked).await;
+    assert_exactly_once(
+        &format!("database stopped {}s", outage.as_secs()),
+        count,
+        &store,
+        &acked,
+    )
+    .await;
     stop(shutdown, handle).await;
     drop(postgres);
     let _ = std::fs::remove_dir_all(dir);
@@ -186,7 +199,7 @@ async fn a_broker_restart_under_load_loses_nothing_acknowledged() {
         count,
         "a publish never got through after the restart"
     );
-    assert_exactly_once(&db.store, &acked).await;
+    assert_exactly_once("broker restarted", count, &db.store, &acked).await;
     stop(shutdown, handle).await;
 }
 
@@ -242,7 +255,13 @@ async fn two_instances_share_the_load_and_one_killed_loses_nothing() {
     // What the broker had handed to the dead instance waits in its persistent
     // session; it comes back when the instance does.
     let mut process = victim.start();
-    assert_exactly_once(&db.store, &acked).await;
+    assert_exactly_once(
+        "shared subscription, one of two killed",
+        count,
+        &db.store,
+        &acked,
+    )
+    .await;
     process.kill().await.ok();
     stop(shutdown_b, handle_b).await;
 }
@@ -298,6 +317,12 @@ async fn an_hour_buffered_offline_is_stored_in_order_without_moving_the_vehicle_
     assert!(
         times.windows(2).all(|w| (w[1] - w[0]).num_seconds() == 5),
         "gaps or repeats in the hour"
+    );
+    eprintln!(
+        "fault report: an hour buffered offline: sent {}, acknowledged {}, stored {} in time order",
+        buffered + 1,
+        buffered + 1,
+        times.len()
     );
     // The registry still says the vehicle was last seen now, not an hour ago.
     let last_seen: chrono::DateTime<Utc> =

@@ -13,7 +13,11 @@ const COPY: &str = "COPY vehicle_positions
 
 /// Writes `rows` with one binary COPY per `chunk` rows (each its own
 /// transaction, like ingest's batches) on one connection; returns the time.
-pub async fn copy_rows(pool: &PgPool, rows: &[PositionRow], chunk: usize) -> anyhow::Result<Duration> {
+pub async fn copy_rows(
+    pool: &PgPool,
+    rows: &[PositionRow],
+    chunk: usize,
+) -> anyhow::Result<Duration> {
     let mut conn = pool.acquire().await?;
     let started = Instant::now();
     for part in rows.chunks(chunk.max(1)) {
@@ -21,7 +25,11 @@ pub async fn copy_rows(pool: &PgPool, rows: &[PositionRow], chunk: usize) -> any
         let mut copy = conn.copy_in_raw(COPY).await?;
         copy.send(data).await?;
         let n = copy.finish().await?;
-        anyhow::ensure!(n == part.len() as u64, "COPY stored {n} of {} rows", part.len());
+        anyhow::ensure!(
+            n == part.len() as u64,
+            "COPY stored {n} of {} rows",
+            part.len()
+        );
     }
     Ok(started.elapsed())
 }
@@ -29,7 +37,11 @@ pub async fn copy_rows(pool: &PgPool, rows: &[PositionRow], chunk: usize) -> any
 /// Writes `rows` with ingest's own batch writer (`UNNEST ... ON CONFLICT DO
 /// NOTHING RETURNING`, plus the device registry upsert) in batches of
 /// `chunk`, one after another as ingest's writer does; returns the time.
-pub async fn unnest_rows(store: &Store, rows: &[PositionRow], chunk: usize) -> anyhow::Result<Duration> {
+pub async fn unnest_rows(
+    store: &Store,
+    rows: &[PositionRow],
+    chunk: usize,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     for part in rows.chunks(chunk.max(1)) {
         let batch = Batch {
@@ -37,7 +49,12 @@ pub async fn unnest_rows(store: &Store, rows: &[PositionRow], chunk: usize) -> a
             ..Batch::default()
         };
         let outcome = store.write_batch(&batch).await?;
-        anyhow::ensure!(outcome.stored() == part.len(), "UNNEST stored {} of {} rows", outcome.stored(), part.len());
+        anyhow::ensure!(
+            outcome.stored() == part.len(),
+            "UNNEST stored {} of {} rows",
+            outcome.stored(),
+            part.len()
+        );
     }
     Ok(started.elapsed())
 }
@@ -55,12 +72,24 @@ pub fn binary_copy(rows: &[PositionRow]) -> Vec<u8> {
         text(&mut out, Some(r.mode));
         field(&mut out, Some(&r.lat.to_be_bytes()));
         field(&mut out, Some(&r.lon.to_be_bytes()));
-        field(&mut out, r.bearing.map(f32::to_be_bytes).as_ref().map(|b| &b[..]));
-        field(&mut out, r.speed.map(f32::to_be_bytes).as_ref().map(|b| &b[..]));
-        field(&mut out, r.accuracy.map(f32::to_be_bytes).as_ref().map(|b| &b[..]));
+        field(
+            &mut out,
+            r.bearing.map(f32::to_be_bytes).as_ref().map(|b| &b[..]),
+        );
+        field(
+            &mut out,
+            r.speed.map(f32::to_be_bytes).as_ref().map(|b| &b[..]),
+        );
+        field(
+            &mut out,
+            r.accuracy.map(f32::to_be_bytes).as_ref().map(|b| &b[..]),
+        );
         text(&mut out, r.trip_id.as_deref());
         text(&mut out, r.route_id.as_deref());
-        field(&mut out, r.odometer.map(f64::to_be_bytes).as_ref().map(|b| &b[..]));
+        field(
+            &mut out,
+            r.odometer.map(f64::to_be_bytes).as_ref().map(|b| &b[..]),
+        );
     }
     out.extend_from_slice(&(-1i16).to_be_bytes());
     out
@@ -82,7 +111,10 @@ fn text(out: &mut Vec<u8>, value: Option<&str>) {
 
 /// timestamptz: microseconds since 2000-01-01 UTC.
 fn timestamp(out: &mut Vec<u8>, at: DateTime<Utc>) {
-    let epoch = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let epoch = Utc
+        .with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     let micros = (at - epoch).num_microseconds().unwrap_or(i64::MAX);
     field(out, Some(&micros.to_be_bytes()));
 }
@@ -106,7 +138,11 @@ pub async fn unnest_insert_only(
     let started = Instant::now();
     for part in rows.chunks(chunk.max(1)) {
         let q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(part.iter().map(|r| r.vehicle_id.clone()).collect::<Vec<_>>())
+            .bind(
+                part.iter()
+                    .map(|r| r.vehicle_id.clone())
+                    .collect::<Vec<_>>(),
+            )
             .bind(part.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
             .bind(part.iter().map(|r| r.mode).collect::<Vec<_>>())
             .bind(part.iter().map(|r| r.lat).collect::<Vec<_>>())
@@ -141,8 +177,13 @@ pub async fn unnest_parallel(
         let (store, queue) = (store.clone(), queue.clone());
         tasks.push(tokio::spawn(async move {
             loop {
-                let next = queue.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.next();
-                let Some(part) = next else { return anyhow::Ok(()) };
+                let next = queue
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("poisoned"))?
+                    .next();
+                let Some(part) = next else {
+                    return anyhow::Ok(());
+                };
                 store
                     .write_batch(&Batch {
                         positions: part,

@@ -13,11 +13,9 @@ use tokio::sync::mpsc;
 use crate::publish::Key;
 
 pub async fn count_rows(pool: &PgPool) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT count(*) FROM vehicle_positions")
-            .fetch_one(pool)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT count(*) FROM vehicle_positions")
+        .fetch_one(pool)
+        .await?)
 }
 
 async fn keys_present(pool: &PgPool, keys: &[Key]) -> anyhow::Result<bool> {
@@ -134,7 +132,8 @@ pub async fn watch_probes(
             .await?;
             for (v, at) in rows {
                 if outstanding.remove(&(at, Arc::from(v.as_str()))) {
-                    delays.push((asked - at).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0);
+                    delays
+                        .push((asked - at).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0);
                 }
             }
         }

@@ -29,6 +29,8 @@ pub const FILTER: &str = "kagoshima/v1/+/+/position";
 
 /// Our ingest service, running in this process.
 pub struct Ingest {
+    /// `/metrics` and `/healthz`.
+    pub http: std::net::SocketAddr,
     shutdown: Shutdown,
     task: JoinHandle<Result<(), kagoshima_ingest::IngestError>>,
 }
@@ -61,9 +63,15 @@ impl Ingest {
         let app = Application::build(config)
             .await
             .context("starting ingest")?;
+        let http = app.http_addr();
+        tracing::info!(%http, "ingest metrics");
         let shutdown = Shutdown::new();
         let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        Ok(Ingest { shutdown, task })
+        Ok(Ingest {
+            http,
+            shutdown,
+            task,
+        })
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
@@ -105,10 +113,10 @@ impl Subscriber {
         let task = tokio::spawn(async move {
             let _client = client;
             loop {
-                if let Event::Incoming(Packet::Publish(_)) = eventloop.poll().await? {
-                    if counter.fetch_add(1, Ordering::Relaxed) + 1 == target {
-                        notify.notify_one();
-                    }
+                if let Event::Incoming(Packet::Publish(_)) = eventloop.poll().await?
+                    && counter.fetch_add(1, Ordering::Relaxed) + 1 == target
+                {
+                    notify.notify_one();
                 }
             }
         });
@@ -157,9 +165,7 @@ impl PeerKind {
     /// What the peer needs installed (benchmarks/peers/install.sh).
     pub fn installed(self, peers: &Path) -> bool {
         match self {
-            PeerKind::NodeRed => peers
-                .join("node-red/node_modules/node-red/red.js")
-                .exists(),
+            PeerKind::NodeRed => peers.join("node-red/node_modules/node-red/red.js").exists(),
             PeerKind::Python => peers.join("python/.venv/bin/python").exists(),
         }
     }

@@ -31,7 +31,9 @@ use kagoshima_bench::{
 use kagoshima_tests::{TestDb, broker::PrivateBroker, unique};
 
 #[derive(Debug, Parser)]
-#[command(about = "Ingest benchmarks: end to end, against the machine's limits and against peers (see BENCHMARKS.md)")]
+#[command(
+    about = "Ingest benchmarks: end to end, against the machine's limits and against peers (see BENCHMARKS.md)"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -157,6 +159,11 @@ impl System {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Ingest's own log: warnings only unless RUST_LOG says otherwise.
+    kagoshima_runtime::telemetry::init(
+        "warn,rumqttc=error",
+        kagoshima_runtime::telemetry::LogFormat::Text,
+    );
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let table = match &args.command {
         Command::Paced {
@@ -179,7 +186,11 @@ async fn main() -> anyhow::Result<()> {
             only,
             peers,
         } => {
-            let systems = if only.is_empty() { ALL.to_vec() } else { only.clone() };
+            let systems = if only.is_empty() {
+                ALL.to_vec()
+            } else {
+                only.clone()
+            };
             compare(&args, *vehicles, *ticks, &systems, peers).await?
         }
     };
@@ -224,7 +235,12 @@ struct PacedRun {
     probes_seen: usize,
 }
 
-async fn paced(args: &Args, vehicles: usize, pacing: &Pacing, probes: usize) -> anyhow::Result<String> {
+async fn paced(
+    args: &Args,
+    vehicles: usize,
+    pacing: &Pacing,
+    probes: usize,
+) -> anyhow::Result<String> {
     let mut runs = Vec::new();
     for run in 1..=args.runs {
         let r = paced_once(args, vehicles, pacing, probes).await?;
@@ -232,8 +248,18 @@ async fn paced(args: &Args, vehicles: usize, pacing: &Pacing, probes: usize) -> 
             "run {run}: offered {:.0} msg/s, published {:.0} msg/s, stored {:.0} msg/s (drain {:.1} s after publishing), \
              rows {} of {} published ({} dead letters); publish→row p50 {:.1} ms p99 {:.1} ms; \
              publish→queryable (probes, {} seen) p50 {:.1} ms p99 {:.1} ms",
-            r.offered, r.published_rate, r.stored_rate, r.drain_s, r.rows, r.published, r.dead_letters,
-            r.row_p50, r.row_p99, r.probes_seen, r.visible_p50, r.visible_p99
+            r.offered,
+            r.published_rate,
+            r.stored_rate,
+            r.drain_s,
+            r.rows,
+            r.published,
+            r.dead_letters,
+            r.row_p50,
+            r.row_p99,
+            r.probes_seen,
+            r.visible_p50,
+            r.visible_p99
         );
         runs.push(r);
     }
@@ -266,17 +292,42 @@ async fn paced(args: &Args, vehicles: usize, pacing: &Pacing, probes: usize) -> 
     Ok(t)
 }
 
-async fn paced_once(args: &Args, vehicles: usize, pacing: &Pacing, probes: usize) -> anyhow::Result<PacedRun> {
+async fn paced_once(
+    args: &Args,
+    vehicles: usize,
+    pacing: &Pacing,
+    probes: usize,
+) -> anyhow::Result<PacedRun> {
     let db = TestDb::new().await;
     let broker = broker();
     let prefix = unique("paced");
-    let ingest = Ingest::start(&db.url, broker.port, &format!("{prefix}-ingest"), tuning(args)).await?;
-    until_ready(db.pool(), broker.port, &prefix, pacing.encoding, Duration::from_secs(30), || true).await?;
+    let ingest = Ingest::start(
+        &db.url,
+        broker.port,
+        &format!("{prefix}-ingest"),
+        tuning(args),
+    )
+    .await?;
+    until_ready(
+        db.pool(),
+        broker.port,
+        &prefix,
+        pacing.encoding,
+        Duration::from_secs(30),
+        || true,
+    )
+    .await?;
 
     let fleet = Fleet::new(&prefix, vehicles);
     let step = vehicles.div_ceil(probes.max(1)).max(1);
-    let probe_ids: Arc<HashSet<Arc<str>>> =
-        Arc::new(fleet.vehicles.iter().step_by(step).map(|v| v.id.clone()).collect());
+    let probe_ids: Arc<HashSet<Arc<str>>> = Arc::new(
+        fleet
+            .vehicles
+            .iter()
+            .step_by(step)
+            .map(|v| v.id.clone())
+            .collect(),
+    );
     let (probe_tx, probe_rx) = tokio::sync::mpsc::unbounded_channel();
     let deadline = Instant::now() + pacing.duration + Duration::from_secs(args.timeout + 5);
     let watcher = tokio::spawn(sink::watch_probes(
@@ -284,11 +335,13 @@ async fn paced_once(args: &Args, vehicles: usize, pacing: &Pacing, probes: usize
         probe_ids.clone(),
         probe_rx,
         Duration::from_millis(10),
-        deadline.into(),
+        deadline,
     ));
-    let connections = publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
+    let connections =
+        publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
     let started = Instant::now();
-    let (published, last_keys) = publish::paced(connections, &fleet, pacing, probe_ids, probe_tx).await?;
+    let (published, last_keys) =
+        publish::paced(connections, &fleet, pacing, probe_ids, probe_tx).await?;
     let stored = sink::wait_stored(
         db.pool(),
         &last_keys,
@@ -345,7 +398,10 @@ async fn compare(
     let mut systems = systems.to_vec();
     systems.retain(|s| match s.peer() {
         Some(p) if !p.installed(peers) => {
-            println!("skipping {}: not installed (run benchmarks/peers/install.sh)", s.label());
+            println!(
+                "skipping {}: not installed (run benchmarks/peers/install.sh)",
+                s.label()
+            );
             false
         }
         _ => true,
@@ -362,7 +418,11 @@ async fn compare(
                 "run {run}: {:<50} {:>9.0} msg/s{}",
                 system.label(),
                 r.rate,
-                if r.complete { String::new() } else { format!("  INCOMPLETE: {} missing", r.lost) }
+                if r.complete {
+                    String::new()
+                } else {
+                    format!("  INCOMPLETE: {} missing", r.lost)
+                }
             );
             round.push((system, r));
         }
@@ -387,8 +447,19 @@ async fn compare(
             .iter()
             .flat_map(|r| r.iter().filter(|(x, _)| *x == s).map(|(_, r)| r.lost))
             .sum();
-        let each = rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
-        writeln!(t, "| {} | {:.0} | {} | {} |", s.label(), median(rates), each, lost)?;
+        let each = rates
+            .iter()
+            .map(|r| format!("{r:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        writeln!(
+            t,
+            "| {} | {:.0} | {} | {} |",
+            s.label(),
+            median(rates),
+            each,
+            lost
+        )?;
     }
     // Ratios within each round, then their median.
     let ratio = |num: System, den: &[System]| -> Option<(f64, Vec<f64>)> {
@@ -396,7 +467,10 @@ async fn compare(
             .iter()
             .filter_map(|r| {
                 let n = get(r, num)?;
-                let d = den.iter().map(|s| get(r, *s)).collect::<Option<Vec<f64>>>()?;
+                let d = den
+                    .iter()
+                    .map(|s| get(r, *s))
+                    .collect::<Option<Vec<f64>>>()?;
                 Some(n / d.into_iter().fold(f64::INFINITY, f64::min))
             })
             .collect();
@@ -405,7 +479,13 @@ async fn compare(
     let mut lines = Vec::new();
     let mut add = |what: &str, r: Option<(f64, Vec<f64>)>, pct: bool| {
         if let Some((m, per)) = r {
-            let f = |x: f64| if pct { format!("{:.0} %", 100.0 * x) } else { format!("{x:.2}×") };
+            let f = |x: f64| {
+                if pct {
+                    format!("{:.0} %", 100.0 * x)
+                } else {
+                    format!("{x:.2}×")
+                }
+            };
             lines.push(format!(
                 "| {what} | {} | {} |",
                 f(m),
@@ -413,17 +493,56 @@ async fn compare(
             ));
         }
     };
-    add("ingest (protobuf) / lower limit (broker alone, COPY)", ratio(System::Ingest, &[System::Broker, System::Copy]), true);
-    add("ingest (protobuf) / broker alone", ratio(System::Ingest, &[System::Broker]), true);
-    add("ingest (protobuf) / binary COPY", ratio(System::Ingest, &[System::Copy]), true);
-    add("ingest (protobuf) / its own UNNEST writer alone", ratio(System::Ingest, &[System::Unnest]), true);
-    add("ingest (JSON) / lower limit", ratio(System::IngestJson, &[System::Broker, System::Copy]), true);
-    add("ingest (JSON) / Node-RED (JSON)", ratio(System::IngestJson, &[System::NodeRed]), false);
-    add("ingest (JSON) / Python (JSON)", ratio(System::IngestJson, &[System::Python]), false);
-    add("ingest (protobuf) / Node-RED (JSON)", ratio(System::Ingest, &[System::NodeRed]), false);
-    add("ingest (protobuf) / Python (JSON)", ratio(System::Ingest, &[System::Python]), false);
+    add(
+        "ingest (protobuf) / lower limit (broker alone, COPY)",
+        ratio(System::Ingest, &[System::Broker, System::Copy]),
+        true,
+    );
+    add(
+        "ingest (protobuf) / broker alone",
+        ratio(System::Ingest, &[System::Broker]),
+        true,
+    );
+    add(
+        "ingest (protobuf) / binary COPY",
+        ratio(System::Ingest, &[System::Copy]),
+        true,
+    );
+    add(
+        "ingest (protobuf) / its own UNNEST writer alone",
+        ratio(System::Ingest, &[System::Unnest]),
+        true,
+    );
+    add(
+        "ingest (JSON) / lower limit",
+        ratio(System::IngestJson, &[System::Broker, System::Copy]),
+        true,
+    );
+    add(
+        "ingest (JSON) / Node-RED (JSON)",
+        ratio(System::IngestJson, &[System::NodeRed]),
+        false,
+    );
+    add(
+        "ingest (JSON) / Python (JSON)",
+        ratio(System::IngestJson, &[System::Python]),
+        false,
+    );
+    add(
+        "ingest (protobuf) / Node-RED (JSON)",
+        ratio(System::Ingest, &[System::NodeRed]),
+        false,
+    );
+    add(
+        "ingest (protobuf) / Python (JSON)",
+        ratio(System::Ingest, &[System::Python]),
+        false,
+    );
     if !lines.is_empty() {
-        writeln!(t, "\n| ratio (same round) | median | per round |\n|---|---:|---|")?;
+        writeln!(
+            t,
+            "\n| ratio (same round) | median | per round |\n|---|---:|---|"
+        )?;
         for l in lines {
             writeln!(t, "{l}")?;
         }
@@ -445,8 +564,10 @@ async fn compare_once(
     match system {
         System::Broker => {
             let broker = broker();
-            let subscriber = Subscriber::start(broker.port, &format!("{prefix}-sub"), total).await?;
-            let connections = publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
+            let subscriber =
+                Subscriber::start(broker.port, &format!("{prefix}-sub"), total).await?;
+            let connections =
+                publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
             let started = Instant::now();
             let publishing = tokio::spawn({
                 let set = set.clone();
@@ -455,20 +576,32 @@ async fn compare_once(
             let complete = subscriber.wait(timeout).await;
             let elapsed = started.elapsed();
             publishing.await??;
-            let received = subscriber.received.load(std::sync::atomic::Ordering::Relaxed);
+            let received = subscriber
+                .received
+                .load(std::sync::atomic::Ordering::Relaxed);
             Ok(Throughput {
                 rate: received as f64 / elapsed.as_secs_f64(),
                 lost: total as i64 - received as i64,
                 complete,
             })
         }
-        System::Copy | System::Unnest | System::InsertOnly | System::InsertReturning | System::Unnest2 => {
+        System::Copy
+        | System::Unnest
+        | System::InsertOnly
+        | System::InsertReturning
+        | System::Unnest2 => {
             let db = TestDb::new().await;
             let elapsed = match system {
                 System::Copy => dbload::copy_rows(db.pool(), &set.rows, args.batch).await?,
-                System::InsertOnly => dbload::unnest_insert_only(db.pool(), &set.rows, args.batch, false).await?,
-                System::InsertReturning => dbload::unnest_insert_only(db.pool(), &set.rows, args.batch, true).await?,
-                System::Unnest2 => dbload::unnest_parallel(&db.store, &set.rows, args.batch, 2).await?,
+                System::InsertOnly => {
+                    dbload::unnest_insert_only(db.pool(), &set.rows, args.batch, false).await?
+                }
+                System::InsertReturning => {
+                    dbload::unnest_insert_only(db.pool(), &set.rows, args.batch, true).await?
+                }
+                System::Unnest2 => {
+                    dbload::unnest_parallel(&db.store, &set.rows, args.batch, 2).await?
+                }
                 _ => dbload::unnest_rows(&db.store, &set.rows, args.batch).await?,
             };
             let rows = sink::count_rows(db.pool()).await?;
@@ -486,12 +619,24 @@ async fn compare_once(
             let mut ingest = None;
             let mut peer = None;
             match system.peer() {
-                None => ingest = Some(Ingest::start(&db.url, broker.port, &client_id, tuning(args)).await?),
-                Some(kind) => peer = Some(Peer::start(kind, peers, work, &db.url, broker.port, &client_id).await?),
+                None => {
+                    ingest =
+                        Some(Ingest::start(&db.url, broker.port, &client_id, tuning(args)).await?)
+                }
+                Some(kind) => {
+                    peer = Some(
+                        Peer::start(kind, peers, work, &db.url, broker.port, &client_id).await?,
+                    )
+                }
             }
-            let ready = until_ready(db.pool(), broker.port, &prefix, encoding, Duration::from_secs(60), || {
-                peer.as_mut().is_none_or(|p| !p.has_exited())
-            })
+            let ready = until_ready(
+                db.pool(),
+                broker.port,
+                &prefix,
+                encoding,
+                Duration::from_secs(60),
+                || peer.as_mut().is_none_or(|p| !p.has_exited()),
+            )
             .await;
             if let Err(e) = ready {
                 let log = peer.as_ref().map(|p| p.log.clone());
@@ -500,17 +645,29 @@ async fn compare_once(
                 }
                 let tail = log
                     .and_then(|l| std::fs::read_to_string(l).ok())
-                    .map(|s| s.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
+                    .map(|s| {
+                        s.lines()
+                            .rev()
+                            .take(20)
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev()
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
                     .unwrap_or_default();
                 return Err(e).context(tail);
             }
-            let connections = publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
+            let connections =
+                publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
             let started = Instant::now();
             let publishing = tokio::spawn({
                 let set = set.clone();
                 async move { publish::burst(connections, &set, encoding).await }
             });
-            let stored = sink::wait_stored(db.pool(), &set.last_keys(), total as i64, started, timeout).await?;
+            let stored =
+                sink::wait_stored(db.pool(), &set.last_keys(), total as i64, started, timeout)
+                    .await?;
             publishing.await??;
             if let Some(i) = ingest {
                 i.stop().await?;

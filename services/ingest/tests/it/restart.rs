@@ -133,5 +133,11 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice()
         at_kill < 600,
         "the kill came after everything was stored; the test proved nothing"
     );
+    eprintln!(
+        "fault report: ingest killed with kill -9 after {at_kill} stored: sent 600, acknowledged by the broker {}, stored {} (distinct {})",
+        acked.len(),
+        stored.len(),
+        distinct.len()
+    );
     ingest.kill().await.ok();
 }

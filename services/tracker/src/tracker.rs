@@ -341,12 +341,19 @@ impl Tracker {
                 route_hint: None,
             });
         // Device clock: the median offset of recent reports against receipt.
-        v.offsets.push_back(r.recorded_at - r.received_at);
-        if v.offsets.len() > 21 {
-            v.offsets.pop_front();
+        // A report older than the newest accepted one (by the current
+        // estimate) does not vote: a buffer delivered late says how long it
+        // waited, not how the clock is off, and a burst of it would otherwise
+        // make its old positions look current.
+        let late = (r.recorded_at - v.clock_offset).min(r.received_at + 5.0) <= v.last_t;
+        if !late {
+            v.offsets.push_back(r.recorded_at - r.received_at);
+            if v.offsets.len() > 21 {
+                v.offsets.pop_front();
+            }
+            let m = median(&v.offsets);
+            v.clock_offset = if m.abs() > 3.0 { m } else { 0.0 };
         }
-        let m = median(&v.offsets);
-        v.clock_offset = if m.abs() > 3.0 { m } else { 0.0 };
         let t = (r.recorded_at - v.clock_offset).min(r.received_at + 5.0);
         if r.received_at - t > self.config.max_report_age_s {
             self.vehicles.insert(v.id.clone(), v);

@@ -2,6 +2,7 @@
 //! and on a real database (kagoshima_tests::TestDb) a simulated month whose
 //! every indicator must equal the ground truth, late and repeated taps, the
 //! fiscal-year boundary, suppression, no leaks, and the gRPC errors.
+mod availability;
 mod grpc;
 mod month;
 mod sim;

@@ -3,7 +3,9 @@
 mod counts;
 mod grpc;
 mod http;
+mod late_buffer;
 mod live;
+mod reflection;
 mod search;
 mod shape;
 mod support;

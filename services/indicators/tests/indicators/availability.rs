@@ -1,0 +1,261 @@
+//! No. 66 (location availability) and No. 67 (signage units) on a real
+//! database, against figures worked out by hand.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use kagoshima_domain::calendar::{YearMonth, jst_day_start};
+use kagoshima_indicators::figures::{self, Report};
+use kagoshima_indicators::period::Period;
+use kagoshima_indicators::{Indicators, IndicatorsConfig};
+use kagoshima_network::ImportOptions;
+use kagoshima_tests::TestDb;
+use sqlx::PgPool;
+
+use crate::sim::jst;
+
+const FEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../simulators/feed/kagoshima"
+);
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 3, 0, 0).unwrap()
+}
+
+fn value(r: &Report, id: &str) -> String {
+    r.rows
+        .iter()
+        .find(|x| x.id == id)
+        .and_then(|x| x.value)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+/// Seconds after the day's 00:00 JST as an instant.
+fn at(date: NaiveDate, secs: i64) -> DateTime<Utc> {
+    jst_day_start(date) + Duration::seconds(secs)
+}
+
+/// The trips of the active feed running on a weekday, tram and bus only:
+/// (vehicle = block, or `trip:<id>` without block; mode; first departure;
+/// last arrival), GTFS seconds.
+async fn weekday_trips(pool: &PgPool) -> Vec<(String, String, i64, i64)> {
+    sqlx::query_as(
+        "SELECT coalesce(t.block_id, 'trip:' || t.trip_id), r.mode,
+                min(coalesce(st.departure_s, st.arrival_s))::bigint,
+                max(coalesce(st.arrival_s, st.departure_s))::bigint
+         FROM network_trips t
+         JOIN feed_versions fv ON fv.id = t.feed_version_id AND fv.active
+         JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
+         JOIN network_stop_times st ON st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id
+         WHERE t.service_id = 'weekday' AND r.mode IN ('tram', 'bus')
+         GROUP BY t.trip_id, t.block_id, r.mode",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn location_availability_matches_what_the_vehicles_reported() {
+    let db = TestDb::new().await;
+    let feed = kagoshima_network::feed::load(Path::new(FEED))
+        .unwrap_or_else(|r| panic!("sample feed refused: {r:?}"));
+    kagoshima_network::import(
+        db.pool(),
+        &feed,
+        &ImportOptions::default(),
+        &kagoshima_network::import::Quiet,
+    )
+    .await
+    .unwrap();
+
+    // Tuesday 10 June 2025: an ordinary weekday (service `weekday` only, no
+    // calendar_dates exception), in a past month.
+    let day: NaiveDate = "2025-06-10".parse().unwrap();
+    let trips = weekday_trips(db.pool()).await;
+    assert!(!trips.is_empty());
+
+    // The schedule, worked out here: the minute m (the instant 00:00 JST + m
+    // min) is a service minute when some trip's [first departure, last
+    // arrival] contains it; its scheduled vehicles are the distinct blocks of
+    // those trips.
+    let mut scheduled: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+    let mut blocks: BTreeMap<&str, (&str, i64, i64)> = BTreeMap::new();
+    for (block, mode, s0, s1) in &trips {
+        for m in (s0 + 59).div_euclid(60)..=s1.div_euclid(60) {
+            scheduled.entry(m).or_default().insert(block.as_str());
+        }
+        let b = blocks.entry(block.as_str()).or_insert((mode, *s0, *s1));
+        b.1 = b.1.min(*s0);
+        b.2 = b.2.max(*s1);
+    }
+    let service = scheduled.len() as i64;
+
+    // The outages. All vehicles silent 08:00–08:30 JST: no position with
+    // 08:00:00 ≤ t < 08:30:00. One vehicle silent 10:00–11:00.
+    let all_silent = (8 * 3600, 8 * 3600 + 30 * 60);
+    let one_silent = (10 * 3600, 11 * 3600);
+    let (silent_block, _) = blocks
+        .iter()
+        .find(|(_, (_, lo, hi))| *lo < one_silent.0 - 120 && *hi > one_silent.1 + 120)
+        .expect("a block running through 10:00–11:00");
+    for m in 8 * 60..=11 * 60 {
+        let n = scheduled.get(&m).map_or(0, |s| s.len());
+        assert!(
+            n >= 20,
+            "minute {m}: {n} vehicles scheduled; the hand count below needs ≥ 20"
+        );
+    }
+
+    // Every block's vehicle reports every 30 s on the clock (hh:mm:00 and
+    // hh:mm:30) from its block's first departure (rounded down to 30 s) to
+    // its last arrival, except in the outages. Vehicle id = block id (the
+    // availability figure only counts distinct vehicle ids; it does not map
+    // vehicles to blocks).
+    let (mut ids, mut times, mut modes) = (Vec::new(), Vec::new(), Vec::new());
+    for (block, (mode, lo, hi)) in &blocks {
+        let mut t = lo.div_euclid(30) * 30;
+        while t <= *hi {
+            let silent = (all_silent.0..all_silent.1).contains(&t)
+                || (block == silent_block && (one_silent.0..one_silent.1).contains(&t));
+            if !silent {
+                ids.push(format!("veh-{block}"));
+                times.push(at(day, t));
+                modes.push(mode.to_string());
+            }
+            t += 30;
+        }
+    }
+    for ((ids, times), modes) in ids
+        .chunks(20_000)
+        .zip(times.chunks(20_000))
+        .zip(modes.chunks(20_000))
+    {
+        sqlx::query(
+            "INSERT INTO vehicle_positions (vehicle_id, recorded_at, mode, lat, lon)
+             SELECT v, t, m, 31.5966, 130.5571 FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS x(v, t, m)",
+        )
+        .bind(ids)
+        .bind(times)
+        .bind(modes)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+
+    // Counting rule: a vehicle is fresh at minute m when its latest position
+    // at or before that instant is younger than 90 s (age 90 s is stale); the
+    // minute is available when fresh vehicles ≥ 95 % of those scheduled.
+    // Outside the outages every scheduled vehicle has a position ≤ 30 s old,
+    // so every service minute is available except:
+    // * 08:01–08:29 (29 minutes): the last positions are from 07:59:30, fresh
+    //   at 08:00 (30 s) and stale from 08:01 (90 s); 08:30:00 reports again.
+    //   08:00–08:30 are all service minutes (asserted above).
+    // * none for the one vehicle silent 10:00–11:00: with N ≥ 20 scheduled,
+    //   N − 1 ≥ 0.95 N.
+    let expected_available = service - 29;
+
+    let config = IndicatorsConfig::default();
+    let (s, a) = figures::availability(db.pool(), &config, day, day, now())
+        .await
+        .unwrap();
+    assert_eq!((s, a), (service, expected_available));
+    let cached: (i32, i32) = sqlx::query_as(
+        "SELECT service_minutes, available_minutes FROM location_availability_daily WHERE service_date = $1",
+    )
+    .bind(day)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (i64::from(cached.0), i64::from(cached.1)),
+        (service, expected_available),
+        "a past day is cached"
+    );
+    // By hand for the sample feed: weekday trams and buses run from 06:00 to
+    // 23:38 JST without a gap, 1059 service minutes; 1030 available.
+    assert_eq!((service, expected_available), (1059, 1030));
+    let share = figures::percent(expected_available as u128, service as u128).unwrap();
+    assert_eq!(share.to_string(), "97.26");
+
+    // The month through the service: the only day with positions gives all
+    // of the month's available minutes; the share is over every service
+    // minute of June.
+    let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
+    let r = ind
+        .report(Period::Month(YearMonth::new(2025, 6).unwrap()), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.details["available_minutes"],
+        expected_available.to_string()
+    );
+    let month_service: u128 = r.details["service_minutes"].parse().unwrap();
+    assert!(month_service > service as u128 * 20);
+    assert_eq!(
+        value(&r, "location_system_service"),
+        figures::percent(expected_available as u128, month_service)
+            .unwrap()
+            .to_string()
+    );
+}
+
+#[tokio::test]
+async fn signage_units_alive_counts_heartbeats_in_the_period() {
+    let db = TestDb::new().await;
+    let first: NaiveDate = "2025-06-01".parse().unwrap();
+    let end = first + Duration::days(30); // 1 July, 00:00 JST: the period's end
+    let mut rows: Vec<(&str, DateTime<Utc>, &str)> = Vec::new();
+    for h in 0..30 * 24 {
+        let t = jst(first, h, 0);
+        // Alive all month.
+        rows.push(("sig-tenmonkan", t, "signage"));
+        // Stops reporting two days before month end (last 28 June 23:00).
+        if t < jst(end - Duration::days(2), 0, 0) {
+            rows.push(("sig-chuo", t, "signage"));
+        }
+        // Not signage: never a unit.
+        rows.push(("tram-101", t, "onboard"));
+    }
+    // Once a day at 00:00 JST: the last one (30 June 00:00) opens the
+    // period's last 24 h.
+    for d in 0..30 {
+        rows.push((
+            "sig-korimoto",
+            jst(first + Duration::days(d), 0, 0),
+            "signage",
+        ));
+    }
+    // After the period: does not bring sig-chuo back for June.
+    rows.push(("sig-chuo", jst(end, 0, 30), "signage"));
+    for (unit, at, kind) in &rows {
+        sqlx::query(
+            "INSERT INTO device_status (vehicle_id, recorded_at, device_kind) VALUES ($1, $2, $3)",
+        )
+        .bind(unit)
+        .bind(at)
+        .bind(kind)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
+    let june = Period::Month(YearMonth::new(2025, 6).unwrap());
+
+    // README: signage units with a heartbeat in the last 24 h of the period
+    // [30 June 00:00, 1 July 00:00) JST: sig-tenmonkan and sig-korimoto.
+    let r = ind.report(june, now()).await.unwrap();
+    assert_eq!(value(&r, "signage_units_running"), "2");
+    assert_eq!(r.details["signage_units_seen_in_period"], "3");
+
+    // The current period: the 24 h before now. On 29 June 06:00 JST that is
+    // [28 June 06:00, 29 June 06:00): sig-chuo (28 June 23:00) and
+    // sig-korimoto (29 June 00:00) count too.
+    let r = ind
+        .report(june, jst(end - Duration::days(2), 6, 0))
+        .await
+        .unwrap();
+    assert_eq!(value(&r, "signage_units_running"), "3");
+}

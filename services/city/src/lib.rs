@@ -6,4 +6,5 @@
 pub mod broker;
 pub mod database;
 pub mod demo_clock;
+pub mod history;
 pub mod secrets;

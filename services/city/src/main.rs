@@ -137,7 +137,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     ingest.mqtt.host.clone_from(&mqtt_host);
     ingest.mqtt.port = mqtt_port;
     ingest.mqtt.client_id = "kagoshima-city-ingest".into();
-    ingest.card_hash_key = Secret::new(card_key);
+    ingest.card_hash_key = Secret::new(card_key.clone());
     ingest.grpc.listen = ports.ingest_grpc.to_string();
     ingest.http.listen = ports.ingest_http.to_string();
     let ingest = kagoshima_ingest::Application::build(ingest).await?;
@@ -202,6 +202,29 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         async move { web.run_until_stopped(s).await.map_err(anyhow::Error::from) }
     });
     if !args.no_simulator {
+        // This month so far, for the dashboard; in the background.
+        tasks.spawn({
+            let (shutdown, feed_dir, data_dir) =
+                (shutdown.clone(), feed_dir.clone(), args.data_dir.clone());
+            let (database_url, card_key) = (database_url.clone(), card_key.clone());
+            let (seed, scale) = (args.seed, args.scale);
+            async move {
+                let store = kagoshima_storage::Store::connect(&database_url, 2).await?;
+                let fill = kagoshima_city::history::backfill_month(
+                    &store,
+                    &feed_dir,
+                    &data_dir,
+                    &card_key,
+                    clock.service_date,
+                    seed,
+                    scale,
+                );
+                tokio::select! {
+                    filled = fill => filled,
+                    () = shutdown.cancelled() => Ok(()),
+                }
+            }
+        });
         tasks.spawn(simulate(
             feed_dir.clone(),
             clock,

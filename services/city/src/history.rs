@@ -47,7 +47,7 @@ pub async fn backfill_month(
         for event in &day.events {
             if matches!(event.payload, Payload::Position(_)) {
                 positions += 1;
-                if positions % KEEP_ONE_POSITION_IN != 0 {
+                if !positions.is_multiple_of(KEEP_ONE_POSITION_IN) {
                     continue;
                 }
             }

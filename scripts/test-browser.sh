@@ -12,7 +12,7 @@ log="$data/demo.log"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 web_port=$(free_port)
 grpc_base=$((30000 + RANDOM % 10000))
-env -u DATABASE_URL target/debug/kagoshima-city demo --data-dir "$data" \
+env -u DATABASE_URL target/debug/kagoshima-city demo --no-history --data-dir "$data" \
   --mqtt-port "$(free_port)" --postgres-port "$(free_port)" \
   --grpc-port "$grpc_base" --web-port "$web_port" >"$log" 2>&1 &
 demo=$!

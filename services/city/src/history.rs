@@ -1,7 +1,9 @@
 //! The demo's past: on its first start in a month, the demo fills the month
-//! so far (up to yesterday) with simulated taps, passenger counts, heartbeats,
-//! a thinned-out stream of positions and the back-office files, so the bureau
-//! dashboard shows this month's figures at once. Runs in the background.
+//! so far (up to yesterday) with simulated taps, passenger counts, heartbeats
+//! and the back-office files, and computes the rides, so the bureau dashboard
+//! shows this month's figures at once. Positions are left out (they are most
+//! of the rows and only the live day needs them), so the past days show no
+//! location-system availability.
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, Utc};
@@ -10,10 +12,6 @@ use kagoshima_ingest::pipeline::Pipeline;
 use kagoshima_sim::{Encoding, Feed, SimConfig, day::Payload, simulate_day};
 use kagoshima_storage::{Batch, Store};
 use tracing::info;
-
-/// Positions kept of the simulated ones (one in this many per vehicle): enough
-/// for a fresh position every minute or so, a fifth of the rows.
-const KEEP_ONE_POSITION_IN: usize = 5;
 
 /// Fills `[first of month, today)`; a marker file makes it run once a month.
 pub async fn backfill_month(
@@ -43,13 +41,9 @@ pub async fn backfill_month(
         let day = simulate_day(&feed, &config);
         let now = Utc::now();
         let mut batch = Batch::default();
-        let mut positions = 0usize;
         for event in &day.events {
             if matches!(event.payload, Payload::Position(_)) {
-                positions += 1;
-                if !positions.is_multiple_of(KEEP_ONE_POSITION_IN) {
-                    continue;
-                }
+                continue;
             }
             let topic = event.topic.to_string();
             pipeline.add_mqtt(
@@ -81,6 +75,7 @@ pub async fn backfill_month(
         std::fs::File::open(sales)?,
     )
     .await?;
+    kagoshima_indicators::rides::refresh_dirty(store.pool(), &Default::default()).await?;
     std::fs::write(&marker, b"")?;
     info!(from = %first, to = %yesterday, "demo history: the month so far is filled");
     Ok(())

@@ -58,6 +58,10 @@ struct DemoArgs {
     /// Run without the simulated city (devices of your own publish instead).
     #[arg(long)]
     no_simulator: bool,
+    /// Skip filling this month so far with simulated history (done once a
+    /// month on first start, so the dashboard has figures; ~10 s in release).
+    #[arg(long)]
+    no_history: bool,
     /// First port of the services: gRPC ingest +0, passenger +1, indicators
     /// +2; HTTP admin of ingest +1000, passenger JSON +1001, indicators +1002.
     #[arg(long, default_value_t = 50051)]
@@ -130,6 +134,21 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     )
     .with_context(|| format!("reading the feed at {}", args.feed.display()))?;
     import_feed(&database_url, &feed_dir).await?;
+    if !args.no_simulator && !args.no_history {
+        // This month so far, for the dashboard (once a month; seconds).
+        let store = kagoshima_storage::Store::connect(&database_url, 2).await?;
+        kagoshima_city::history::backfill_month(
+            &store,
+            &feed_dir,
+            &args.data_dir,
+            &card_key,
+            clock.service_date,
+            args.seed,
+            args.scale,
+        )
+        .await
+        .context("filling the demo's month so far")?;
+    }
 
     let ports = Ports::new(args.grpc_port, args.web_port);
     let mut ingest = kagoshima_ingest::IngestConfig::default();
@@ -202,29 +221,6 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         async move { web.run_until_stopped(s).await.map_err(anyhow::Error::from) }
     });
     if !args.no_simulator {
-        // This month so far, for the dashboard; in the background.
-        tasks.spawn({
-            let (shutdown, feed_dir, data_dir) =
-                (shutdown.clone(), feed_dir.clone(), args.data_dir.clone());
-            let (database_url, card_key) = (database_url.clone(), card_key.clone());
-            let (seed, scale) = (args.seed, args.scale);
-            async move {
-                let store = kagoshima_storage::Store::connect(&database_url, 2).await?;
-                let fill = kagoshima_city::history::backfill_month(
-                    &store,
-                    &feed_dir,
-                    &data_dir,
-                    &card_key,
-                    clock.service_date,
-                    seed,
-                    scale,
-                );
-                tokio::select! {
-                    filled = fill => filled,
-                    () = shutdown.cancelled() => Ok(()),
-                }
-            }
-        });
         tasks.spawn(simulate(
             feed_dir.clone(),
             clock,

@@ -38,7 +38,7 @@ async fn the_demo_starts_clean_serves_in_bounded_time_and_stops_on_sigterm() {
     };
     let started = Instant::now();
     let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_kagoshima-city"))
-        .args(["demo", "--data-dir"])
+        .args(["demo", "--no-history", "--data-dir"])
         .arg(&data)
         .args(["--mqtt-port", &free_port().to_string()])
         .args(["--postgres-port", &free_port().to_string()])

@@ -24,7 +24,7 @@ export DATABASE_URL
 log "database: ${DATABASE_URL%%@*}@..."
 benchmarks/peers/install.sh
 log "building the harness (release)"
-cargo build --release -q -p kagoshima-bench
+cargo build --release -q -p kagoshima-bench --bin bench-ingest
 bench=target/release/bench-ingest
 
 out=target/bench/$(date -u +%Y%m%dT%H%M%SZ)

@@ -161,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Ingest's own log: warnings only unless RUST_LOG says otherwise.
     kagoshima_runtime::telemetry::init(
-        "warn,rumqttc=error",
+        "warn,rumqttc=error,kagoshima_ingest::app=error",
         kagoshima_runtime::telemetry::LogFormat::Text,
     );
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
@@ -213,11 +213,20 @@ fn tuning(args: &Args) -> IngestTuning {
     }
 }
 
+/// Broker settings beyond deploy/mosquitto/tuning.conf: the production
+/// autosave interval (deploy/mosquitto/mosquitto.conf), and no Nagle delay on
+/// the broker's sockets (without it Mosquitto holds a small PUBLISH back until
+/// the subscriber's delayed TCP ack, adding about 12 ms at low rates; see
+/// BENCHMARKS.md). `BENCH_BROKER_EXTRA` replaces these lines.
+const BROKER_EXTRA: &str = "autosave_interval 30\nset_tcp_nodelay true";
+
 /// A broker of our own with the project's queueing settings (the system one
-/// may keep Mosquitto's defaults, which drop messages under load) and the
-/// production autosave interval (deploy/mosquitto/mosquitto.conf).
+/// may keep Mosquitto's defaults, which drop messages under load) plus
+/// [`BROKER_EXTRA`].
 fn broker() -> PrivateBroker {
-    PrivateBroker::start_with("autosave_interval 30")
+    PrivateBroker::start_with(
+        &std::env::var("BENCH_BROKER_EXTRA").unwrap_or_else(|_| BROKER_EXTRA.into()),
+    )
 }
 
 struct PacedRun {

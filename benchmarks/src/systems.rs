@@ -15,7 +15,7 @@ use anyhow::Context;
 use chrono::{TimeDelta, Utc};
 use kagoshima_ingest::{Application, IngestConfig};
 use kagoshima_runtime::{secret::Secret, shutdown::Shutdown};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, PubAck, QoS};
 use sqlx::PgPool;
 use tokio::{process::Child, sync::Notify, task::JoinHandle, time::Instant};
 
@@ -82,7 +82,9 @@ impl Ingest {
 }
 
 /// The broker alone: a plain QoS 1 subscriber that acknowledges each message
-/// as it arrives (rumqttc's automatic acks) and only counts it.
+/// as it arrives and only counts it: with rumqttc's automatic acks (one
+/// packet each), or with `bulk` acks written straight onto the socket once
+/// per read (what ingest does after its commits).
 pub struct Subscriber {
     pub received: Arc<AtomicU64>,
     reached: Arc<Notify>,
@@ -92,9 +94,15 @@ pub struct Subscriber {
 impl Subscriber {
     /// Connects and subscribes; returns once the broker confirmed the
     /// subscription. `target` messages wake [`Subscriber::wait`].
-    pub async fn start(port: u16, client_id: &str, target: u64) -> anyhow::Result<Subscriber> {
+    pub async fn start(
+        port: u16,
+        client_id: &str,
+        target: u64,
+        bulk: bool,
+    ) -> anyhow::Result<Subscriber> {
         let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
         options
+            .set_manual_acks(bulk)
             .set_keep_alive(Duration::from_secs(30))
             .set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut eventloop) = AsyncClient::new(options, 10_000);
@@ -112,11 +120,25 @@ impl Subscriber {
         let (counter, notify) = (received.clone(), reached.clone());
         let task = tokio::spawn(async move {
             let _client = client;
+            let mut pkids = Vec::new();
             loop {
-                if let Event::Incoming(Packet::Publish(_)) = eventloop.poll().await?
-                    && counter.fetch_add(1, Ordering::Relaxed) + 1 == target
+                if let Event::Incoming(Packet::Publish(p)) = eventloop.poll().await? {
+                    if bulk {
+                        pkids.push(p.pkid);
+                    }
+                    if counter.fetch_add(1, Ordering::Relaxed) + 1 == target {
+                        notify.notify_one();
+                    }
+                }
+                // Everything read so far is counted: acknowledge it at once.
+                if !pkids.is_empty()
+                    && eventloop.state.events.is_empty()
+                    && let Some(network) = eventloop.network.as_mut()
                 {
-                    notify.notify_one();
+                    for pkid in pkids.drain(..) {
+                        network.write(Packet::PubAck(PubAck::new(pkid))).await?;
+                    }
+                    network.flush().await?;
                 }
             }
         });

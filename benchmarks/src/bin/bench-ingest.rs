@@ -92,8 +92,11 @@ enum Command {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum System {
-    /// Broker alone: publishers → Mosquitto → a plain QoS 1 subscriber.
+    /// Broker alone: publishers → Mosquitto → a plain QoS 1 subscriber
+    /// (rumqttc's automatic acks, one packet each).
     Broker,
+    /// Broker alone, the subscriber acknowledging in bulk once per read.
+    BrokerBulk,
     /// Database alone: binary COPY of the same rows.
     Copy,
     /// Database alone: ingest's UNNEST batch writer on the same rows.
@@ -114,8 +117,9 @@ enum System {
     NodeRed,
 }
 
-const ALL: [System; 7] = [
+const ALL: [System; 8] = [
     System::Broker,
+    System::BrokerBulk,
     System::Copy,
     System::Unnest,
     System::Ingest,
@@ -128,6 +132,7 @@ impl System {
     fn label(self) -> &'static str {
         match self {
             System::Broker => "broker alone (Mosquitto → plain QoS 1 subscriber)",
+            System::BrokerBulk => "broker alone, subscriber acking in bulk",
             System::Copy => "database alone: binary COPY",
             System::Unnest => "database alone: ingest's UNNEST writer",
             System::InsertOnly => "diagnostic: UNNEST insert, no RETURNING, no registry",
@@ -213,20 +218,12 @@ fn tuning(args: &Args) -> IngestTuning {
     }
 }
 
-/// Broker settings beyond deploy/mosquitto/tuning.conf: the production
-/// autosave interval (deploy/mosquitto/mosquitto.conf), and no Nagle delay on
-/// the broker's sockets (without it Mosquitto holds a small PUBLISH back until
-/// the subscriber's delayed TCP ack, adding about 12 ms at low rates; see
-/// BENCHMARKS.md). `BENCH_BROKER_EXTRA` replaces these lines.
-const BROKER_EXTRA: &str = "autosave_interval 30\nset_tcp_nodelay true";
-
-/// A broker of our own with the project's queueing settings (the system one
-/// may keep Mosquitto's defaults, which drop messages under load) plus
-/// [`BROKER_EXTRA`].
+/// A broker of our own with the project's settings
+/// (deploy/mosquitto/tuning.conf: queueing limits, no Nagle delay; the system
+/// one may keep Mosquitto's defaults, which drop messages under load) and the
+/// production autosave interval (deploy/mosquitto/mosquitto.conf).
 fn broker() -> PrivateBroker {
-    PrivateBroker::start_with(
-        &std::env::var("BENCH_BROKER_EXTRA").unwrap_or_else(|_| BROKER_EXTRA.into()),
-    )
+    PrivateBroker::start_with("autosave_interval 30")
 }
 
 struct PacedRun {
@@ -381,6 +378,9 @@ async fn paced_once(
     })
 }
 
+/// One round of `compare`: each system and what it did.
+type Round = [(System, Throughput)];
+
 #[derive(Debug, Clone, Copy)]
 struct Throughput {
     rate: f64,
@@ -470,21 +470,25 @@ async fn compare(
             lost
         )?;
     }
-    // Ratios within each round, then their median.
-    let ratio = |num: System, den: &[System]| -> Option<(f64, Vec<f64>)> {
+    // Ratios within each round, then their median. The broker's limit is
+    // the better of the two plain subscribers; the lower limit is the lower
+    // of that and COPY.
+    let broker_limit = |r: &Round| {
+        [System::Broker, System::BrokerBulk]
+            .iter()
+            .filter_map(|s| get(r, *s))
+            .reduce(f64::max)
+    };
+    let lower_limit =
+        |r: &[(System, Throughput)]| Some(broker_limit(r)?.min(get(r, System::Copy)?));
+    let ratio = |num: System, den: &dyn Fn(&Round) -> Option<f64>| {
         let per: Vec<f64> = results
             .iter()
-            .filter_map(|r| {
-                let n = get(r, num)?;
-                let d = den
-                    .iter()
-                    .map(|s| get(r, *s))
-                    .collect::<Option<Vec<f64>>>()?;
-                Some(n / d.into_iter().fold(f64::INFINITY, f64::min))
-            })
+            .filter_map(|r| Some(get(r, num)? / den(r)?))
             .collect();
         (!per.is_empty()).then(|| (median(per.clone()), per))
     };
+    let of = |s: System| move |r: &Round| get(r, s);
     let mut lines = Vec::new();
     let mut add = |what: &str, r: Option<(f64, Vec<f64>)>, pct: bool| {
         if let Some((m, per)) = r {
@@ -503,48 +507,48 @@ async fn compare(
         }
     };
     add(
-        "ingest (protobuf) / lower limit (broker alone, COPY)",
-        ratio(System::Ingest, &[System::Broker, System::Copy]),
+        "ingest (protobuf) / lower limit (min of broker alone, COPY)",
+        ratio(System::Ingest, &lower_limit),
         true,
     );
     add(
-        "ingest (protobuf) / broker alone",
-        ratio(System::Ingest, &[System::Broker]),
+        "ingest (protobuf) / broker alone (better subscriber)",
+        ratio(System::Ingest, &broker_limit),
         true,
     );
     add(
         "ingest (protobuf) / binary COPY",
-        ratio(System::Ingest, &[System::Copy]),
+        ratio(System::Ingest, &of(System::Copy)),
         true,
     );
     add(
         "ingest (protobuf) / its own UNNEST writer alone",
-        ratio(System::Ingest, &[System::Unnest]),
+        ratio(System::Ingest, &of(System::Unnest)),
         true,
     );
     add(
         "ingest (JSON) / lower limit",
-        ratio(System::IngestJson, &[System::Broker, System::Copy]),
+        ratio(System::IngestJson, &lower_limit),
         true,
     );
     add(
         "ingest (JSON) / Node-RED (JSON)",
-        ratio(System::IngestJson, &[System::NodeRed]),
+        ratio(System::IngestJson, &of(System::NodeRed)),
         false,
     );
     add(
         "ingest (JSON) / Python (JSON)",
-        ratio(System::IngestJson, &[System::Python]),
+        ratio(System::IngestJson, &of(System::Python)),
         false,
     );
     add(
         "ingest (protobuf) / Node-RED (JSON)",
-        ratio(System::Ingest, &[System::NodeRed]),
+        ratio(System::Ingest, &of(System::NodeRed)),
         false,
     );
     add(
         "ingest (protobuf) / Python (JSON)",
-        ratio(System::Ingest, &[System::Python]),
+        ratio(System::Ingest, &of(System::Python)),
         false,
     );
     if !lines.is_empty() {
@@ -571,10 +575,15 @@ async fn compare_once(
     let timeout = Duration::from_secs(args.timeout);
     let prefix = unique("cmp");
     match system {
-        System::Broker => {
+        System::Broker | System::BrokerBulk => {
             let broker = broker();
-            let subscriber =
-                Subscriber::start(broker.port, &format!("{prefix}-sub"), total).await?;
+            let subscriber = Subscriber::start(
+                broker.port,
+                &format!("{prefix}-sub"),
+                total,
+                system == System::BrokerBulk,
+            )
+            .await?;
             let connections =
                 publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
             let started = Instant::now();

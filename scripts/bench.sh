@@ -4,7 +4,7 @@
 # release mode, installs the peers (Node-RED from npm, a Python venv from
 # PyPI), then runs the ingest benchmarks and prints a summary table.
 #
-#   scripts/bench.sh            # the whole suite, 3 runs each (about 13 min)
+#   scripts/bench.sh            # the whole suite, 3 runs each (about 8 min)
 #   RUNS=5 scripts/bench.sh     # more runs per figure
 #   QUICK=1 scripts/bench.sh    # 1 run each, shorter scenarios (a smoke test)
 #

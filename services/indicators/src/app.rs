@@ -24,11 +24,8 @@ pub enum AppError {
     BadToken(#[from] kagoshima_runtime::auth::BadTokenHash),
     #[error(transparent)]
     Storage(#[from] kagoshima_storage::StorageError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] kagoshima_runtime::settings::BindError),
     #[error("grpc server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
     #[error("grpc reflection: {0}")]
@@ -55,8 +52,8 @@ impl Application {
             config.database.max_connections,
         )
         .await?;
-        let grpc = bind(&config.grpc.listen).await?;
-        let http = bind(&config.http.listen).await?;
+        let grpc = config.grpc.bind().await?;
+        let http = config.http.bind().await?;
         let indicators = Indicators::new(store.pool().clone(), config)?;
         Ok(Application {
             indicators,
@@ -140,13 +137,4 @@ impl Application {
         info!("indicators stopped");
         Ok(())
     }
-}
-
-async fn bind(addr: &str) -> Result<TcpListener, AppError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| AppError::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
 }

@@ -29,11 +29,8 @@ pub enum IngestError {
     BadToken(#[from] kagoshima_runtime::auth::BadTokenHash),
     #[error(transparent)]
     Storage(#[from] kagoshima_storage::StorageError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] kagoshima_runtime::settings::BindError),
     #[error("grpc server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
     #[error("grpc reflection: {0}")]
@@ -79,8 +76,8 @@ impl Application {
             config.database.max_connections,
         )
         .await?;
-        let grpc = bind(&config.grpc.listen).await?;
-        let http = bind(&config.http.listen).await?;
+        let grpc = config.grpc.bind().await?;
+        let http = config.http.bind().await?;
         let pipeline = Pipeline::new(Validator::new(config.validation.clone()), hasher);
         Ok(Application {
             config,
@@ -167,13 +164,4 @@ impl Application {
         info!("ingest stopped");
         Ok(())
     }
-}
-
-async fn bind(addr: &str) -> Result<TcpListener, IngestError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| IngestError::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
 }

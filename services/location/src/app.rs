@@ -21,11 +21,8 @@ use crate::{LocationConfig, grpc::PassengerApi, http, live::Live, static_info::S
 pub enum LocationError {
     #[error(transparent)]
     Storage(#[from] kagoshima_storage::StorageError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] kagoshima_runtime::settings::BindError),
     #[error("grpc server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
     #[error("grpc reflection: {0}")]
@@ -49,8 +46,8 @@ impl Application {
             config.database.max_connections,
         )
         .await?;
-        let grpc = bind(&config.grpc.listen).await?;
-        let http = bind(&config.http.listen).await?;
+        let grpc = config.grpc.bind().await?;
+        let http = config.http.bind().await?;
         Ok(Application {
             config,
             store,
@@ -154,13 +151,4 @@ impl Application {
         info!("location stopped");
         Ok(())
     }
-}
-
-async fn bind(addr: &str) -> Result<TcpListener, LocationError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| LocationError::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
 }

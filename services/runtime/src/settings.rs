@@ -28,7 +28,25 @@ pub struct ListenConfig {
     pub listen: String,
 }
 
+/// A listener could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {source} (is another process using it? change `listen`)")]
+pub struct BindError {
+    pub addr: String,
+    pub source: std::io::Error,
+}
+
 impl ListenConfig {
+    /// Binds the configured address (port 0 picks a free port).
+    pub async fn bind(&self) -> Result<tokio::net::TcpListener, BindError> {
+        tokio::net::TcpListener::bind(&self.listen)
+            .await
+            .map_err(|source| BindError {
+                addr: self.listen.clone(),
+                source,
+            })
+    }
+
     pub fn on(addr: &str) -> Self {
         ListenConfig {
             listen: addr.to_owned(),

@@ -32,11 +32,8 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] kagoshima_runtime::settings::BindError),
     #[error(transparent)]
     Upstream(#[from] BadAddress),
     #[error(transparent)]
@@ -69,12 +66,7 @@ impl Application {
         if tokens.is_empty() {
             tracing::warn!("no bureau tokens configured: /api/bureau refuses every request");
         }
-        let listener = TcpListener::bind(&config.http.listen)
-            .await
-            .map_err(|source| WebError::Bind {
-                addr: config.http.listen.clone(),
-                source,
-            })?;
+        let listener = config.http.bind().await?;
         let state = AppState {
             limiter: RateLimiter::new(config.rate_limit.clone()),
             config: Arc::new(config),

@@ -98,6 +98,7 @@ impl Application {
                 self.store.pool().clone(),
                 shutdown.clone(),
             )),
+            tokio::spawn(crate::live::board_refresher(live.clone(), shutdown.clone())),
         ];
         if self.config.mqtt.enabled {
             tokio::spawn(crate::mqtt::consume(

@@ -1,26 +1,25 @@
 //! The live part of the location service: the tracker behind a lock, fed
 //! by the MQTT consumer (or directly), answering arrivals and vehicles, and
 //! the background tasks (stop-visit writer, feed reload, sweeping).
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kagoshima_domain::calendar::transit_service_day;
 use kagoshima_proto::Timestamp;
 use kagoshima_proto::v1::{
-    Arrival, ArrivalStatus, GetArrivalsResponse, ListVehiclesResponse, LocalizedName, TransitMode,
-    Vehicle, VehicleStatus as PbStatus,
+    Arrival, GetArrivalsResponse, ListVehiclesResponse, LocalizedName, TransitMode, Vehicle,
+    VehicleStatus as PbStatus,
 };
 use kagoshima_runtime::shutdown::Shutdown;
 use kagoshima_tracker::{
-    Network, Prediction, Report, StopVisit, Tracker, TrackerConfig, VehicleStatus,
-    network::day_start,
+    Network, Report, StopVisit, Tracker, TrackerConfig, VehicleStatus, network::day_start,
 };
 use sqlx::PgPool;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
+use crate::board::{self, Board, Row};
 use crate::config::LiveConfig;
 use crate::network_load::{self, Names};
 use crate::static_info::{DEFAULT_LIMIT, InfoError, MAX_LIMIT, mode_of, parse_lang};
@@ -40,12 +39,16 @@ pub fn ts(t: f64) -> Option<Timestamp> {
 
 pub(crate) struct State {
     pub tracker: Option<Tracker>,
-    pub names: Names,
+    pub names: Arc<Names>,
     pub feed_version: i64,
 }
 
+/// Two locks, always taken in this order: `state` (the tracker, written by
+/// every report) and then `board` (what arrivals queries read, without
+/// ever waiting for the tracker).
 struct Inner {
     state: Mutex<State>,
+    board: RwLock<Board>,
     changed: watch::Sender<u64>,
     visits: mpsc::Sender<StopVisit>,
     config: LiveConfig,
@@ -73,9 +76,10 @@ impl Live {
                 inner: Arc::new(Inner {
                     state: Mutex::new(State {
                         tracker: None,
-                        names: Names::default(),
+                        names: Arc::default(),
                         feed_version: 0,
                     }),
+                    board: RwLock::default(),
                     changed,
                     visits: tx,
                     config,
@@ -87,6 +91,14 @@ impl Live {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn board(&self) -> RwLockReadGuard<'_, Board> {
+        self.inner.board.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn board_mut(&self) -> RwLockWriteGuard<'_, Board> {
+        self.inner.board.write().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn config(&self) -> &LiveConfig {
@@ -126,7 +138,9 @@ impl Live {
             Vec::new()
         };
         {
+            let names = Arc::new(names);
             let mut s = self.lock();
+            *self.board_mut() = Board::new(net.clone(), names.clone());
             match s.tracker.as_mut() {
                 Some(t) => t.set_network(net),
                 None => {
@@ -151,10 +165,14 @@ impl Live {
     pub fn ingest(&self, report: &Report) {
         let visits = {
             let mut s = self.lock();
-            match s.tracker.as_mut() {
-                Some(t) => t.ingest(report),
-                None => return,
-            }
+            let Some(t) = s.tracker.as_mut() else {
+                return;
+            };
+            let visits = t.ingest(report);
+            let at = now();
+            let plan = board::plan(t, &report.vehicle_id, at);
+            self.board_mut().place(&report.vehicle_id, plan, at);
+            visits
         };
         for v in visits {
             if self.inner.visits.try_send(v).is_err() {
@@ -171,6 +189,32 @@ impl Live {
             info!(dropped, "silent vehicles dropped");
             self.inner.changed.send_modify(|g| *g += 1);
         }
+    }
+
+    /// Recomputes the board entries of vehicles that are due (not heard
+    /// for a while, turned stale, or gone from the tracker), a few at a
+    /// time so that reports are not held up. Returns how many.
+    pub fn refresh_board(&self, now: f64) -> usize {
+        let stale_after = match self.lock().tracker.as_ref() {
+            Some(t) => t.config().stale_after_s,
+            None => return 0,
+        };
+        let due = self.board().due(now, stale_after);
+        for chunk in due.chunks(64) {
+            let s = self.lock();
+            let Some(t) = s.tracker.as_ref() else {
+                return 0;
+            };
+            let plans: Vec<_> = chunk.iter().map(|id| board::plan(t, id, now)).collect();
+            let mut b = self.board_mut();
+            for (id, plan) in chunk.iter().zip(plans) {
+                b.place(id, plan, now);
+            }
+        }
+        if !due.is_empty() {
+            self.inner.changed.send_modify(|g| *g += 1);
+        }
+        due.len()
     }
 
     /// Arrivals at a stop at `now`, soonest first.
@@ -195,9 +239,8 @@ impl Live {
         if stop_id.trim().is_empty() {
             return Err(InfoError::InvalidArgument("stop_id is required".into()));
         }
-        let s = self.lock();
-        let tracker = s.tracker.as_ref().ok_or(InfoError::NoFeed)?;
-        let net = tracker.network();
+        let board = self.board();
+        let net = board.network().ok_or(InfoError::NoFeed)?;
         let stop = net.stop(stop_id).ok_or_else(|| {
             InfoError::NotFound(format!("no stop {stop_id:?} in the active feed"))
         })?;
@@ -207,183 +250,19 @@ impl Live {
                 InfoError::NotFound(format!("no route {r:?} in the active feed"))
             })?),
         };
-        let mut rows: Vec<(f64, Arrival)> = Vec::new();
-        let mut covered: HashSet<(u32, chrono::NaiveDate)> = HashSet::new();
-        for v in tracker.vehicles(now) {
-            let (Some(trip), Some(date)) = (v.trip, v.service_date) else {
-                continue;
-            };
-            covered.insert((trip, date));
-            let live = !v.stale && v.status != VehicleStatus::OffRoute;
-            if !live {
-                // Timetable only, flagged, for stops still ahead of it.
-                let tr = &net.trips[trip as usize];
-                let from = v.stop_index.unwrap_or(0);
-                for (j, st) in tr.stops.iter().enumerate().skip(from) {
-                    if st.stop == stop
-                        && j + 1 < tr.stops.len()
-                        && route.is_none_or(|r| r == tr.route)
-                    {
-                        let sched = day_start(date) + f64::from(st.arr);
-                        let status = if v.stale {
-                            ArrivalStatus::Stale
-                        } else {
-                            ArrivalStatus::Detour
-                        };
-                        rows.push((
-                            sched,
-                            self.arrival(
-                                &s,
-                                tracker,
-                                trip,
-                                j,
-                                date,
-                                None,
-                                Some(&v.vehicle_id),
-                                -1,
-                                status,
-                                now,
-                                lang,
-                            ),
-                        ));
-                    }
-                }
-                continue;
-            }
-            for p in tracker.predict(&v.vehicle_id, now, 3.0 * 3600.0) {
-                covered.insert((p.trip, p.service_date));
-                let tr = &net.trips[p.trip as usize];
-                if tr.stops[p.stop_index].stop != stop
-                    || p.stop_index + 1 == tr.stops.len()
-                    || route.is_some_and(|r| r != tr.route)
-                {
-                    continue;
-                }
-                let status = if p.at_stop && p.trips_ahead == 0 && p.stop_index > 0 {
-                    ArrivalStatus::AtStop
-                } else if p.trips_ahead > 0 || p.stop_index == 0 {
-                    ArrivalStatus::NotStarted
-                } else if p.stops_away == 0 && p.arrival - now <= 120.0 {
-                    ArrivalStatus::Approaching
-                } else {
-                    ArrivalStatus::OnTheWay
-                };
-                let t = if p.stop_index == 0 {
-                    p.departure
-                } else {
-                    p.arrival
-                };
-                rows.push((
-                    t,
-                    self.arrival(
-                        &s,
-                        tracker,
-                        p.trip,
-                        p.stop_index,
-                        p.service_date,
-                        Some(&p),
-                        Some(&v.vehicle_id),
-                        p.stops_away as i32,
-                        status,
-                        now,
-                        lang,
-                    ),
-                ));
-            }
-        }
-        // Trips no vehicle has taken yet: the timetable.
-        let today =
-            transit_service_day(DateTime::from_timestamp(now as i64, 0).unwrap_or_default());
-        for date in [today - chrono::Duration::days(1), today] {
-            let services = net.services_on(date);
-            let ds = day_start(date);
-            for &(trip, j) in &net.stop_trips[stop as usize] {
-                let tr = &net.trips[trip as usize];
-                let j = usize::from(j);
-                if !services.get(tr.service as usize).copied().unwrap_or(false)
-                    || j + 1 == tr.stops.len()
-                    || covered.contains(&(trip, date))
-                    || route.is_some_and(|r| r != tr.route)
-                {
-                    continue;
-                }
-                let t = ds + f64::from(tr.stops[j].dep);
-                if t < now - 60.0 || t > now + 2.0 * 3600.0 {
-                    continue;
-                }
-                rows.push((
-                    t,
-                    self.arrival(
-                        &s,
-                        tracker,
-                        trip,
-                        j,
-                        date,
-                        None,
-                        None,
-                        -1,
-                        ArrivalStatus::ScheduledOnly,
-                        now,
-                        lang,
-                    ),
-                ));
-            }
-        }
-        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
-        rows.truncate(limit);
-        let (l, text) = s
-            .names
-            .get("stop", stop_id, lang, &net.stops[stop as usize].name);
+        let names = board.names();
+        let arrivals = board
+            .rows(stop, route, now, limit)
+            .into_iter()
+            .map(|row| arrival(net, names, &row, now, lang))
+            .collect();
+        let (l, text) = names.get("stop", stop_id, lang, &net.stops[stop as usize].name);
         Ok(GetArrivalsResponse {
             stop_id: stop_id.to_owned(),
             stop_name: Some(LocalizedName { lang: l, text }),
             generated_at: ts(now),
-            arrivals: rows.into_iter().map(|r| r.1).collect(),
+            arrivals,
         })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn arrival(
-        &self,
-        s: &State,
-        tracker: &Tracker,
-        trip: u32,
-        j: usize,
-        date: chrono::NaiveDate,
-        p: Option<&Prediction>,
-        vehicle: Option<&str>,
-        stops_away: i32,
-        status: ArrivalStatus,
-        now: f64,
-        lang: &str,
-    ) -> Arrival {
-        let net = tracker.network();
-        let tr = &net.trips[trip as usize];
-        let route = &net.routes[tr.route as usize];
-        let st = tr.stops[j];
-        let first = j == 0;
-        let sched = day_start(date) + f64::from(if first { st.dep } else { st.arr });
-        let predicted = p.map(|p| if first { p.departure } else { p.arrival });
-        let shown = predicted.unwrap_or(sched);
-        let (rl, rt) = s
-            .names
-            .get("route_short", &route.id, lang, &route.short_name);
-        let (hl, ht) = s.names.get("headsign", &tr.headsign, lang, &tr.headsign);
-        Arrival {
-            trip_id: tr.id.clone(),
-            route_id: route.id.clone(),
-            route_short_name: Some(LocalizedName { lang: rl, text: rt }),
-            headsign: Some(LocalizedName { lang: hl, text: ht }),
-            mode: mode_of(&route.mode).into(),
-            stop_sequence: st.seq,
-            scheduled_time: ts(sched),
-            predicted_time: predicted.and_then(ts),
-            delay_seconds: predicted.map_or(0, |p| (p - sched).round() as i32),
-            vehicle_id: vehicle.unwrap_or_default().to_owned(),
-            stops_away,
-            status: status.into(),
-            minutes: ((shown - now).max(0.0) / 60.0).floor() as i32,
-        }
     }
 
     /// Live vehicles, optionally of one route.
@@ -451,6 +330,34 @@ impl Live {
             generated_at: ts(now),
             vehicles,
         })
+    }
+}
+
+/// One row of an arrivals answer, with its names in `lang`.
+fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &str) -> Arrival {
+    let e = &row.entry;
+    let tr = &net.trips[e.trip as usize];
+    let route = &net.routes[tr.route as usize];
+    let st = tr.stops[usize::from(e.j)];
+    let first = e.j == 0;
+    let sched = day_start(e.date) + f64::from(if first { st.dep } else { st.arr });
+    let shown = e.predicted.unwrap_or(sched);
+    let (rl, rt) = names.get("route_short", &route.id, lang, &route.short_name);
+    let (hl, ht) = names.get("headsign", &tr.headsign, lang, &tr.headsign);
+    Arrival {
+        trip_id: tr.id.clone(),
+        route_id: route.id.clone(),
+        route_short_name: Some(LocalizedName { lang: rl, text: rt }),
+        headsign: Some(LocalizedName { lang: hl, text: ht }),
+        mode: mode_of(&route.mode).into(),
+        stop_sequence: st.seq,
+        scheduled_time: ts(sched),
+        predicted_time: e.predicted.and_then(ts),
+        delay_seconds: e.predicted.map_or(0, |p| (p - sched).round() as i32),
+        vehicle_id: row.vehicle.as_deref().unwrap_or_default().to_owned(),
+        stops_away: e.stops_away,
+        status: e.status.into(),
+        minutes: ((shown - now).max(0.0) / 60.0).floor() as i32,
     }
 }
 
@@ -609,5 +516,18 @@ pub async fn maintenance(live: Live, pool: PgPool, shutdown: Shutdown) {
             warn!(error = %e, "checking the active feed failed");
         }
         live.sweep(now());
+    }
+}
+
+/// Keeps the arrival board current for vehicles that stopped reporting.
+pub async fn board_refresher(live: Live, shutdown: Shutdown) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        live.refresh_board(now());
     }
 }

@@ -355,3 +355,255 @@ impl Board {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The board against the answer worked out the slow way (every
+    //! vehicle's plan at the stop plus the timetable), as vehicles move on,
+    //! fall silent and are forgotten.
+    use super::*;
+    use kagoshima_tracker::{Report, TrackerConfig};
+
+    fn network() -> Arc<Network> {
+        let feed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../simulators/feed/kagoshima");
+        let input = crate::network_load::from_gtfs(&feed).expect("sample feed");
+        Arc::new(Network::build(input).expect("network"))
+    }
+
+    /// Where trip `trip` is `lag` seconds behind its timetable at `t`.
+    fn report(net: &Network, id: &str, trip: u32, t: f64, ds: f64, lag: f64) -> Report {
+        let tr = &net.trips[trip as usize];
+        let s = t - lag - ds;
+        let at = |k: usize| {
+            let st = &net.stops[tr.stops[k].stop as usize];
+            (st.lat, st.lon)
+        };
+        let mut pos = at(tr.stops.len() - 1);
+        for k in 0..tr.stops.len() - 1 {
+            let (a, b) = (tr.stops[k], tr.stops[k + 1]);
+            if s <= f64::from(a.dep) {
+                pos = at(k);
+                break;
+            }
+            if s < f64::from(b.arr) {
+                let u = (s - f64::from(a.dep)) / f64::from((b.arr - a.dep).max(1));
+                let (p, q) = (at(k), at(k + 1));
+                pos = (p.0 + (q.0 - p.0) * u, p.1 + (q.1 - p.1) * u);
+                break;
+            }
+        }
+        Report {
+            vehicle_id: id.into(),
+            recorded_at: t,
+            received_at: t,
+            lat: pos.0,
+            lon: pos.1,
+            bearing: None,
+            speed: Some(6.0),
+            trip_id: Some(tr.id.clone()),
+            route_id: None,
+        }
+    }
+
+    /// The rows at `stop`, the slow way.
+    fn reference(
+        tracker: &Tracker,
+        ids: &[String],
+        stop: u32,
+        route: Option<u32>,
+        now: f64,
+    ) -> Vec<Row> {
+        let net = tracker.network();
+        let of_route = |trip: u32| route.is_none_or(|r| net.trips[trip as usize].route == r);
+        let mut rows = Vec::new();
+        let mut covered = std::collections::HashSet::new();
+        for id in ids {
+            let p = plan(tracker, id, now);
+            covered.extend(p.covered.iter().copied());
+            for (s, mut e) in p.rows {
+                if s == stop && of_route(e.trip) {
+                    if e.status == ArrivalStatus::OnTheWay && e.stops_away == 0 && e.t - now <= 120.0
+                    {
+                        e.status = ArrivalStatus::Approaching;
+                    }
+                    rows.push(Row {
+                        entry: e,
+                        vehicle: Some(Arc::from(id.as_str())),
+                    });
+                }
+            }
+        }
+        let today = kagoshima_domain::calendar::transit_service_day(
+            chrono::DateTime::from_timestamp(now as i64, 0).expect("time"),
+        );
+        for date in [today - chrono::Duration::days(1), today] {
+            let on = net.services_on(date);
+            for &(trip, j) in &net.stop_trips[stop as usize] {
+                let tr = &net.trips[trip as usize];
+                let t = day_start(date) + f64::from(tr.stops[usize::from(j)].dep);
+                if on[tr.service as usize]
+                    && usize::from(j) + 1 < tr.stops.len()
+                    && !covered.contains(&(trip, date))
+                    && of_route(trip)
+                    && t >= now - 60.0
+                    && t <= now + TIMETABLE_AHEAD_S
+                {
+                    rows.push(Row {
+                        entry: Entry {
+                            trip,
+                            j,
+                            date,
+                            predicted: None,
+                            stops_away: -1,
+                            status: ArrivalStatus::ScheduledOnly,
+                            t,
+                        },
+                        vehicle: None,
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    fn canonical(mut rows: Vec<Row>) -> Vec<String> {
+        rows.sort_by(|a, b| {
+            a.entry
+                .t
+                .total_cmp(&b.entry.t)
+                .then_with(|| a.vehicle.cmp(&b.vehicle))
+                .then_with(|| a.entry.trip.cmp(&b.entry.trip))
+        });
+        rows.iter().map(|r| format!("{r:?}")).collect()
+    }
+
+    /// Compares every stop's rows with the reference after placing every
+    /// vehicle again at `now`: a vehicle's rows are its predictions as of
+    /// its last placement, and the learned model has moved on since.
+    fn assert_same(board: &mut Board, tracker: &Tracker, ids: &[String], now: f64) {
+        for id in ids {
+            board.place(id, plan(tracker, id, now), now);
+        }
+        let net = tracker.network();
+        let tram = net.route("tram-1");
+        let mut checked = 0;
+        for stop in 0..net.stops.len() as u32 {
+            for route in [None, tram] {
+                let got = canonical(board.rows(stop, route, now, usize::MAX));
+                let want = canonical(reference(tracker, ids, stop, route, now));
+                checked += want.len();
+                let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).collect();
+                let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).collect();
+                assert!(
+                    extra.is_empty() && missing.is_empty() && got == want,
+                    "stop {} route {route:?}: on the board only {extra:#?}, \
+                     in the reference only {missing:#?}",
+                    net.stops[stop as usize].id
+                );
+            }
+        }
+        assert!(checked > 100, "too little to compare: {checked} rows");
+    }
+
+    #[test]
+    fn the_board_answers_what_every_vehicle_predicted_would() {
+        let net = network();
+        let date = NaiveDate::from_ymd_opt(2025, 6, 10).expect("date"); // a Tuesday
+        let ds = day_start(date);
+        let mut now = ds + 8.0 * 3600.0;
+        let on = net.services_on(date);
+        let running: Vec<u32> = (0..net.trips.len() as u32)
+            .filter(|&t| {
+                let tr = &net.trips[t as usize];
+                on[tr.service as usize]
+                    && f64::from(tr.start()) < now - ds
+                    && now - ds < f64::from(tr.end())
+            })
+            .collect();
+        assert!(running.len() >= 10, "{} trips running", running.len());
+        let fleet: Vec<(String, u32, f64)> = (0..3 * running.len())
+            .map(|i| {
+                let lag = (i / running.len()) as f64 * 90.0;
+                (format!("v{i:03}"), running[i % running.len()], lag)
+            })
+            .collect();
+        let ids: Vec<String> = fleet.iter().map(|f| f.0.clone()).collect();
+        let mut tracker = Tracker::new(net.clone(), TrackerConfig::default());
+        let mut board = Board::new(net.clone(), Arc::default());
+
+        // Vehicles report every 20 s for 5 minutes; the board follows.
+        for step in 0..15 {
+            now += 20.0;
+            for (k, (id, trip, lag)) in fleet.iter().enumerate() {
+                // A few vehicles fall silent after the first minute.
+                if k % 7 == 0 && step > 3 {
+                    continue;
+                }
+                tracker.ingest(&report(&net, id, *trip, now, ds, *lag));
+                board.place(id, plan(&tracker, id, now), now);
+            }
+        }
+        // What the refresh does: vehicles that are due are computed again.
+        let due = board.due(now, tracker.config().stale_after_s);
+        assert!(!due.is_empty(), "the silent vehicles are due");
+        for id in &due {
+            board.place(id, plan(&tracker, id, now), now);
+        }
+        let stale = board.rows(0, None, now, usize::MAX);
+        assert_same(&mut board, &tracker, &ids, now);
+        assert!(
+            (0..net.stops.len() as u32)
+                .flat_map(|s| board.rows(s, None, now, usize::MAX))
+                .any(|r| r.entry.status == ArrivalStatus::Stale),
+            "silent vehicles are listed as stale: {stale:?}"
+        );
+        assert!(
+            (0..net.stops.len() as u32)
+                .flat_map(|s| board.rows(s, None, now, usize::MAX))
+                .any(|r| r.entry.status == ArrivalStatus::Approaching),
+            "some vehicle approaches a stop"
+        );
+
+        // Forgotten vehicles leave nothing behind, and their trips come back
+        // as timetable rows.
+        now += tracker.config().drop_after_s - 200.0;
+        for (id, trip, lag) in fleet.iter().skip(1).step_by(2) {
+            tracker.ingest(&report(&net, id, *trip, now, ds, *lag));
+            board.place(id, plan(&tracker, id, now), now);
+        }
+        assert!(tracker.sweep(now) > 0);
+        for id in board.due(now, tracker.config().stale_after_s) {
+            board.place(&id, plan(&tracker, &id, now), now);
+        }
+        assert_same(&mut board, &tracker, &ids, now);
+        let forgotten: Vec<&String> = ids
+            .iter()
+            .filter(|id| tracker.vehicle(id, now).is_none())
+            .collect();
+        assert!(!forgotten.is_empty());
+        assert!(
+            forgotten
+                .iter()
+                .all(|id| !board.vehicles.contains_key(id.as_str())),
+            "forgotten vehicles left entries"
+        );
+        assert!(board.vehicle_count() <= ids.len() - forgotten.len());
+    }
+
+    #[test]
+    fn the_limit_keeps_the_soonest_rows() {
+        let net = network();
+        let board = Board::new(net.clone(), Arc::default());
+        let date = NaiveDate::from_ymd_opt(2025, 6, 10).expect("date");
+        let now = day_start(date) + 8.0 * 3600.0;
+        let stop = net.stop("tram_tenmonkan_dori").expect("天文館通");
+        let all = board.rows(stop, None, now, usize::MAX);
+        assert!(all.len() > 10, "{} timetable rows", all.len());
+        let first = board.rows(stop, None, now, 10);
+        assert_eq!(
+            canonical(first),
+            canonical(all.into_iter().take(10).collect())
+        );
+    }
+}

@@ -238,6 +238,27 @@ async fn main() -> anyhow::Result<()> {
         1.0 / per_call
     );
 
+    // What one position report costs the tracker and the board.
+    let per_report = tokio::task::spawn_blocking({
+        let (live, trips, fleet) = (live.clone(), trips.clone(), fleet.clone());
+        move || {
+            let start = Instant::now();
+            let mut n = 0u32;
+            while start.elapsed() < Duration::from_secs(2) {
+                let (id, trip, lag) = &fleet[n as usize % fleet.len()];
+                live.ingest(&report(id, &trips[*trip], now(), *lag));
+                n += 1;
+            }
+            start.elapsed().as_secs_f64() / f64::from(n)
+        }
+    })
+    .await?;
+    println!(
+        "Live::ingest in-process: {:.0} µs per report ({:.0} reports/s on one core)",
+        per_report * 1e6,
+        1.0 / per_report
+    );
+
     let dur = Duration::from_secs(args.seconds);
     let mut results: Vec<(String, Vec<Stats>)> = args
         .scenarios
@@ -402,6 +423,8 @@ async fn feed_positions(live: Live, trips: Vec<Trip>, fleet: Vec<(String, usize,
         let t = now();
         for (id, trip, lag) in fleet.iter().skip(k % SLICES).step_by(SLICES) {
             live.ingest(&report(id, &trips[*trip], t, *lag));
+            // As the MQTT consumer does between messages.
+            tokio::task::yield_now().await;
         }
         k += 1;
     }

@@ -4,11 +4,12 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use kagoshima_proto::v1::indicator_service_server::IndicatorServiceServer;
-use kagoshima_runtime::{admin_http, admin_http::Health, auth::TokenSet, shutdown::Shutdown};
+use kagoshima_runtime::{
+    admin_http, admin_http::Health, auth::TokenSet, serving, shutdown::Shutdown,
+};
 use kagoshima_storage::Store;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{info, warn};
 
 use crate::config::IndicatorsConfig;
@@ -82,14 +83,11 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), AppError> {
         let registry = Registry::default();
         let health = Health::default();
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<IndicatorServiceServer<IndicatorApi>>()
-            .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(kagoshima_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        let (_health, health_service, reflection) =
+            serving::health_and_reflection::<IndicatorServiceServer<IndicatorApi>>(&[
+                kagoshima_proto::FILE_DESCRIPTOR_SET,
+            ])
+            .await?;
         let api = IndicatorApi::new(self.indicators.clone());
         let service = tonic::service::interceptor::InterceptedService::new(
             IndicatorServiceServer::new(api),
@@ -125,7 +123,7 @@ impl Application {
             .add_service(reflection)
             .add_service(service)
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(self.grpc),
+                serving::grpc_incoming(self.grpc),
                 shutdown.clone().cancelled_owned(),
             );
         let router = admin_http::router(Arc::new(registry), health);

@@ -4,11 +4,12 @@ use std::{net::SocketAddr, sync::Arc};
 
 use kagoshima_domain::{card_data::CardTokenHasher, validation::Validator};
 use kagoshima_proto::v1::ingest_service_server::IngestServiceServer;
-use kagoshima_runtime::{admin_http, admin_http::Health, auth::TokenSet, shutdown::Shutdown};
+use kagoshima_runtime::{
+    admin_http, admin_http::Health, auth::TokenSet, serving, shutdown::Shutdown,
+};
 use kagoshima_storage::Store;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing::info;
 
 use crate::{
@@ -120,14 +121,11 @@ impl Application {
         };
         let consumer = tokio::spawn(consumer.run(shutdown.clone()));
 
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<IngestServiceServer<IngestApi>>()
-            .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(kagoshima_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        let (_health, health_service, reflection) =
+            serving::health_and_reflection::<IngestServiceServer<IngestApi>>(&[
+                kagoshima_proto::FILE_DESCRIPTOR_SET,
+            ])
+            .await?;
         let api = IngestApi::new(self.pipeline.clone(), self.store.clone(), metrics.clone());
         let ingest = tonic::service::interceptor::InterceptedService::new(
             IngestServiceServer::new(api),
@@ -144,7 +142,7 @@ impl Application {
             .add_service(reflection)
             .add_service(ingest)
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(self.grpc),
+                serving::grpc_incoming(self.grpc),
                 grpc_shutdown.cancelled_owned(),
             );
 

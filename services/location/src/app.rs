@@ -7,12 +7,12 @@ use kagoshima_proto::v1::passenger_service_server::PassengerServiceServer;
 use kagoshima_runtime::{
     admin_http::{self, Health},
     rate_limit::RateLimiter,
+    serving,
     shutdown::Shutdown,
 };
 use kagoshima_storage::Store;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing::info;
 
 use crate::{LocationConfig, grpc::PassengerApi, http, live::Live, static_info::StaticInfo};
@@ -110,14 +110,11 @@ impl Application {
         *self.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
         let limiter = RateLimiter::new(self.config.rate_limit.clone());
 
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<PassengerServiceServer<PassengerApi>>()
-            .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(kagoshima_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        let (_health, health_service, reflection) =
+            serving::health_and_reflection::<PassengerServiceServer<PassengerApi>>(&[
+                kagoshima_proto::FILE_DESCRIPTOR_SET,
+            ])
+            .await?;
         let passenger = tonic::service::interceptor::InterceptedService::new(
             PassengerServiceServer::new(PassengerApi::new(info.clone(), live.clone())),
             limiter.clone().interceptor(),
@@ -128,7 +125,7 @@ impl Application {
             .add_service(reflection)
             .add_service(passenger)
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(self.grpc),
+                serving::grpc_incoming(self.grpc),
                 shutdown.clone().cancelled_owned(),
             );
 
@@ -137,7 +134,7 @@ impl Application {
         let http_shutdown = shutdown.clone();
         let http = async move {
             axum::serve(
-                self.http,
+                serving::http_listener(self.http),
                 router.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(async move { http_shutdown.cancelled().await })

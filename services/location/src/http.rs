@@ -35,22 +35,32 @@ static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
         .expect("the build embeds a valid descriptor set")
 });
 
-/// A generated message as proto3 JSON (proto field names, defaults shown).
-pub fn to_json<M: prost::Message>(message: &M, name: &str) -> serde_json::Value {
+/// A generated message as proto3 JSON (proto field names, defaults shown),
+/// written straight into the response body.
+pub fn proto_json<M: prost::Message>(message: &M, name: &str) -> Response {
     let full = format!("kagoshima.transit.v1.{name}");
     let Some(descriptor) = POOL.get_message_by_name(&full) else {
-        return json!({});
+        tracing::error!(message = name, "no descriptor for a response message");
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot encode the answer");
     };
     let mut dynamic = DynamicMessage::new(descriptor);
-    if dynamic.transcode_from(message).is_err() {
-        return json!({});
-    }
     let options = SerializeOptions::new()
         .skip_default_fields(false)
         .use_proto_field_name(true);
-    dynamic
-        .serialize_with_options(serde_json::value::Serializer, &options)
-        .unwrap_or_default()
+    let mut body = Vec::with_capacity(message.encoded_len() * 4);
+    let written = dynamic.transcode_from(message).is_ok()
+        && dynamic
+            .serialize_with_options(&mut serde_json::Serializer::new(&mut body), &options)
+            .is_ok();
+    if !written {
+        tracing::error!(message = name, "cannot encode a response as JSON");
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot encode the answer");
+    }
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -158,11 +168,7 @@ async fn routes(State(s): State<ApiState>, Query(q): Query<RoutesQuery>) -> Resp
         }
     };
     match s.info.list_routes(mode, &q.lang).await {
-        Ok(routes) => Json(to_json(
-            &ListRoutesResponse { routes },
-            "ListRoutesResponse",
-        ))
-        .into_response(),
+        Ok(routes) => proto_json(&ListRoutesResponse { routes }, "ListRoutesResponse"),
         Err(e) => e.into_response(),
     }
 }
@@ -187,11 +193,7 @@ async fn search(State(s): State<ApiState>, Query(q): Query<SearchQuery>) -> Resp
         }
     };
     match s.info.search_stops(&q.q, &q.lang, limit).await {
-        Ok(stops) => Json(to_json(
-            &SearchStopsResponse { stops },
-            "SearchStopsResponse",
-        ))
-        .into_response(),
+        Ok(stops) => proto_json(&SearchStopsResponse { stops }, "SearchStopsResponse"),
         Err(e) => e.into_response(),
     }
 }
@@ -208,11 +210,7 @@ async fn stop(
     Query(q): Query<LangQuery>,
 ) -> Response {
     match s.info.get_stop(&id, &q.lang).await {
-        Ok(stop) => Json(to_json(
-            &GetStopResponse { stop: Some(stop) },
-            "GetStopResponse",
-        ))
-        .into_response(),
+        Ok(stop) => proto_json(&GetStopResponse { stop: Some(stop) }, "GetStopResponse"),
         Err(e) => e.into_response(),
     }
 }
@@ -241,7 +239,7 @@ async fn route_shape(
         },
     };
     match s.info.route_shape(&id, &q.lang, direction).await {
-        Ok(shape) => Json(to_json(&shape, "RouteShape")).into_response(),
+        Ok(shape) => proto_json(&shape, "RouteShape"),
         Err(e) => e.into_response(),
     }
 }
@@ -266,7 +264,7 @@ async fn timetable(
         .stop_timetable(&id, Some(&q.date), Some(&q.route), &q.lang)
         .await
     {
-        Ok(t) => Json(to_json(&t, "GetStopTimetableResponse")).into_response(),
+        Ok(t) => proto_json(&t, "GetStopTimetableResponse"),
         Err(e) => e.into_response(),
     }
 }
@@ -295,7 +293,7 @@ async fn arrivals(
         }
     };
     match s.live.arrivals(&id, &q.lang, limit, &q.route, now()) {
-        Ok(a) => Json(to_json(&a, "GetArrivalsResponse")).into_response(),
+        Ok(a) => proto_json(&a, "GetArrivalsResponse"),
         Err(e) => e.into_response(),
     }
 }
@@ -306,7 +304,7 @@ async fn vehicles(
     Query(q): Query<LangQuery>,
 ) -> Response {
     match s.live.vehicles(&id, &q.lang, now()) {
-        Ok(v) => Json(to_json(&v, "ListVehiclesResponse")).into_response(),
+        Ok(v) => proto_json(&v, "ListVehiclesResponse"),
         Err(e) => e.into_response(),
     }
 }

@@ -520,6 +520,8 @@ pub async fn maintenance(live: Live, pool: PgPool, shutdown: Shutdown) {
 }
 
 /// Keeps the arrival board current for vehicles that stopped reporting.
+/// The work runs on the blocking pool: recomputing thousands of vehicles
+/// at once would otherwise hold up the requests of one runtime worker.
 pub async fn board_refresher(live: Live, shutdown: Shutdown) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -528,6 +530,9 @@ pub async fn board_refresher(live: Live, shutdown: Shutdown) {
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
         }
-        live.refresh_board(now());
+        let live = live.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || live.refresh_board(now())).await {
+            error!(error = %e, "refreshing the arrival board failed");
+        }
     }
 }

@@ -89,6 +89,9 @@ pub async fn consume(config: MqttConfig, live: Live, shutdown: Shutdown) {
                     Ok(report) => live.ingest(&report),
                     Err(reason) => debug!(topic = %p.topic, reason, "position ignored"),
                 }
+                // A burst of buffered reports must not hold up passenger
+                // requests on this worker: each report costs tens of µs.
+                tokio::task::yield_now().await;
             }
             Ok(_) => {}
             Err(e) => {

@@ -93,7 +93,7 @@ pub async fn serve(
     router: Router,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
+    axum::serve(crate::serving::http_listener(listener), router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

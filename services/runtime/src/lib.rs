@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod rate_limit;
 pub mod secret;
+pub mod serving;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -83,7 +83,7 @@ pub async fn serve_http(
     let (Some(cert), Some(key)) = (&tls.cert, &tls.key) else {
         tls.enabled().map_err(std::io::Error::other)?;
         return axum::serve(
-            listener,
+            crate::serving::http_listener(listener),
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

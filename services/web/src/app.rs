@@ -88,7 +88,7 @@ impl Application {
         info!(http = %self.addr(), "web serving");
         let router = router(self.state);
         axum::serve(
-            self.listener,
+            kagoshima_runtime::serving::http_listener(self.listener),
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

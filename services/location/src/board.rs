@@ -132,7 +132,8 @@ pub fn plan(tracker: &Tracker, id: &str, now: f64) -> Plan {
     plan
 }
 
-/// Order of entries at a stop: time (ms), then vehicle, trip, index, date.
+/// Order of entries at a stop: time (whole seconds), then vehicle, trip,
+/// index, date. Answers are sorted to the fraction once taken out.
 type Key = (i64, u32, u32, u16, NaiveDate);
 
 /// Where a vehicle's entries are, to take them out again.
@@ -206,33 +207,53 @@ impl Board {
     }
 
     /// Replaces vehicle `id`'s entries with `plan` (computed at `now`).
-    pub fn place(&mut self, id: &str, plan: Plan, now: f64) {
-        let slot = self.take_out(id);
+    ///
+    /// Between two reports most of a vehicle's rows stay in the same second
+    /// (the later trips of its block hardly move): those are updated where
+    /// they are, and only the rows that moved are taken out and put back.
+    pub fn place(&mut self, id: &str, mut plan: Plan, now: f64) {
+        plan.rows.retain(|(stop, _)| (*stop as usize) < self.by_stop.len());
         if plan.rows.is_empty() && plan.covered.is_empty() {
-            if let Some(slot) = slot {
+            if let Some(slot) = self.take_out(id) {
                 self.free.push(slot);
             }
             return;
         }
-        let name: Arc<str> = Arc::from(id);
-        let slot = slot.unwrap_or_else(|| match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.slots.push(name.clone());
-                (self.slots.len() - 1) as u32
-            }
-        });
-        self.slots[slot as usize] = name.clone();
+        let old = self.vehicles.remove(id);
+        let (name, slot) = match &old {
+            Some(p) => (self.slots[p.slot as usize].clone(), p.slot),
+            None => self.new_slot(id),
+        };
+        let old_keys = old.as_ref().map_or(&[][..], |p| &p.keys[..]);
+        let mut kept = vec![false; old_keys.len()];
         let mut keys = Vec::with_capacity(plan.rows.len());
-        for (stop, e) in plan.rows {
-            let key = ((e.t * 1000.0).round() as i64, slot, e.trip, e.j, e.date);
-            if let Some(list) = self.by_stop.get_mut(stop as usize) {
-                list.insert(key, e);
-                keys.push((stop, key));
+        let mut moved = Vec::new();
+        for (i, (stop, e)) in plan.rows.into_iter().enumerate() {
+            let key = (e.t.floor() as i64, slot, e.trip, e.j, e.date);
+            keys.push((stop, key));
+            if old_keys.get(i) == Some(&(stop, key))
+                && let Some(entry) = self.by_stop[stop as usize].get_mut(&key)
+            {
+                *entry = e;
+                kept[i] = true;
+            } else {
+                moved.push((stop, key, e));
             }
         }
-        for c in &plan.covered {
-            *self.covered.entry(*c).or_default() += 1;
+        for ((stop, key), kept) in old_keys.iter().zip(kept) {
+            if !kept {
+                self.by_stop[*stop as usize].remove(key);
+            }
+        }
+        for (stop, key, e) in moved {
+            self.by_stop[stop as usize].insert(key, e);
+        }
+        let old_covered = old.as_ref().map_or(&[][..], |p| &p.covered[..]);
+        if old_covered != plan.covered.as_slice() {
+            self.uncover(old_covered.to_vec());
+            for c in &plan.covered {
+                *self.covered.entry(*c).or_default() += 1;
+            }
         }
         self.vehicles.insert(
             name,
@@ -247,13 +268,23 @@ impl Board {
         );
     }
 
-    /// Removes vehicle `id`'s entries; returns the slot it had.
-    fn take_out(&mut self, id: &str) -> Option<u32> {
-        let placed = self.vehicles.remove(id)?;
-        for (stop, key) in &placed.keys {
-            self.by_stop[*stop as usize].remove(key);
-        }
-        for c in &placed.covered {
+    fn new_slot(&mut self, id: &str) -> (Arc<str>, u32) {
+        let name: Arc<str> = Arc::from(id);
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = name.clone();
+                s
+            }
+            None => {
+                self.slots.push(name.clone());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        (name, slot)
+    }
+
+    fn uncover(&mut self, covered: Vec<(u32, NaiveDate)>) {
+        for c in &covered {
             if let Some(n) = self.covered.get_mut(c) {
                 *n -= 1;
                 if *n == 0 {
@@ -261,6 +292,15 @@ impl Board {
                 }
             }
         }
+    }
+
+    /// Removes vehicle `id`'s entries; returns the slot it had.
+    fn take_out(&mut self, id: &str) -> Option<u32> {
+        let placed = self.vehicles.remove(id)?;
+        for (stop, key) in &placed.keys {
+            self.by_stop[*stop as usize].remove(key);
+        }
+        self.uncover(placed.covered);
         Some(placed.slot)
     }
 

@@ -11,22 +11,26 @@ use kagoshima_tracker::network::{
 };
 use sqlx::PgPool;
 
-/// Passenger-facing names of the active feed: (kind, key) → lang → text
+/// Passenger-facing names of the active feed: kind → key → lang → text
 /// (kinds as in `network_names`: stop, route_short, route_long, headsign).
+/// Nested so that a lookup by `&str` allocates nothing: it runs for every
+/// row of every arrivals answer.
 #[derive(Debug, Clone, Default)]
-pub struct Names(HashMap<(String, String), HashMap<String, String>>);
+pub struct Names(HashMap<String, HashMap<String, HashMap<String, String>>>);
 
 impl Names {
     pub fn insert(&mut self, kind: &str, key: &str, lang: &str, text: &str) {
         self.0
-            .entry((kind.to_owned(), key.to_owned()))
+            .entry(kind.to_owned())
+            .or_default()
+            .entry(key.to_owned())
             .or_default()
             .insert(lang.to_owned(), text.to_owned());
     }
 
     /// The text in `lang`, else Japanese, else `original`; with its language.
     pub fn get(&self, kind: &str, key: &str, lang: &str, original: &str) -> (String, String) {
-        let found = self.0.get(&(kind.to_owned(), key.to_owned()));
+        let found = self.0.get(kind).and_then(|keys| keys.get(key));
         let pick = |l: &str| found.and_then(|m| m.get(l)).filter(|t| !t.is_empty());
         match pick(lang) {
             Some(t) => (lang.to_owned(), t.clone()),

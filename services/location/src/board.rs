@@ -212,7 +212,8 @@ impl Board {
     /// (the later trips of its block hardly move): those are updated where
     /// they are, and only the rows that moved are taken out and put back.
     pub fn place(&mut self, id: &str, mut plan: Plan, now: f64) {
-        plan.rows.retain(|(stop, _)| (*stop as usize) < self.by_stop.len());
+        plan.rows
+            .retain(|(stop, _)| (*stop as usize) < self.by_stop.len());
         if plan.rows.is_empty() && plan.covered.is_empty() {
             if let Some(slot) = self.take_out(id) {
                 self.free.push(slot);
@@ -463,7 +464,9 @@ mod tests {
             covered.extend(p.covered.iter().copied());
             for (s, mut e) in p.rows {
                 if s == stop && of_route(e.trip) {
-                    if e.status == ArrivalStatus::OnTheWay && e.stops_away == 0 && e.t - now <= 120.0
+                    if e.status == ArrivalStatus::OnTheWay
+                        && e.stops_away == 0
+                        && e.t - now <= 120.0
                     {
                         e.status = ArrivalStatus::Approaching;
                     }

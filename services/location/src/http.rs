@@ -26,6 +26,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::arrivals_json::ArrivalsJson;
 use crate::gtfs_rt;
 use crate::live::{Live, now};
 use crate::static_info::{InfoError, StaticInfo};
@@ -41,7 +42,11 @@ pub fn proto_json<M: prost::Message>(message: &M, name: &str) -> Response {
     let full = format!("kagoshima.transit.v1.{name}");
     let Some(descriptor) = POOL.get_message_by_name(&full) else {
         tracing::error!(message = name, "no descriptor for a response message");
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot encode the answer");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "cannot encode the answer",
+        );
     };
     let mut dynamic = DynamicMessage::new(descriptor);
     let options = SerializeOptions::new()
@@ -54,10 +59,21 @@ pub fn proto_json<M: prost::Message>(message: &M, name: &str) -> Response {
             .is_ok();
     if !written {
         tracing::error!(message = name, "cannot encode a response as JSON");
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot encode the answer");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "cannot encode the answer",
+        );
     }
+    json_body(body)
+}
+
+fn json_body(body: Vec<u8>) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response()
@@ -293,7 +309,17 @@ async fn arrivals(
         }
     };
     match s.live.arrivals(&id, &q.lang, limit, &q.route, now()) {
-        Ok(a) => proto_json(&a, "GetArrivalsResponse"),
+        Ok(a) => match serde_json::to_vec(&ArrivalsJson(&a)) {
+            Ok(body) => json_body(body),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode arrivals as JSON");
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "cannot encode the answer",
+                )
+            }
+        },
         Err(e) => e.into_response(),
     }
 }

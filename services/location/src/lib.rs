@@ -6,6 +6,7 @@
 
 pub mod accuracy;
 pub mod app;
+pub mod arrivals_json;
 pub mod board;
 pub mod config;
 pub mod counts;

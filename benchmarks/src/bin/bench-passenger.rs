@@ -44,7 +44,8 @@ struct Args {
     /// Live vehicles fed to the tracker.
     #[arg(long, default_value_t = 2000)]
     vehicles: usize,
-    /// Stop asked for.
+    /// Stop asked for: one stop id, or `all` to go round every stop of the
+    /// feed (each client starts at a different one).
     #[arg(long, default_value = "tram_tenmonkan_dori")]
     stop: String,
     #[arg(long, default_value = "ja")]
@@ -170,13 +171,34 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..args.grpc_connections.max(1) {
         channels.push(Channel::from_shared(grpc_url.clone())?.connect().await?);
     }
-    let request = GetArrivalsRequest {
-        stop_id: args.stop.clone(),
-        lang: args.lang.clone(),
-        limit: 0,
-        route_id: String::new(),
+    let stops: Vec<String> = if args.stop == "all" {
+        sqlx::query_scalar(
+            "SELECT stop_id FROM network_stops
+              WHERE feed_version_id = (SELECT id FROM feed_versions WHERE active)
+              ORDER BY stop_id",
+        )
+        .fetch_all(db.pool())
+        .await?
+    } else {
+        vec![args.stop.clone()]
     };
-    let path = format!("/api/v1/stops/{}/arrivals?lang={}", args.stop, args.lang);
+    anyhow::ensure!(!stops.is_empty(), "no stops in the active feed");
+    let requests: Vec<GetArrivalsRequest> = stops
+        .iter()
+        .map(|stop| GetArrivalsRequest {
+            stop_id: stop.clone(),
+            lang: args.lang.clone(),
+            limit: 0,
+            route_id: String::new(),
+        })
+        .collect();
+    let paths: Vec<String> = stops
+        .iter()
+        .map(|stop| format!("/api/v1/stops/{stop}/arrivals?lang={}", args.lang))
+        .collect();
+    if stops.len() > 1 {
+        println!("requests go round {} stops", stops.len());
+    }
 
     // What the answer holds.
     let mut client =
@@ -193,13 +215,22 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .filter(|v| !v.stale && !v.trip_id.is_empty())
         .count();
-    let answer = client.get_arrivals(request.clone()).await?.into_inner();
-    let live_rows = answer
-        .arrivals
-        .iter()
-        .filter(|a| !a.vehicle_id.is_empty())
-        .count();
-    let (code, body) = http_get_once(http_addr, &path).await?;
+    // What the answers hold: every stop asked once.
+    let (mut rows, mut live_rows, mut grpc_bytes, mut http_bytes) = (0, 0, 0, 0);
+    for (r, path) in requests.iter().zip(&paths) {
+        let answer = client.get_arrivals(r.clone()).await?.into_inner();
+        rows += answer.arrivals.len();
+        live_rows += answer
+            .arrivals
+            .iter()
+            .filter(|a| !a.vehicle_id.is_empty())
+            .count();
+        grpc_bytes += prost_len(&answer);
+        let (code, body) = http_get_once(http_addr, path).await?;
+        anyhow::ensure!(code == 200, "HTTP {code} for {path}");
+        http_bytes += body;
+    }
+    let n = requests.len();
     println!(
         "live state: {} vehicles ({} fresh and on a trip) over {} trips running now; feed {} Hz",
         listed.len(),
@@ -208,24 +239,25 @@ async fn main() -> anyhow::Result<()> {
         args.feed_hz
     );
     println!(
-        "answer for {} ({}): {} arrivals, {} from live vehicles; gRPC {} bytes, HTTP {code} {} bytes",
+        "answers for {} ({}), per stop: {:.1} arrivals, {:.1} from live vehicles; gRPC {} bytes, HTTP {} bytes",
         args.stop,
         args.lang,
-        answer.arrivals.len(),
-        live_rows,
-        prost_len(&answer),
-        body
+        rows as f64 / n as f64,
+        live_rows as f64 / n as f64,
+        grpc_bytes / n,
+        http_bytes / n
     );
 
     // The computation alone, one caller, no transport.
     let per_call = tokio::task::spawn_blocking({
         let live = live.clone();
-        let (stop, lang) = (args.stop.clone(), args.lang.clone());
+        let (stops, lang) = (stops.clone(), args.lang.clone());
         move || {
             let start = Instant::now();
             let mut n = 0u32;
             while start.elapsed() < Duration::from_secs(2) {
-                let _ = live.arrivals(&stop, &lang, 0, "", now());
+                let stop = &stops[n as usize % stops.len()];
+                let _ = live.arrivals(stop, &lang, 0, "", now());
                 n += 1;
             }
             start.elapsed().as_secs_f64() / f64::from(n)
@@ -273,10 +305,11 @@ async fn main() -> anyhow::Result<()> {
                 clients.push(if name.starts_with("grpc") {
                     Client::Grpc(
                         PassengerServiceClient::new(channels[k % channels.len()].clone()),
-                        request.clone(),
+                        requests.clone(),
+                        k,
                     )
                 } else {
-                    Client::Http(http_conn(http_addr).await?, path.clone())
+                    Client::Http(http_conn(http_addr).await?, paths.clone(), k)
                 });
             }
             let stats = drive(clients, dur, paced.then_some(args.paced_rps)).await;
@@ -439,16 +472,24 @@ struct Stats {
     errors: u64,
 }
 
+/// A client with the requests it goes round and where it is in them.
 enum Client {
-    Grpc(PassengerServiceClient<Channel>, GetArrivalsRequest),
-    Http(SendRequest<Empty<Bytes>>, String),
+    Grpc(PassengerServiceClient<Channel>, Vec<GetArrivalsRequest>, usize),
+    Http(SendRequest<Empty<Bytes>>, Vec<String>, usize),
 }
 
 impl Client {
     async fn call(&mut self) -> bool {
         match self {
-            Client::Grpc(c, r) => c.get_arrivals(r.clone()).await.is_ok(),
-            Client::Http(s, path) => http_get(s, path).await.is_ok(),
+            Client::Grpc(c, requests, k) => {
+                *k += 1;
+                let r = requests[*k % requests.len()].clone();
+                c.get_arrivals(r).await.is_ok()
+            }
+            Client::Http(s, paths, k) => {
+                *k += 1;
+                http_get(s, &paths[*k % paths.len()]).await.is_ok()
+            }
         }
     }
 }

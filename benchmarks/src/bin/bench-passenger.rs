@@ -474,7 +474,11 @@ struct Stats {
 
 /// A client with the requests it goes round and where it is in them.
 enum Client {
-    Grpc(PassengerServiceClient<Channel>, Vec<GetArrivalsRequest>, usize),
+    Grpc(
+        PassengerServiceClient<Channel>,
+        Vec<GetArrivalsRequest>,
+        usize,
+    ),
     Http(SendRequest<Empty<Bytes>>, Vec<String>, usize),
 }
 

@@ -9,7 +9,7 @@
 //! second, so a vehicle that turns stale moves from predicted to flagged
 //! timetable rows within about a second of the stale threshold.
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use kagoshima_proto::v1::ArrivalStatus;
@@ -167,7 +167,9 @@ pub struct Board {
     slots: Vec<Arc<str>>,
     free: Vec<u32>,
     covered: HashMap<(u32, NaiveDate), u32>,
-    services: Mutex<HashMap<NaiveDate, Arc<Vec<bool>>>>,
+    /// Which services run on the days around now, kept by
+    /// [`Board::prepare_days`] so that answers read them without a lock.
+    services: HashMap<NaiveDate, Arc<Vec<bool>>>,
 }
 
 impl Board {
@@ -384,16 +386,32 @@ impl Board {
     }
 
     fn services_on(&self, net: &Network, date: NaiveDate) -> Arc<Vec<bool>> {
-        let mut cache = self.services.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = cache.get(&date) {
-            return s.clone();
+        match self.services.get(&date) {
+            Some(s) => s.clone(),
+            None => Arc::new(net.services_on(date)),
         }
-        if cache.len() > 8 {
-            cache.clear();
+    }
+
+    /// Works out which services run from the day before `now`'s service
+    /// day to the day after, once; forgets older days.
+    pub fn prepare_days(&mut self, now: f64) {
+        let Some(net) = self.net.clone() else {
+            return;
+        };
+        let today = kagoshima_domain::calendar::transit_service_day(
+            chrono::DateTime::from_timestamp(now as i64, 0).unwrap_or_default(),
+        );
+        let days = [
+            today - chrono::Duration::days(1),
+            today,
+            today + chrono::Duration::days(1),
+        ];
+        self.services.retain(|d, _| days.contains(d));
+        for d in days {
+            self.services
+                .entry(d)
+                .or_insert_with(|| Arc::new(net.services_on(d)));
         }
-        let s = Arc::new(net.services_on(date));
-        cache.insert(date, s.clone());
-        s
     }
 }
 

@@ -140,7 +140,9 @@ impl Live {
         {
             let names = Arc::new(names);
             let mut s = self.lock();
-            *self.board_mut() = Board::new(net.clone(), names.clone());
+            let mut board = Board::new(net.clone(), names.clone());
+            board.prepare_days(now());
+            *self.board_mut() = board;
             match s.tracker.as_mut() {
                 Some(t) => t.set_network(net),
                 None => {
@@ -199,6 +201,7 @@ impl Live {
             Some(t) => t.config().stale_after_s,
             None => return 0,
         };
+        self.board_mut().prepare_days(now);
         let due = self.board().due(now, stale_after);
         for chunk in due.chunks(64) {
             let s = self.lock();

@@ -2,9 +2,11 @@
 # The benchmark suite in one command (see BENCHMARKS.md): makes sure
 # PostgreSQL and Mosquitto are installed and running, builds the harness in
 # release mode, installs the peers (Node-RED from npm, a Python venv from
-# PyPI), then runs the ingest benchmarks and prints a summary table.
+# PyPI), then runs every benchmark of BENCHMARKS.md: ingest (paced fleets,
+# limits and peers), map matching, passenger queries (arrivals under load)
+# and the memory of the all-in-one binary; prints a summary.
 #
-#   scripts/bench.sh            # the whole suite, 3 runs each (about 8 min)
+#   scripts/bench.sh            # the whole suite, 3 runs each (about 16 min)
 #   RUNS=5 scripts/bench.sh     # more runs per figure
 #   QUICK=1 scripts/bench.sh    # 1 run each, shorter scenarios (a smoke test)
 #
@@ -23,15 +25,15 @@ DATABASE_URL=$(scripts/ensure-services.sh | tail -n 1)
 export DATABASE_URL
 log "database: ${DATABASE_URL%%@*}@..."
 benchmarks/peers/install.sh
-log "building the harness (release)"
-cargo build --release -q -p kagoshima-bench --bin bench-ingest
+log "building the harness, location, the city and the simulator (release)"
+cargo build --release -q -p kagoshima-bench -p kagoshima-location -p kagoshima-city -p kagoshima-sim
 bench=target/release/bench-ingest
 
 out=target/bench/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 summary="$out/summary.md"
 {
-  echo "# Ingest benchmarks, $(date -u +'%Y-%m-%d %H:%M UTC')"
+  echo "# Benchmarks, $(date -u +'%Y-%m-%d %H:%M UTC')"
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
        "$(free -g | awk '/^Mem:/ {print $2}') GiB memory, $(uname -sr);"\
@@ -55,6 +57,25 @@ run paced-55 paced --vehicles 55 --hz 1 --duration "$DURATION"
 run paced-2000 paced --vehicles 2000 --hz 1 --duration "$DURATION"
 run paced-60000 paced --vehicles 60000 --hz 1 --duration "$BIG_DURATION" --timeout 30
 run compare compare --vehicles 2000 --ticks "$TICKS"
+
+# The other benchmarks print their own tables; the summary gets their tails.
+other() {
+  local name=$1 lines=$2; shift 2
+  log "$name: $*"
+  if "$@" 2>&1 | tee "$out/$name.log"; then
+    { echo "## $name"; echo; echo '```'; echo "\$ $*"; tail -n "$lines" "$out/$name.log"; echo '```'; echo; } >>"$summary"
+  else
+    log "$name FAILED (see $out/$name.log)"
+    printf '%s: FAILED, see %s\n\n' "$name" "$out/$name.log" >>"$summary"
+  fi
+}
+
+SECONDS_PER=10; [ -n "${QUICK:-}" ] && SECONDS_PER=3
+other map-matching 1 target/release/kagoshima-location bench-matching
+other arrivals-one-stop 12 target/release/bench-passenger --runs "$RUNS" --seconds "$SECONDS_PER"
+other arrivals-all-stops 12 target/release/bench-passenger --runs "$RUNS" --seconds "$SECONDS_PER" --stop all
+MEM_VEHICLES=55,2000,60000; [ -n "${QUICK:-}" ] && MEM_VEHICLES=55,2000
+other memory 12 target/release/bench-memory --runs "$RUNS" --vehicles "$MEM_VEHICLES"
 
 echo
 cat "$summary"

@@ -25,6 +25,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use kagoshima_bench::{median, quantile};
+use kagoshima_city::demo_clock::{DemoClock, shifted_feed};
 use kagoshima_location::{
     Application, LocationConfig,
     live::{Live, now},
@@ -93,10 +94,26 @@ async fn main() -> anyhow::Result<()> {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../simulators/feed/kagoshima")
     });
 
+    // Outside service hours the timetable is shifted the way the demo does
+    // it, so that the network is as busy as in the day at any hour.
+    let clock = DemoClock::at(chrono::Utc::now());
+    let shifted_dir =
+        std::env::temp_dir().join(format!("bench-passenger-feed-{}", std::process::id()));
+    let feed_path = if clock.is_shifted() && args.feed.is_none() {
+        println!(
+            "the sample network sleeps now: its timetable is shifted by {} min",
+            clock.shift.num_minutes()
+        );
+        shifted_feed(&feed_path, &shifted_dir, clock.shift)?
+    } else {
+        feed_path
+    };
+
     // A fresh database with the sample feed.
     let t0 = Instant::now();
     let db = TestDb::new().await;
     let feed = feed::load(&feed_path).with_context(|| format!("feed {}", feed_path.display()))?;
+    let _ = std::fs::remove_dir_all(&shifted_dir);
     let outcome = kagoshima_network::import(db.pool(), &feed, &ImportOptions::default(), &Quiet)
         .await
         .context("import")?;
@@ -141,9 +158,7 @@ async fn main() -> anyhow::Result<()> {
     // Live vehicles along the trips running now.
     let trips = running_trips(db.pool()).await?;
     if trips.is_empty() {
-        bail!(
-            "no trip of the sample feed runs now: run during service hours (about 06:00-23:00 JST)"
-        );
+        bail!("no trip of the feed runs now: with your own --feed, run during its service hours");
     }
     let fleet: Vec<(String, usize, f64)> = (0..args.vehicles)
         .map(|i| {

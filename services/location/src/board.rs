@@ -111,11 +111,14 @@ pub fn plan(tracker: &Tracker, id: &str, now: f64) -> Plan {
         } else {
             ArrivalStatus::OnTheWay
         };
+        // Whole seconds: finer is noise, and rows that did not move by a
+        // second need no update on the board.
         let t = if p.stop_index == 0 {
             p.departure
         } else {
             p.arrival
-        };
+        }
+        .round();
         plan.rows.push((
             tr.stops[p.stop_index].stop,
             Entry {
@@ -132,15 +135,31 @@ pub fn plan(tracker: &Tracker, id: &str, now: f64) -> Plan {
     plan
 }
 
-/// Order of entries at a stop: time (whole seconds), then vehicle, trip,
-/// index, date. Answers are sorted to the fraction once taken out.
-type Key = (i64, u32, u32, u16, NaiveDate);
+/// Order of entries at a stop, packed for fast comparison: time (whole
+/// seconds) in the high 64 bits, then vehicle slot (24 bits), trip (24
+/// bits) and index in the trip (16 bits). The date is left out: a vehicle
+/// cannot run one trip twice within a horizon of a few hours.
+type Key = u128;
+
+fn key(e: &Entry, slot: u32) -> Key {
+    (u128::from(e.t.max(0.0) as u64) << 64)
+        | (u128::from(slot & 0xFF_FFFF) << 40)
+        | (u128::from(e.trip & 0xFF_FFFF) << 16)
+        | u128::from(e.j)
+}
+
+fn slot_of(key: Key) -> u32 {
+    ((key >> 40) & 0xFF_FFFF) as u32
+}
+
+/// One placed row: its stop, its key there and what it holds.
+type PlacedRow = (u32, Key, Entry);
 
 /// Where a vehicle's entries are, to take them out again.
 #[derive(Debug)]
 struct Placed {
     slot: u32,
-    keys: Vec<(u32, Key)>,
+    rows: Vec<PlacedRow>,
     covered: Vec<(u32, NaiveDate)>,
     live: bool,
     last_t: f64,
@@ -163,10 +182,12 @@ pub struct Board {
     by_stop: Vec<BTreeMap<Key, Entry>>,
     /// Each stop's scheduled departures (GTFS seconds, trip, index), by time.
     timetable: Vec<Vec<(i32, u32, u16)>>,
-    vehicles: HashMap<Arc<str>, Placed>,
+    vehicles: HashMap<Arc<str>, Placed, foldhash::fast::RandomState>,
     slots: Vec<Arc<str>>,
     free: Vec<u32>,
-    covered: HashMap<(u32, NaiveDate), u32>,
+    /// Trips some vehicle covers; looked up for every timetable row of an
+    /// answer, hence the fast hasher.
+    covered: HashMap<(u32, NaiveDate), u32, foldhash::fast::RandomState>,
     /// Which services run on the days around now, kept by
     /// [`Board::prepare_days`] so that answers read them without a lock.
     services: HashMap<NaiveDate, Arc<Vec<bool>>>,
@@ -227,29 +248,43 @@ impl Board {
             Some(p) => (self.slots[p.slot as usize].clone(), p.slot),
             None => self.new_slot(id),
         };
-        let old_keys = old.as_ref().map_or(&[][..], |p| &p.keys[..]);
-        let mut kept = vec![false; old_keys.len()];
-        let mut keys = Vec::with_capacity(plan.rows.len());
+        let old_rows = old.as_ref().map_or(&[][..], |p| &p.rows[..]);
+        let same_visit = |a: &PlacedRow, stop: u32, e: &Entry| {
+            a.0 == stop && a.2.trip == e.trip && a.2.j == e.j && a.2.date == e.date
+        };
+        // Rows of stops passed since drop off the front: line the lists up.
+        let offset = plan.rows.first().map_or(0, |(stop, e)| {
+            old_rows
+                .iter()
+                .take(64)
+                .position(|r| same_visit(r, *stop, e))
+                .unwrap_or(0)
+        });
+        let mut kept = vec![false; old_rows.len()];
+        let mut rows = Vec::with_capacity(plan.rows.len());
         let mut moved = Vec::new();
         for (i, (stop, e)) in plan.rows.into_iter().enumerate() {
-            let key = (e.t.floor() as i64, slot, e.trip, e.j, e.date);
-            keys.push((stop, key));
-            if old_keys.get(i) == Some(&(stop, key))
-                && let Some(entry) = self.by_stop[stop as usize].get_mut(&key)
-            {
-                *entry = e;
-                kept[i] = true;
-            } else {
-                moved.push((stop, key, e));
+            let k = key(&e, slot);
+            rows.push((stop, k, e));
+            match old_rows.get(i + offset) {
+                Some(o) if o.1 == k && same_visit(o, stop, &e) => {
+                    kept[i + offset] = true;
+                    if o.2 != e
+                        && let Some(entry) = self.by_stop[stop as usize].get_mut(&k)
+                    {
+                        *entry = e;
+                    }
+                }
+                _ => moved.push((stop, k, e)),
             }
         }
-        for ((stop, key), kept) in old_keys.iter().zip(kept) {
+        for (o, kept) in old_rows.iter().zip(kept) {
             if !kept {
-                self.by_stop[*stop as usize].remove(key);
+                self.by_stop[o.0 as usize].remove(&o.1);
             }
         }
-        for (stop, key, e) in moved {
-            self.by_stop[stop as usize].insert(key, e);
+        for (stop, k, e) in moved {
+            self.by_stop[stop as usize].insert(k, e);
         }
         let old_covered = old.as_ref().map_or(&[][..], |p| &p.covered[..]);
         if old_covered != plan.covered.as_slice() {
@@ -262,7 +297,7 @@ impl Board {
             name,
             Placed {
                 slot,
-                keys,
+                rows,
                 covered: plan.covered,
                 live: plan.live,
                 last_t: plan.last_t,
@@ -300,7 +335,7 @@ impl Board {
     /// Removes vehicle `id`'s entries; returns the slot it had.
     fn take_out(&mut self, id: &str) -> Option<u32> {
         let placed = self.vehicles.remove(id)?;
-        for (stop, key) in &placed.keys {
+        for (stop, key, _) in &placed.rows {
             self.by_stop[*stop as usize].remove(key);
         }
         self.uncover(placed.covered);
@@ -341,7 +376,7 @@ impl Board {
                 }
                 Row {
                     entry,
-                    vehicle: Some(self.slots[key.1 as usize].clone()),
+                    vehicle: Some(self.slots[slot_of(*key) as usize].clone()),
                 }
             })
             .collect();

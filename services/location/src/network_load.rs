@@ -16,7 +16,9 @@ use sqlx::PgPool;
 /// Nested so that a lookup by `&str` allocates nothing: it runs for every
 /// row of every arrivals answer.
 #[derive(Debug, Clone, Default)]
-pub struct Names(HashMap<String, HashMap<String, HashMap<String, String>>>);
+pub struct Names(HashMap<String, HashMap<String, HashMap<String, String>, Fast>, Fast>);
+
+type Fast = foldhash::fast::RandomState;
 
 impl Names {
     pub fn insert(&mut self, kind: &str, key: &str, lang: &str, text: &str) {

@@ -334,3 +334,79 @@ async fn an_hour_buffered_offline_is_stored_in_order_without_moving_the_vehicle_
     assert_eq!(last_seen, *times.last().expect("times"));
     stop(shutdown, handle).await;
 }
+
+/// Publishes `count` positions of `vehicle` as fast as the broker takes
+/// them (QoS 1, many in flight); returns once every one is acknowledged.
+async fn flood_positions(port: u16, vehicle: &str, count: usize) {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let mut options = MqttOptions::new(unique("flood"), "127.0.0.1", port);
+    options
+        .set_keep_alive(Duration::from_secs(30))
+        .set_inflight(1_000);
+    let (client, mut eventloop) = AsyncClient::new(options, 1_000);
+    let start = Utc::now() - chrono::Duration::minutes(10);
+    let topic = topic(vehicle, "position");
+    let vehicle = vehicle.to_owned();
+    let sender = tokio::spawn(async move {
+        for i in 0..count {
+            let at = start + chrono::Duration::milliseconds(i as i64 * 20);
+            let payload = position(&vehicle, at).encode_to_vec();
+            client
+                .publish(topic.clone(), QoS::AtLeastOnce, false, payload)
+                .await
+                .expect("queue publish");
+        }
+        client
+    });
+    let mut acked = 0;
+    while acked < count {
+        match tokio::time::timeout(Duration::from_secs(30), eventloop.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => acked += 1,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => panic!("flooding the broker failed after {acked} acks: {e}"),
+            Err(_) => panic!("the broker stopped acknowledging after {acked} of {count}"),
+        }
+    }
+    let client = sender.await.expect("sender");
+    let _ = client.disconnect().await;
+}
+
+/// Regression: with a backlog at the broker larger than ingest's pending
+/// queue, ingest once stopped for good (its acknowledgements queued behind
+/// the reads they were waiting for). A backlog built while ingest is down,
+/// with a pending queue of 64, must drain completely.
+#[tokio::test]
+async fn a_backlog_far_larger_than_the_pending_queue_drains_completely() {
+    let db = TestDb::new().await;
+    let broker = PrivateBroker::start();
+    let vehicle = unique("bus");
+    let mut config = config_on(
+        &db.url,
+        "127.0.0.1",
+        broker.port,
+        vec![format!("kagoshima/v1/+/{vehicle}/position")],
+    );
+    config.batch.max_pending = 64;
+    config.batch.max_messages = 32;
+    // A first run makes the persistent session; the backlog builds while it is down.
+    let (_, http, shutdown, handle) = start(config.clone()).await;
+    wait_healthy(http).await;
+    stop(shutdown, handle).await;
+
+    let count = if long() { 60_000 } else { 12_000 };
+    flood_positions(broker.port, &vehicle, count).await;
+
+    let (_, http, shutdown, handle) = start(config).await;
+    wait_healthy(http).await;
+    eventually(
+        "the whole backlog stored",
+        Duration::from_secs(if long() { 300 } else { 90 }),
+        || async {
+            let n = db.count("SELECT count(*) FROM vehicle_positions").await;
+            (n == count as i64).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(db.count("SELECT count(*) FROM dead_letters").await, 0);
+    stop(shutdown, handle).await;
+}

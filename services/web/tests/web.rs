@@ -30,6 +30,9 @@ impl Drop for Stack {
 }
 
 async fn spawn() -> Stack {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        kagoshima_runtime::telemetry::init(&filter, Default::default());
+    }
     let db = TestDb::new().await;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulators/feed/kagoshima");
     let feed = feed::load(&path).expect("sample feed loads");
@@ -50,6 +53,11 @@ async fn spawn() -> Stack {
     lc.grpc.listen = "127.0.0.1:0".into();
     lc.http.listen = "127.0.0.1:0".into();
     lc.rate_limit = generous.clone();
+    // No live positions in these tests. A consumer would also drain whatever
+    // the shared broker queued for its session since the last run, on this
+    // test's single thread: that once starved the indicators call past its
+    // 10 s deadline.
+    lc.mqtt.enabled = false;
     let location = Location::build(lc).await.expect("location builds");
     let grpc = location.grpc_addr();
     tokio::spawn({

@@ -202,6 +202,59 @@ async fn location_availability_matches_what_the_vehicles_reported() {
     );
 }
 
+/// Days without positions take a shortcut (their scheduled minutes, by the
+/// set of services running); it must give what the full computation gives.
+#[tokio::test]
+async fn days_without_positions_count_the_same_service_minutes_as_the_full_computation() {
+    let db = TestDb::new().await;
+    let feed = kagoshima_network::feed::load(Path::new(FEED))
+        .unwrap_or_else(|r| panic!("sample feed refused: {r:?}"));
+    kagoshima_network::import(
+        db.pool(),
+        &feed,
+        &ImportOptions::default(),
+        &kagoshima_network::import::Quiet,
+    )
+    .await
+    .unwrap();
+    let config = IndicatorsConfig::default();
+    // A weekday, a Saturday, a Sunday, a national holiday on a Monday (海の日).
+    let days = ["2025-06-10", "2025-06-14", "2025-06-15", "2025-07-21"];
+    let mut seen = BTreeSet::new();
+    for day in days {
+        let day: NaiveDate = day.parse().unwrap();
+        let full = figures::compute_availability(db.pool(), &config, day)
+            .await
+            .unwrap();
+        let quick = figures::availability(db.pool(), &config, day, day, now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (i64::from(full.0), i64::from(full.1)),
+            quick,
+            "{day}: the shortcut differs from the full computation"
+        );
+        assert!(full.0 > 0 && full.1 == 0, "{day}: {full:?}");
+        seen.insert(full.0);
+    }
+    assert!(
+        seen.len() > 1,
+        "weekdays and holidays run different services: {seen:?}"
+    );
+    // A whole range goes through the shortcut and the cache alike.
+    let june = figures::availability(
+        db.pool(),
+        &config,
+        "2025-06-01".parse().unwrap(),
+        "2025-06-30".parse().unwrap(),
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(june.1, 0);
+    assert!(june.0 > 30 * 900, "{june:?}");
+}
+
 #[tokio::test]
 async fn signage_units_alive_counts_heartbeats_in_the_period() {
     let db = TestDb::new().await;

@@ -465,9 +465,10 @@ pub async fn availability(
     Ok((service, available))
 }
 
-/// The services of the active feed running on `date`, sorted.
-async fn services_running(pool: &PgPool, date: NaiveDate) -> Result<Vec<String>, IndicatorError> {
-    let ids: Vec<String> = sqlx::query_scalar(
+/// The services of the active feed running on the date `$1`: CTEs `fv`
+/// and `svc`, shared by the queries below.
+macro_rules! services_on_date_ctes {
+    () => {
         r#"
         WITH fv AS (SELECT id FROM feed_versions WHERE active),
         svc AS (
@@ -483,10 +484,48 @@ async fn services_running(pool: &PgPool, date: NaiveDate) -> Result<Vec<String>,
             EXCEPT
             SELECT d.service_id FROM network_calendar_dates d, fv
             WHERE d.feed_version_id = fv.id AND d.date = $1::date AND d.exception_type = 2
+        )"#
+    };
+}
+
+/// CTEs `spans` (each vehicle's first and last minute: blocks, or trips
+/// without a block) and `scheduled` (vehicles scheduled per minute), for
+/// the services matching `$services` (SQL after `t.service_id`) and the
+/// modes in the parameter `$modes`. Needs the CTE `fv` before it.
+macro_rules! scheduled_ctes {
+    ($services:literal, $modes:literal) => {
+        concat!(
+            r#",
+        spans AS (
+            SELECT coalesce(t.block_id, 'trip:' || t.trip_id) AS block,
+                   min(coalesce(st.departure_s, st.arrival_s)) AS s0,
+                   max(coalesce(st.arrival_s, st.departure_s)) AS s1
+            FROM network_trips t
+            JOIN fv ON t.feed_version_id = fv.id
+            JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
+            JOIN network_stop_times st ON st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id
+            WHERE t.service_id "#,
+            $services,
+            " AND r.mode = ANY(",
+            $modes,
+            r#")
+            GROUP BY t.trip_id, t.block_id
+        ),
+        scheduled AS (
+            SELECT m, count(DISTINCT block) AS n
+            FROM spans, generate_series(ceil(s0 / 60.0)::int, floor(s1 / 60.0)::int) AS m
+            GROUP BY m
+        )"#
         )
-        SELECT service_id FROM svc ORDER BY service_id
-        "#,
-    )
+    };
+}
+
+/// The services of the active feed running on `date`, sorted.
+async fn services_running(pool: &PgPool, date: NaiveDate) -> Result<Vec<String>, IndicatorError> {
+    let ids: Vec<String> = sqlx::query_scalar(concat!(
+        services_on_date_ctes!(),
+        " SELECT service_id FROM svc ORDER BY service_id"
+    ))
     .bind(date)
     .fetch_all(pool)
     .await?;
@@ -522,28 +561,11 @@ async fn scheduled_minutes(
     config: &IndicatorsConfig,
     services: &[String],
 ) -> Result<i64, IndicatorError> {
-    let minutes: i64 = sqlx::query_scalar(
-        r#"
-        WITH fv AS (SELECT id FROM feed_versions WHERE active),
-        spans AS (
-            SELECT coalesce(t.block_id, 'trip:' || t.trip_id) AS block,
-                   min(coalesce(st.departure_s, st.arrival_s)) AS s0,
-                   max(coalesce(st.arrival_s, st.departure_s)) AS s1
-            FROM network_trips t
-            JOIN fv ON t.feed_version_id = fv.id
-            JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
-            JOIN network_stop_times st ON st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id
-            WHERE t.service_id = ANY($1) AND r.mode = ANY($2)
-            GROUP BY t.trip_id, t.block_id
-        ),
-        scheduled AS (
-            SELECT m, count(DISTINCT block) AS n
-            FROM spans, generate_series(ceil(s0 / 60.0)::int, floor(s1 / 60.0)::int) AS m
-            GROUP BY m
-        )
-        SELECT count(*)::bigint FROM scheduled WHERE n > 0
-        "#,
-    )
+    let minutes: i64 = sqlx::query_scalar(concat!(
+        "WITH fv AS (SELECT id FROM feed_versions WHERE active)",
+        scheduled_ctes!("= ANY($1)", "$2"),
+        " SELECT count(*)::bigint FROM scheduled WHERE n > 0"
+    ))
     .bind(services)
     .bind(&config.availability.modes)
     .fetch_one(pool)
@@ -562,39 +584,10 @@ pub async fn compute_availability(
     date: NaiveDate,
 ) -> Result<(i32, i32), IndicatorError> {
     let a = &config.availability;
-    let row: (i64, i64) = sqlx::query_as(
-        r#"
-        WITH fv AS (SELECT id FROM feed_versions WHERE active),
-        svc AS (
-            (SELECT c.service_id FROM network_calendars c, fv
-             WHERE c.feed_version_id = fv.id AND $1::date BETWEEN c.start_date AND c.end_date
-               AND CASE extract(isodow FROM $1::date)
-                     WHEN 1 THEN c.monday WHEN 2 THEN c.tuesday WHEN 3 THEN c.wednesday
-                     WHEN 4 THEN c.thursday WHEN 5 THEN c.friday WHEN 6 THEN c.saturday
-                     ELSE c.sunday END
-             UNION
-             SELECT d.service_id FROM network_calendar_dates d, fv
-             WHERE d.feed_version_id = fv.id AND d.date = $1::date AND d.exception_type = 1)
-            EXCEPT
-            SELECT d.service_id FROM network_calendar_dates d, fv
-            WHERE d.feed_version_id = fv.id AND d.date = $1::date AND d.exception_type = 2
-        ),
-        spans AS (
-            SELECT coalesce(t.block_id, 'trip:' || t.trip_id) AS block,
-                   min(coalesce(st.departure_s, st.arrival_s)) AS s0,
-                   max(coalesce(st.arrival_s, st.departure_s)) AS s1
-            FROM network_trips t
-            JOIN fv ON t.feed_version_id = fv.id
-            JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
-            JOIN network_stop_times st ON st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id
-            WHERE t.service_id IN (SELECT service_id FROM svc) AND r.mode = ANY($3)
-            GROUP BY t.trip_id, t.block_id
-        ),
-        scheduled AS (
-            SELECT m, count(DISTINCT block) AS n
-            FROM spans, generate_series(ceil(s0 / 60.0)::int, floor(s1 / 60.0)::int) AS m
-            GROUP BY m
-        ),
+    let row: (i64, i64) = sqlx::query_as(concat!(
+        services_on_date_ctes!(),
+        scheduled_ctes!("IN (SELECT service_id FROM svc)", "$3"),
+        r#",
         fresh AS (
             SELECT m, count(DISTINCT p.vehicle_id) AS n
             FROM vehicle_positions p,
@@ -609,8 +602,8 @@ pub async fn compute_availability(
                count(*) FILTER (WHERE coalesce(f.n, 0) >= s.n * $5)::bigint
         FROM scheduled s LEFT JOIN fresh f USING (m)
         WHERE s.n > 0
-        "#,
-    )
+        "#
+    ))
     .bind(date)
     .bind(jst_day_start(date))
     .bind(&a.modes)

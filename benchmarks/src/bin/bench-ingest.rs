@@ -9,6 +9,11 @@
 //!   ingest's UNNEST writer), our ingest (protobuf and JSON payloads) and the
 //!   peers (Node-RED, Python) on JSON payloads; medians of the rounds and of
 //!   the per-round ratios.
+
+/// mimalloc: the system allocator cost a quarter of the arrivals
+/// throughput under load (BENCHMARKS.md, "Passenger queries").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::{
     collections::HashSet,
     fmt::Write as _,

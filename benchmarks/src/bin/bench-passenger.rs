@@ -8,6 +8,10 @@
 //!
 //! The load generator runs in the same process and on the same cores as
 //! the server: the figures are a floor of what the service does alone.
+/// The allocator of the server binaries, for the service running in here.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{
     net::SocketAddr,
     path::PathBuf,

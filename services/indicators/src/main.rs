@@ -1,4 +1,9 @@
 //! `kagoshima-indicators`: the indicators service and its command line.
+
+/// mimalloc: the system allocator cost a quarter of the arrivals
+/// throughput under load (BENCHMARKS.md, "Passenger queries").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;

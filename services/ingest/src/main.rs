@@ -1,3 +1,8 @@
+/// mimalloc: the system allocator cost a quarter of the arrivals
+/// throughput under load (BENCHMARKS.md, "Passenger queries").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 
 use anyhow::Context;

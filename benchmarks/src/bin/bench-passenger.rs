@@ -268,18 +268,11 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // The computation alone, one caller, no transport.
-    let per_call = tokio::task::spawn_blocking({
+    let per_call = seconds_per_call({
         let live = live.clone();
         let (stops, lang) = (stops.clone(), args.lang.clone());
-        move || {
-            let start = Instant::now();
-            let mut n = 0u32;
-            while start.elapsed() < Duration::from_secs(2) {
-                let stop = &stops[n as usize % stops.len()];
-                let _ = live.arrivals(stop, &lang, 0, "", now());
-                n += 1;
-            }
-            start.elapsed().as_secs_f64() / f64::from(n)
+        move |n| {
+            let _ = live.arrivals(&stops[n % stops.len()], &lang, 0, "", now());
         }
     })
     .await?;
@@ -290,17 +283,11 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // What one position report costs the tracker and the board.
-    let per_report = tokio::task::spawn_blocking({
+    let per_report = seconds_per_call({
         let (live, trips, fleet) = (live.clone(), trips.clone(), fleet.clone());
-        move || {
-            let start = Instant::now();
-            let mut n = 0u32;
-            while start.elapsed() < Duration::from_secs(2) {
-                let (id, trip, lag) = &fleet[n as usize % fleet.len()];
-                live.ingest(&report(id, &trips[*trip], now(), *lag));
-                n += 1;
-            }
-            start.elapsed().as_secs_f64() / f64::from(n)
+        move |n| {
+            let (id, trip, lag) = &fleet[n % fleet.len()];
+            live.ingest(&report(id, &trips[*trip], now(), *lag));
         }
     })
     .await?;
@@ -372,6 +359,22 @@ async fn main() -> anyhow::Result<()> {
     // TestDb drops its database on a thread of its own.
     tokio::time::sleep(Duration::from_secs(2)).await;
     Ok(())
+}
+
+/// Seconds per call of `call(n)` (n = 0, 1, ...) from one thread of the
+/// blocking pool, over 2 s.
+async fn seconds_per_call(mut call: impl FnMut(usize) + Send + 'static) -> anyhow::Result<f64> {
+    let seconds = tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        let mut n = 0usize;
+        while start.elapsed() < Duration::from_secs(2) {
+            call(n);
+            n += 1;
+        }
+        start.elapsed().as_secs_f64() / n as f64
+    })
+    .await?;
+    Ok(seconds)
 }
 
 fn prost_len(m: &kagoshima_proto::v1::GetArrivalsResponse) -> usize {

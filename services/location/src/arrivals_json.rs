@@ -135,21 +135,8 @@ mod tests {
     }
 
     fn generic(r: &GetArrivalsResponse) -> serde_json::Value {
-        let response = crate::http::proto_json(r, "GetArrivalsResponse");
-        let body = futures_body(response);
-        serde_json::from_slice(&body).expect("generic JSON")
-    }
-
-    fn futures_body(response: axum::response::Response) -> Vec<u8> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            axum::body::to_bytes(response.into_body(), usize::MAX)
-                .await
-                .expect("body")
-                .to_vec()
-        })
+        let body = crate::http::proto_json_bytes(r, "GetArrivalsResponse").expect("generic JSON");
+        serde_json::from_slice(&body).expect("generic JSON parses")
     }
 
     #[test]

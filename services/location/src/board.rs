@@ -41,6 +41,29 @@ pub struct Entry {
     pub t: f64,
 }
 
+impl Entry {
+    /// A row from the timetable alone: a trip no vehicle covers
+    /// (`ScheduledOnly`), or one whose vehicle is stale or off its route.
+    pub fn timetable(trip: u32, j: u16, date: NaiveDate, status: ArrivalStatus, t: f64) -> Entry {
+        Entry {
+            trip,
+            j,
+            date,
+            predicted: None,
+            stops_away: -1,
+            status,
+            t,
+        }
+    }
+}
+
+/// The service day running at `now` (unix seconds).
+fn service_day_at(now: f64) -> NaiveDate {
+    kagoshima_domain::calendar::transit_service_day(
+        chrono::DateTime::from_timestamp(now as i64, 0).unwrap_or_default(),
+    )
+}
+
 /// What one vehicle contributes: its rows by stop and the trips it covers
 /// (so that the timetable does not list them a second time).
 #[derive(Debug, Default)]
@@ -80,18 +103,9 @@ pub fn plan(tracker: &Tracker, id: &str, now: f64) -> Plan {
         let from = v.stop_index.unwrap_or(0);
         for (j, st) in tr.stops.iter().enumerate().skip(from) {
             if j + 1 < tr.stops.len() {
-                plan.rows.push((
-                    st.stop,
-                    Entry {
-                        trip,
-                        j: j as u16,
-                        date,
-                        predicted: None,
-                        stops_away: -1,
-                        status,
-                        t: day_start(date) + f64::from(st.arr),
-                    },
-                ));
+                let t = day_start(date) + f64::from(st.arr);
+                plan.rows
+                    .push((st.stop, Entry::timetable(trip, j as u16, date, status, t)));
             }
         }
         return plan;
@@ -243,10 +257,12 @@ impl Board {
             }
             return;
         }
-        let old = self.vehicles.remove(id);
-        let (name, slot) = match &old {
-            Some(p) => (self.slots[p.slot as usize].clone(), p.slot),
-            None => self.new_slot(id),
+        let (name, slot, old) = match self.vehicles.remove_entry(id) {
+            Some((name, old)) => (name, old.slot, Some(old)),
+            None => {
+                let (name, slot) = self.new_slot(id);
+                (name, slot, None)
+            }
         };
         let old_rows = old.as_ref().map_or(&[][..], |p| &p.rows[..]);
         let same_visit = |a: &PlacedRow, stop: u32, e: &Entry| {
@@ -288,7 +304,7 @@ impl Board {
         }
         let old_covered = old.as_ref().map_or(&[][..], |p| &p.covered[..]);
         if old_covered != plan.covered.as_slice() {
-            self.uncover(old_covered.to_vec());
+            self.uncover(old_covered);
             for c in &plan.covered {
                 *self.covered.entry(*c).or_default() += 1;
             }
@@ -321,8 +337,8 @@ impl Board {
         (name, slot)
     }
 
-    fn uncover(&mut self, covered: Vec<(u32, NaiveDate)>) {
-        for c in &covered {
+    fn uncover(&mut self, covered: &[(u32, NaiveDate)]) {
+        for c in covered {
             if let Some(n) = self.covered.get_mut(c) {
                 *n -= 1;
                 if *n == 0 {
@@ -338,7 +354,7 @@ impl Board {
         for (stop, key, _) in &placed.rows {
             self.by_stop[*stop as usize].remove(key);
         }
-        self.uncover(placed.covered);
+        self.uncover(&placed.covered);
         Some(placed.slot)
     }
 
@@ -380,9 +396,7 @@ impl Board {
                 }
             })
             .collect();
-        let today = kagoshima_domain::calendar::transit_service_day(
-            chrono::DateTime::from_timestamp(now as i64, 0).unwrap_or_default(),
-        );
+        let today = service_day_at(now);
         for date in [today - chrono::Duration::days(1), today] {
             let services = self.services_on(net, date);
             let ds = day_start(date);
@@ -401,16 +415,9 @@ impl Board {
                 {
                     continue;
                 }
+                let t = ds + f64::from(dep);
                 rows.push(Row {
-                    entry: Entry {
-                        trip,
-                        j,
-                        date,
-                        predicted: None,
-                        stops_away: -1,
-                        status: ArrivalStatus::ScheduledOnly,
-                        t: ds + f64::from(dep),
-                    },
+                    entry: Entry::timetable(trip, j, date, ArrivalStatus::ScheduledOnly, t),
                     vehicle: None,
                 });
             }
@@ -433,9 +440,7 @@ impl Board {
         let Some(net) = self.net.clone() else {
             return;
         };
-        let today = kagoshima_domain::calendar::transit_service_day(
-            chrono::DateTime::from_timestamp(now as i64, 0).unwrap_or_default(),
-        );
+        let today = service_day_at(now);
         let days = [
             today - chrono::Duration::days(1),
             today,
@@ -546,15 +551,7 @@ mod tests {
                     && t <= now + TIMETABLE_AHEAD_S
                 {
                     rows.push(Row {
-                        entry: Entry {
-                            trip,
-                            j,
-                            date,
-                            predicted: None,
-                            stops_away: -1,
-                            status: ArrivalStatus::ScheduledOnly,
-                            t,
-                        },
+                        entry: Entry::timetable(trip, j, date, ArrivalStatus::ScheduledOnly, t),
                         vehicle: None,
                     });
                 }

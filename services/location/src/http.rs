@@ -39,44 +39,51 @@ static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
 /// A generated message as proto3 JSON (proto field names, defaults shown),
 /// written straight into the response body.
 pub fn proto_json<M: prost::Message>(message: &M, name: &str) -> Response {
+    json_response(name, proto_json_bytes(message, name))
+}
+
+/// The bytes of [`proto_json`], or why they could not be written.
+pub(crate) fn proto_json_bytes<M: prost::Message>(
+    message: &M,
+    name: &str,
+) -> Result<Vec<u8>, String> {
     let full = format!("kagoshima.transit.v1.{name}");
-    let Some(descriptor) = POOL.get_message_by_name(&full) else {
-        tracing::error!(message = name, "no descriptor for a response message");
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "cannot encode the answer",
-        );
-    };
+    let descriptor = POOL
+        .get_message_by_name(&full)
+        .ok_or_else(|| format!("no descriptor for {full}"))?;
     let mut dynamic = DynamicMessage::new(descriptor);
+    dynamic.transcode_from(message).map_err(|e| e.to_string())?;
     let options = SerializeOptions::new()
         .skip_default_fields(false)
         .use_proto_field_name(true);
     let mut body = Vec::with_capacity(message.encoded_len() * 4);
-    let written = dynamic.transcode_from(message).is_ok()
-        && dynamic
-            .serialize_with_options(&mut serde_json::Serializer::new(&mut body), &options)
-            .is_ok();
-    if !written {
-        tracing::error!(message = name, "cannot encode a response as JSON");
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "cannot encode the answer",
-        );
-    }
-    json_body(body)
+    dynamic
+        .serialize_with_options(&mut serde_json::Serializer::new(&mut body), &options)
+        .map_err(|e| e.to_string())?;
+    Ok(body)
 }
 
-fn json_body(body: Vec<u8>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
+/// A JSON answer, or a 500 that says so (and a logged reason) when the
+/// message could not be encoded.
+fn json_response(message: &str, body: Result<Vec<u8>, String>) -> Response {
+    match body {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(reason) => {
+            tracing::error!(message, reason, "cannot encode a response as JSON");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "cannot encode the answer",
+            )
+        }
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -309,17 +316,10 @@ async fn arrivals(
         }
     };
     match s.live.arrivals(&id, &q.lang, limit, &q.route, now()) {
-        Ok(a) => match serde_json::to_vec(&ArrivalsJson(&a)) {
-            Ok(body) => json_body(body),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot encode arrivals as JSON");
-                error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "cannot encode the answer",
-                )
-            }
-        },
+        Ok(a) => json_response(
+            "GetArrivalsResponse",
+            serde_json::to_vec(&ArrivalsJson(&a)).map_err(|e| e.to_string()),
+        ),
         Err(e) => e.into_response(),
     }
 }

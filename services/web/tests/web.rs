@@ -30,8 +30,9 @@ impl Drop for Stack {
 }
 
 async fn spawn() -> Stack {
-    if let Ok(filter) = std::env::var("TEST_LOG") {
-        kagoshima_runtime::telemetry::init(&filter, Default::default());
+    // As everywhere in the tests: TEST_LOG=1 prints the logs (RUST_LOG filters).
+    if std::env::var_os("TEST_LOG").is_some() {
+        kagoshima_runtime::telemetry::init("info", Default::default());
     }
     let db = TestDb::new().await;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulators/feed/kagoshima");

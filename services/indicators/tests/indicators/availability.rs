@@ -1,36 +1,17 @@
 //! No. 66 (location availability) and No. 67 (signage units) on a real
 //! database, against figures worked out by hand.
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kagoshima_domain::calendar::{YearMonth, jst_day_start};
-use kagoshima_indicators::figures::{self, Report};
+use kagoshima_indicators::figures;
 use kagoshima_indicators::period::Period;
 use kagoshima_indicators::{Indicators, IndicatorsConfig};
-use kagoshima_network::ImportOptions;
 use kagoshima_tests::TestDb;
 use sqlx::PgPool;
 
 use crate::sim::jst;
-
-const FEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../simulators/feed/kagoshima"
-);
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 24, 3, 0, 0).unwrap()
-}
-
-fn value(r: &Report, id: &str) -> String {
-    r.rows
-        .iter()
-        .find(|x| x.id == id)
-        .and_then(|x| x.value)
-        .map(|v| v.to_string())
-        .unwrap_or_default()
-}
+use crate::support::{db_with_sample_feed, now, value};
 
 /// Seconds after the day's 00:00 JST as an instant.
 fn at(date: NaiveDate, secs: i64) -> DateTime<Utc> {
@@ -59,17 +40,7 @@ async fn weekday_trips(pool: &PgPool) -> Vec<(String, String, i64, i64)> {
 
 #[tokio::test]
 async fn location_availability_matches_what_the_vehicles_reported() {
-    let db = TestDb::new().await;
-    let feed = kagoshima_network::feed::load(Path::new(FEED))
-        .unwrap_or_else(|r| panic!("sample feed refused: {r:?}"));
-    kagoshima_network::import(
-        db.pool(),
-        &feed,
-        &ImportOptions::default(),
-        &kagoshima_network::import::Quiet,
-    )
-    .await
-    .unwrap();
+    let db = db_with_sample_feed().await;
 
     // Tuesday 10 June 2025: an ordinary weekday (service `weekday` only, no
     // calendar_dates exception), in a past month.
@@ -206,17 +177,7 @@ async fn location_availability_matches_what_the_vehicles_reported() {
 /// set of services running); it must give what the full computation gives.
 #[tokio::test]
 async fn days_without_positions_count_the_same_service_minutes_as_the_full_computation() {
-    let db = TestDb::new().await;
-    let feed = kagoshima_network::feed::load(Path::new(FEED))
-        .unwrap_or_else(|r| panic!("sample feed refused: {r:?}"));
-    kagoshima_network::import(
-        db.pool(),
-        &feed,
-        &ImportOptions::default(),
-        &kagoshima_network::import::Quiet,
-    )
-    .await
-    .unwrap();
+    let db = db_with_sample_feed().await;
     let config = IndicatorsConfig::default();
     // A weekday, a Saturday, a Sunday, a national holiday on a Monday (海の日).
     let days = ["2025-06-10", "2025-06-14", "2025-06-15", "2025-07-21"];

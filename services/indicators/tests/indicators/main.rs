@@ -6,4 +6,5 @@ mod availability;
 mod grpc;
 mod month;
 mod sim;
+mod support;
 mod vectors;

@@ -1,32 +1,20 @@
 //! A simulated month on a real database: every indicator against the truth.
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate};
 use kagoshima_domain::calendar::{FiscalYear, YearMonth};
 use kagoshima_indicators::export::{self, TidesTable};
 use kagoshima_indicators::period::Period;
 use kagoshima_indicators::report::ReportFormat;
-use kagoshima_indicators::{Indicators, IndicatorsConfig, backoffice, figures::Report};
+use kagoshima_indicators::{Indicators, IndicatorsConfig, backoffice};
 use kagoshima_tests::TestDb;
 
 use crate::sim::{self, Truth};
+use crate::support::{now, value};
 
 const FIRST: &str = "2025-06-01";
 const DAYS: i64 = 30;
 
 fn first() -> NaiveDate {
     FIRST.parse().unwrap()
-}
-
-fn now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 24, 3, 0, 0).unwrap()
-}
-
-fn value(r: &Report, id: &str) -> String {
-    r.rows
-        .iter()
-        .find(|x| x.id == id)
-        .and_then(|x| x.value)
-        .map(|v| v.to_string())
-        .unwrap_or_default()
 }
 
 /// A database holding the simulated month, and its truth.

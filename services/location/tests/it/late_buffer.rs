@@ -12,20 +12,6 @@ const TRIP: &str = "T1-WD-0-0600";
 /// Another trip over the same stops (the buffer's, logged in an hour ago).
 const OLD_TRIP: &str = "T1-WD-0-0607";
 
-/// (stop_id, lat, lon) of a trip's stops, in order.
-async fn trip_stops(app: &TestLocation, trip: &str) -> Vec<(String, f64, f64)> {
-    sqlx::query_as(
-        "SELECT s.stop_id, s.lat, s.lon FROM network_stop_times st
-           JOIN network_stops s ON s.feed_version_id = st.feed_version_id AND s.stop_id = st.stop_id
-          WHERE st.feed_version_id = (SELECT id FROM feed_versions WHERE active) AND st.trip_id = $1
-          ORDER BY st.stop_sequence",
-    )
-    .bind(trip)
-    .fetch_all(app.db.pool())
-    .await
-    .expect("trip stops")
-}
-
 /// A point `f` stops along the path (0.0 = the first stop; linear between stops).
 fn along(stops: &[(String, f64, f64)], f: f64) -> (f64, f64) {
     let i = (f.floor() as usize).min(stops.len() - 2);
@@ -107,7 +93,7 @@ fn secs(a: &Arrival) -> f64 {
 #[tokio::test]
 async fn an_hour_buffered_offline_does_not_disturb_live_predictions() {
     let app = TestLocation::spawn().await;
-    let stops = trip_stops(&app, TRIP).await;
+    let stops = app.trip_stops(TRIP).await;
     assert!(stops.len() > 6);
     let live = app.live();
     let vehicle = kagoshima_tests::unique("buffered");

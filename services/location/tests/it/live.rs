@@ -9,20 +9,6 @@ use tonic::Code;
 
 use crate::support::TestLocation;
 
-/// (stop_id, lat, lon) of a trip's stops, in order.
-async fn trip_stops(app: &TestLocation, trip: &str) -> Vec<(String, f64, f64)> {
-    sqlx::query_as(
-        "SELECT s.stop_id, s.lat, s.lon FROM network_stop_times st
-           JOIN network_stops s ON s.feed_version_id = st.feed_version_id AND s.stop_id = st.stop_id
-          WHERE st.feed_version_id = (SELECT id FROM feed_versions WHERE active) AND st.trip_id = $1
-          ORDER BY st.stop_sequence",
-    )
-    .bind(trip)
-    .fetch_all(app.db.pool())
-    .await
-    .expect("trip stops")
-}
-
 /// Positions from stop 0 to stop 2 of `trip`, the last one `end` (unix s).
 fn drive(vehicle: &str, trip: &str, stops: &[(String, f64, f64)], end: f64) -> Vec<Report> {
     let mut out = Vec::new();
@@ -53,7 +39,7 @@ const TRIP: &str = "T1-WD-0-0600";
 #[tokio::test]
 async fn a_live_vehicle_shows_up_in_arrivals_and_gtfs_realtime_holds_only_fresh_entities() {
     let app = TestLocation::spawn().await;
-    let stops = trip_stops(&app, TRIP).await;
+    let stops = app.trip_stops(TRIP).await;
     assert!(stops.len() > 6);
     let live = app.live();
     let t = now();
@@ -323,7 +309,7 @@ async fn noiseless_simulated_stop_visits_equal_the_truth() {
 #[tokio::test]
 async fn positions_over_the_broker_reach_arrivals() {
     let app = TestLocation::spawn().await;
-    let stops = trip_stops(&app, TRIP).await;
+    let stops = app.trip_stops(TRIP).await;
     let vehicle = kagoshima_tests::unique("tram");
     let mut device = kagoshima_tests::mqtt::Device::connect(&kagoshima_tests::unique("dev")).await;
     // Give the service's subscription a moment to be in place.

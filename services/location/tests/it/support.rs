@@ -104,6 +104,20 @@ impl TestLocation {
             .expect("the service is running")
     }
 
+    /// (stop_id, lat, lon) of a trip's stops in the active feed, in order.
+    pub async fn trip_stops(&self, trip: &str) -> Vec<(String, f64, f64)> {
+        sqlx::query_as(
+            "SELECT s.stop_id, s.lat, s.lon FROM network_stop_times st
+               JOIN network_stops s ON s.feed_version_id = st.feed_version_id AND s.stop_id = st.stop_id
+              WHERE st.feed_version_id = (SELECT id FROM feed_versions WHERE active) AND st.trip_id = $1
+              ORDER BY st.stop_sequence",
+        )
+        .bind(trip)
+        .fetch_all(self.db.pool())
+        .await
+        .expect("trip stops")
+    }
+
     pub async fn client(&self) -> PassengerServiceClient<Channel> {
         PassengerServiceClient::connect(format!("http://{}", self.grpc))
             .await

@@ -25,8 +25,8 @@ DATABASE_URL=$(scripts/ensure-services.sh | tail -n 1)
 export DATABASE_URL
 log "database: ${DATABASE_URL%%@*}@..."
 benchmarks/peers/install.sh
-log "building the harness, location, the city and the simulator (release)"
-cargo build --release -q -p kagoshima-bench -p kagoshima-location -p kagoshima-city -p kagoshima-sim
+log "building the harness, ingest, location, the city and the simulator (release)"
+cargo build --release -q -p kagoshima-bench -p kagoshima-ingest -p kagoshima-location -p kagoshima-city -p kagoshima-sim
 bench=target/release/bench-ingest
 
 out=target/bench/$(date -u +%Y%m%dT%H%M%SZ)

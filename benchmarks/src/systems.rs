@@ -1,6 +1,7 @@
 //! The systems under test, each started fresh for a run: our ingest (in this
-//! process), a plain MQTT subscriber (the broker alone), and the peers
-//! (Node-RED and a Python ingester, as child processes).
+//! process for the paced fleets), a plain MQTT subscriber (the broker alone),
+//! and the consumers compared side by side as child processes: our ingest
+//! binary and the peers (Node-RED and a Python ingester).
 use std::{
     path::{Path, PathBuf},
     process::Stdio,
@@ -163,52 +164,98 @@ impl Drop for Subscriber {
     }
 }
 
-/// A peer ingester in a child process.
-pub struct Peer {
+/// A consumer (broker → database) in a child process: ours or a peer.
+pub struct Consumer {
     child: Child,
     pub log: PathBuf,
 }
 
-/// Which peer.
+/// Which consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PeerKind {
+pub enum ConsumerKind {
+    /// Our `kagoshima-ingest` binary, built beside this harness.
+    Ingest,
     NodeRed,
     Python,
 }
 
-impl PeerKind {
+impl ConsumerKind {
     pub fn name(self) -> &'static str {
         match self {
-            PeerKind::NodeRed => "Node-RED",
-            PeerKind::Python => "Python",
+            ConsumerKind::Ingest => "kagoshima-ingest",
+            ConsumerKind::NodeRed => "Node-RED",
+            ConsumerKind::Python => "Python",
         }
     }
 
-    /// What the peer needs installed (benchmarks/peers/install.sh).
-    pub fn installed(self, peers: &Path) -> bool {
-        match self {
-            PeerKind::NodeRed => peers.join("node-red/node_modules/node-red/red.js").exists(),
-            PeerKind::Python => peers.join("python/.venv/bin/python").exists(),
-        }
+    /// Whether it is there to run, and if not, what to do about it.
+    pub fn missing(self, peers: &Path) -> Option<&'static str> {
+        let (present, remedy) = match self {
+            ConsumerKind::Ingest => (
+                ingest_binary().is_some_and(|b| b.exists()),
+                "cargo build --release -p kagoshima-ingest",
+            ),
+            ConsumerKind::NodeRed => (
+                peers.join("node-red/node_modules/node-red/red.js").exists(),
+                "benchmarks/peers/install.sh",
+            ),
+            ConsumerKind::Python => (
+                peers.join("python/.venv/bin/python").exists(),
+                "benchmarks/peers/install.sh",
+            ),
+        };
+        (!present).then_some(remedy)
     }
 }
 
-impl Peer {
-    /// Starts the peer against the broker on `port` and the database at
-    /// `db_url`, logging into `work`.
+/// `kagoshima-ingest` from the folder this harness was built into.
+fn ingest_binary() -> Option<PathBuf> {
+    Some(
+        std::env::current_exe()
+            .ok()?
+            .parent()?
+            .join("kagoshima-ingest"),
+    )
+}
+
+impl Consumer {
+    /// Starts the consumer against the broker on `port` and the database at
+    /// `db_url` (its sessions named [`crate::cpu::CONSUMER_APPLICATION`]),
+    /// logging into `work`.
     pub async fn start(
-        kind: PeerKind,
+        kind: ConsumerKind,
         peers: &Path,
         work: &Path,
         db_url: &str,
         port: u16,
         client_id: &str,
-    ) -> anyhow::Result<Peer> {
+        tuning: IngestTuning,
+    ) -> anyhow::Result<Consumer> {
         std::fs::create_dir_all(work)?;
         let log = work.join(format!("{client_id}.log"));
         let out = std::fs::File::create(&log)?;
+        let db_url = crate::cpu::consumer_url(db_url);
         let mut command = match kind {
-            PeerKind::NodeRed => {
+            ConsumerKind::Ingest => {
+                let mut c = tokio::process::Command::new(
+                    ingest_binary().context("where is this harness?")?,
+                );
+                // The same settings as the in-process ingest of the paced runs.
+                c.env("KAGOSHIMA_CARD_HASH_KEY", "b".repeat(64))
+                    .env("KAGOSHIMA_MQTT__HOST", "127.0.0.1")
+                    .env("KAGOSHIMA_MQTT__PORT", port.to_string())
+                    .env("KAGOSHIMA_MQTT__CLIENT_ID", client_id)
+                    .env("KAGOSHIMA_GRPC__LISTEN", "127.0.0.1:0")
+                    .env("KAGOSHIMA_HTTP__LISTEN", "127.0.0.1:0")
+                    .env("KAGOSHIMA_BATCH__MAX_MESSAGES", tuning.batch.to_string())
+                    .env(
+                        "KAGOSHIMA_BATCH__MAX_WAIT_MS",
+                        tuning.max_wait_ms.to_string(),
+                    )
+                    .env("KAGOSHIMA_LOG__FILTER", "warn");
+                c
+            }
+            ConsumerKind::NodeRed => {
                 let dir = peers.join("node-red");
                 let user_dir = work.join(client_id);
                 std::fs::create_dir_all(&user_dir)?;
@@ -224,7 +271,7 @@ impl Peer {
                     .arg(user_dir.join("flows.json"));
                 c
             }
-            PeerKind::Python => {
+            ConsumerKind::Python => {
                 let dir = peers.join("python");
                 let mut c = tokio::process::Command::new(dir.join(".venv/bin/python"));
                 c.arg(dir.join("ingest.py"));
@@ -236,15 +283,19 @@ impl Peer {
             .env("MQTT_PORT", port.to_string())
             .env("MQTT_CLIENT_ID", client_id)
             .env("MQTT_TOPIC", FILTER)
-            .env("DATABASE_URL", db_url)
+            .env("DATABASE_URL", &db_url)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
             .kill_on_drop(true);
         let child = command
             .spawn()
-            .with_context(|| format!("starting the {} peer", kind.name()))?;
-        Ok(Peer { child, log })
+            .with_context(|| format!("starting {}", kind.name()))?;
+        Ok(Consumer { child, log })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     pub async fn stop(mut self) {
@@ -264,6 +315,13 @@ impl Peer {
 
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// The last lines of its log, to explain a failure.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
     }
 }
 

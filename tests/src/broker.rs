@@ -90,6 +90,11 @@ impl PrivateBroker {
         }
     }
 
+    /// The broker's process id while it runs (benchmarks read its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops the broker (SIGTERM, so it saves its persistent sessions).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -26,12 +26,13 @@ use std::{
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kagoshima_bench::{
+    cpu::{self, CpuUse, Snapshot},
     dbload,
     fleet::{Encoding, Fleet, MessageSet},
     median,
     publish::{self, Pacing},
     quantile, sink,
-    systems::{Ingest, IngestTuning, Peer, PeerKind, Subscriber, until_ready},
+    systems::{Consumer, ConsumerKind, Ingest, IngestTuning, Subscriber, until_ready},
 };
 use kagoshima_tests::{TestDb, broker::PrivateBroker, unique};
 
@@ -143,17 +144,19 @@ impl System {
             System::InsertOnly => "diagnostic: UNNEST insert, no RETURNING, no registry",
             System::InsertReturning => "diagnostic: UNNEST insert + RETURNING, no registry",
             System::Unnest2 => "diagnostic: UNNEST writer on 2 connections",
-            System::Ingest => "ingest, protobuf",
-            System::IngestJson => "ingest, JSON",
+            System::Ingest => "ingest (kagoshima-ingest), protobuf",
+            System::IngestJson => "ingest (kagoshima-ingest), JSON",
             System::Python => "Python peer (paho-mqtt + psycopg COPY), JSON",
             System::NodeRed => "Node-RED 4 peer (mqtt in → join → pg), JSON",
         }
     }
 
-    fn peer(self) -> Option<PeerKind> {
+    /// The consumer process it runs, if it is one.
+    fn consumer(self) -> Option<ConsumerKind> {
         match self {
-            System::Python => Some(PeerKind::Python),
-            System::NodeRed => Some(PeerKind::NodeRed),
+            System::Ingest | System::IngestJson => Some(ConsumerKind::Ingest),
+            System::Python => Some(ConsumerKind::Python),
+            System::NodeRed => Some(ConsumerKind::NodeRed),
             _ => None,
         }
     }
@@ -391,6 +394,25 @@ struct Throughput {
     rate: f64,
     lost: i64,
     complete: bool,
+    /// For the consumers: the CPU it took, from first publish to last row.
+    cpu: Option<CpuUse>,
+}
+
+/// CPU time of a consumer run's processes at one moment.
+struct Processes {
+    consumer: Snapshot,
+    database: Snapshot,
+    broker: Snapshot,
+}
+
+impl Processes {
+    fn since(&self, earlier: &Processes) -> CpuUse {
+        CpuUse {
+            consumer: self.consumer.since(&earlier.consumer),
+            database: self.database.since(&earlier.database),
+            broker: self.broker.since(&earlier.broker),
+        }
+    }
 }
 
 async fn compare(
@@ -410,15 +432,12 @@ async fn compare(
         args.connections
     );
     let mut systems = systems.to_vec();
-    systems.retain(|s| match s.peer() {
-        Some(p) if !p.installed(peers) => {
-            println!(
-                "skipping {}: not installed (run benchmarks/peers/install.sh)",
-                s.label()
-            );
+    systems.retain(|s| match s.consumer().and_then(|c| c.missing(peers)) {
+        Some(remedy) => {
+            println!("skipping {}: not installed (run {remedy})", s.label());
             false
         }
-        _ => true,
+        None => true,
     });
     let work = std::env::temp_dir().join(unique("kagoshima-bench"));
     let mut results: Vec<Vec<(System, Throughput)>> = Vec::new();
@@ -565,7 +584,128 @@ async fn compare(
             writeln!(t, "{l}")?;
         }
     }
+    t.push_str(&cpu_table(&results, &systems, set.len())?);
     let _ = std::fs::remove_dir_all(&work);
+    Ok(t)
+}
+
+/// Where the CPU went, per system, and the consumers' messages per
+/// CPU-second side by side: what separates consumers that the broker bounds
+/// to similar rates.
+fn cpu_table(
+    results: &[Vec<(System, Throughput)>],
+    systems: &[System],
+    total: usize,
+) -> anyhow::Result<String> {
+    const PER: f64 = 100_000.0;
+    let runs = |s: System| -> Vec<(&Throughput, CpuUse)> {
+        results
+            .iter()
+            .flat_map(|r| r.iter().filter(move |(x, _)| *x == s))
+            .filter_map(|(_, r)| Some((r, r.cpu?)))
+            .collect()
+    };
+    let messages = |r: &Throughput| (total as i64 - r.lost).max(1) as f64;
+    let per_100k = |d: Duration, r: &Throughput| d.as_secs_f64() * PER / messages(r);
+    // Messages per CPU-second of the consumer and its database sessions.
+    let efficiency =
+        |r: &Throughput, c: &CpuUse| messages(r) / c.ingesting().as_secs_f64().max(1e-3);
+    let mut t = String::new();
+    let measured: Vec<System> = systems
+        .iter()
+        .copied()
+        .filter(|s| !runs(*s).is_empty())
+        .collect();
+    if measured.is_empty() {
+        return Ok(t);
+    }
+    writeln!(
+        t,
+        "\n| CPU per {PER:.0} messages, median of rounds | consumer, s | its database sessions, s | together, s | msg per CPU-second together | broker, s | broker busy, share of one core |\n|---|---:|---:|---:|---:|---:|---:|"
+    )?;
+    for s in measured {
+        let r = runs(s);
+        let med = |f: &dyn Fn(&Throughput, &CpuUse) -> f64| {
+            median(r.iter().map(|(t, c)| f(t, c)).collect())
+        };
+        let broker = med(&|t, c| per_100k(c.broker, t));
+        // Elapsed time of a run is its messages over its rate.
+        let busy = med(&|t, c| c.broker.as_secs_f64() / (messages(t) / t.rate));
+        if s.consumer().is_some() {
+            writeln!(
+                t,
+                "| {} | {:.2} | {:.2} | {:.2} | {:.0} | {broker:.2} | {:.0} % |",
+                s.label(),
+                med(&|t, c| per_100k(c.consumer, t)),
+                med(&|t, c| per_100k(c.database, t)),
+                med(&|t, c| per_100k(c.ingesting(), t)),
+                med(&|t, c| efficiency(t, c)),
+                100.0 * busy
+            )?;
+        } else {
+            writeln!(
+                t,
+                "| {} | – | – | – | – | {broker:.2} | {:.0} % |",
+                s.label(),
+                100.0 * busy
+            )?;
+        }
+    }
+    let mut lines = Vec::new();
+    for (num, den, what) in [
+        (
+            System::IngestJson,
+            System::NodeRed,
+            "ingest (JSON) / Node-RED (JSON)",
+        ),
+        (
+            System::IngestJson,
+            System::Python,
+            "ingest (JSON) / Python (JSON)",
+        ),
+        (
+            System::Ingest,
+            System::NodeRed,
+            "ingest (protobuf) / Node-RED (JSON)",
+        ),
+        (
+            System::Ingest,
+            System::Python,
+            "ingest (protobuf) / Python (JSON)",
+        ),
+    ] {
+        let per: Vec<f64> = results
+            .iter()
+            .filter_map(|round| {
+                let find = |s: System| {
+                    round
+                        .iter()
+                        .find(|(x, _)| *x == s)
+                        .and_then(|(_, r)| Some((r, r.cpu?)))
+                };
+                let (a, ca) = find(num)?;
+                let (b, cb) = find(den)?;
+                Some(efficiency(a, &ca) / efficiency(b, &cb))
+            })
+            .collect();
+        if !per.is_empty() {
+            let each = per
+                .iter()
+                .map(|x| format!("{x:.2}×"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            lines.push(format!("| {what} | {:.2}× | {each} |", median(per)));
+        }
+    }
+    if !lines.is_empty() {
+        writeln!(
+            t,
+            "\n| messages per CPU-second, consumer + its database sessions (same round) | median | per round |\n|---|---:|---|"
+        )?;
+        for l in lines {
+            writeln!(t, "{l}")?;
+        }
+    }
     Ok(t)
 }
 
@@ -591,6 +731,7 @@ async fn compare_once(
             .await?;
             let connections =
                 publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
+            let broker_before = Snapshot::take(broker.pid());
             let started = Instant::now();
             let publishing = tokio::spawn({
                 let set = set.clone();
@@ -598,6 +739,7 @@ async fn compare_once(
             });
             let complete = subscriber.wait(timeout).await;
             let elapsed = started.elapsed();
+            let broker_cpu = Snapshot::take(broker.pid()).since(&broker_before);
             publishing.await??;
             let received = subscriber
                 .received
@@ -606,6 +748,10 @@ async fn compare_once(
                 rate: received as f64 / elapsed.as_secs_f64(),
                 lost: total as i64 - received as i64,
                 complete,
+                cpu: Some(CpuUse {
+                    broker: broker_cpu,
+                    ..CpuUse::default()
+                }),
             })
         }
         System::Copy
@@ -632,57 +778,47 @@ async fn compare_once(
                 rate: rows as f64 / elapsed.as_secs_f64(),
                 lost: total as i64 - rows,
                 complete: rows == total as i64,
+                cpu: None,
             })
         }
         System::Ingest | System::IngestJson | System::Python | System::NodeRed => {
+            let kind = system.consumer().context("a consumer")?;
             let db = TestDb::new().await;
             let broker = broker();
             let encoding = system.encoding();
             let client_id = format!("{prefix}-consumer");
-            let mut ingest = None;
-            let mut peer = None;
-            match system.peer() {
-                None => {
-                    ingest =
-                        Some(Ingest::start(&db.url, broker.port, &client_id, tuning(args)).await?)
-                }
-                Some(kind) => {
-                    peer = Some(
-                        Peer::start(kind, peers, work, &db.url, broker.port, &client_id).await?,
-                    )
-                }
-            }
+            let mut consumer = Consumer::start(
+                kind,
+                peers,
+                work,
+                &db.url,
+                broker.port,
+                &client_id,
+                tuning(args),
+            )
+            .await?;
             let ready = until_ready(
                 db.pool(),
                 broker.port,
                 &prefix,
                 encoding,
                 Duration::from_secs(60),
-                || peer.as_mut().is_none_or(|p| !p.has_exited()),
+                || !consumer.has_exited(),
             )
             .await;
             if let Err(e) = ready {
-                let log = peer.as_ref().map(|p| p.log.clone());
-                if let Some(p) = peer {
-                    p.stop().await;
-                }
-                let tail = log
-                    .and_then(|l| std::fs::read_to_string(l).ok())
-                    .map(|s| {
-                        s.lines()
-                            .rev()
-                            .take(20)
-                            .collect::<Vec<_>>()
-                            .into_iter()
-                            .rev()
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    })
-                    .unwrap_or_default();
+                let tail = consumer.log_tail(20);
+                consumer.stop().await;
                 return Err(e).context(tail);
             }
             let connections =
                 publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
+            let processes = |backends: Vec<u32>| Processes {
+                consumer: Snapshot::take(consumer.pid()),
+                database: Snapshot::take(backends),
+                broker: Snapshot::take(broker.pid()),
+            };
+            let before = processes(cpu::consumer_backends(db.pool()).await?);
             let started = Instant::now();
             let publishing = tokio::spawn({
                 let set = set.clone();
@@ -691,18 +827,15 @@ async fn compare_once(
             let stored =
                 sink::wait_stored(db.pool(), &set.last_keys(), total as i64, started, timeout)
                     .await?;
+            let after = processes(cpu::consumer_backends(db.pool()).await?);
             publishing.await??;
-            if let Some(i) = ingest {
-                i.stop().await?;
-            }
-            if let Some(p) = peer {
-                p.stop().await;
-            }
+            consumer.stop().await;
             drop(broker);
             Ok(Throughput {
                 rate: stored.rows as f64 / stored.elapsed.as_secs_f64(),
                 lost: total as i64 - stored.rows,
                 complete: stored.complete,
+                cpu: Some(after.since(&before)),
             })
         }
     }

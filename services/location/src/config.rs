@@ -68,6 +68,11 @@ pub struct MqttConfig {
     pub port: u16,
     /// Stable across restarts (persistent session, QoS 1).
     pub client_id: String,
+    /// Keep the broker session across restarts, so that reports published
+    /// while location restarts still arrive. Throwaway instances (tests,
+    /// one-off runs) turn it off so the broker does not keep a queue for a
+    /// client id that never comes back.
+    pub persistent_session: bool,
     pub username: String,
     pub password: Secret,
     pub topic_filter: String,
@@ -80,6 +85,7 @@ impl Default for MqttConfig {
             host: "127.0.0.1".into(),
             port: 1883,
             client_id: "kagoshima-location-1".into(),
+            persistent_session: true,
             username: String::new(),
             password: Secret::default(),
             topic_filter: "kagoshima/v1/+/+/position".into(),

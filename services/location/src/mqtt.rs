@@ -57,7 +57,7 @@ pub fn decode_position(topic: &str, payload: &[u8], received_at: f64) -> Result<
 pub async fn consume(config: MqttConfig, live: Live, shutdown: Shutdown) {
     let mut options = MqttOptions::new(&config.client_id, &config.host, config.port);
     options
-        .set_clean_session(false)
+        .set_clean_session(!config.persistent_session)
         .set_keep_alive(Duration::from_secs(30))
         .set_max_packet_size(256 * 1024, 256 * 1024);
     if !config.username.is_empty() {

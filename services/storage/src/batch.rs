@@ -363,6 +363,9 @@ async fn insert_dead_letters(
     Ok(())
 }
 
+/// How far `devices.last_seen` may lag the newest message of its device.
+pub const REGISTRY_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
 async fn upsert_devices(
     tx: &mut Transaction<'_, Postgres>,
     seen: &[DeviceSeen],
@@ -374,9 +377,20 @@ async fn upsert_devices(
     // Sorted so concurrent batches lock registry rows in the same order.
     let mut seen = seen.to_vec();
     seen.sort_by(|a, b| a.vehicle_id.cmp(&b.vehicle_id));
+    // `last_seen` moves only once it is REGISTRY_RESOLUTION behind: a fleet
+    // reporting every second would otherwise rewrite every registry row (a
+    // new row version, mostly not HOT) in every batch, which cost as much as
+    // storing the positions themselves (BENCHMARKS.md, "What bounds ingest").
+    // Rows already close enough are filtered out before the upsert, so they
+    // are not even locked. The exact times are in the message tables.
     sqlx::query(
         "INSERT INTO devices (vehicle_id, mode, first_seen, last_seen)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+         SELECT s.v, s.m, s.f, s.l
+           FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS s(v, m, f, l)
+          WHERE NOT EXISTS (
+                SELECT 1 FROM devices d
+                 WHERE d.vehicle_id = s.v AND d.first_seen <= s.f
+                   AND d.last_seen > s.l - $5::interval)
          ON CONFLICT (vehicle_id) DO UPDATE
             SET last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen),
                 first_seen = LEAST(devices.first_seen, EXCLUDED.first_seen)",
@@ -389,6 +403,7 @@ async fn upsert_devices(
     .bind(seen.iter().map(|d| d.mode).collect::<Vec<_>>())
     .bind(seen.iter().map(|d| d.first).collect::<Vec<_>>())
     .bind(seen.iter().map(|d| d.last).collect::<Vec<_>>())
+    .bind(REGISTRY_RESOLUTION)
     .execute(&mut **tx)
     .await?;
 

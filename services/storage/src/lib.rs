@@ -6,7 +6,10 @@ mod dead_letter;
 mod pool;
 pub mod private_postgres;
 
-pub use batch::{Batch, BatchOutcome, DeviceSeen, PassengerRow, PositionRow, StatusRow, TapRow};
+pub use batch::{
+    Batch, BatchOutcome, DeviceSeen, PassengerRow, PositionRow, REGISTRY_RESOLUTION, StatusRow,
+    TapRow,
+};
 pub use dead_letter::DeadLetter;
 pub use pool::{MIGRATOR, Store};
 

@@ -26,10 +26,15 @@ impl Store {
             url: redact_url(url),
             source,
         })?;
+        // Named for pg_stat_activity, unless the URL names the sessions itself.
+        let options = match options.get_application_name() {
+            Some(_) => options,
+            None => options.application_name("kagoshima-transit"),
+        };
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.application_name("kagoshima-transit"))
+            .connect_with(options)
             .await
             .map_err(|source| StorageError::Connect {
                 url: redact_url(url),

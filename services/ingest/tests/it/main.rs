@@ -4,6 +4,7 @@ mod api;
 mod faults;
 mod hostile;
 mod mqtt_to_db;
+mod registry;
 mod restart;
 mod schema;
 mod security;

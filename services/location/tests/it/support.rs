@@ -67,6 +67,7 @@ impl TestLocation {
         config.mqtt.host = host;
         config.mqtt.port = port;
         config.mqtt.client_id = kagoshima_tests::unique("location-test");
+        config.mqtt.persistent_session = false;
         let app = Application::build(config).await.expect("location builds");
         let (grpc, http) = (app.grpc_addr(), app.http_addr());
         let live = app.live_handle();

@@ -171,6 +171,7 @@ impl System {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    kagoshima_runtime::memory::avoid_transparent_huge_pages();
     let args = Args::parse();
     // Ingest's own log: warnings only unless RUST_LOG says otherwise.
     kagoshima_runtime::telemetry::init(

@@ -93,6 +93,7 @@ struct Trip {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    kagoshima_runtime::memory::avoid_transparent_huge_pages();
     let args = Args::parse();
     let feed_path = args.feed.clone().unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../simulators/feed/kagoshima")

@@ -78,6 +78,7 @@ struct DemoArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    kagoshima_runtime::memory::avoid_transparent_huge_pages();
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Demo(args)) => args,

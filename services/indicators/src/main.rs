@@ -206,6 +206,7 @@ Example:
 );
 
 fn main() -> anyhow::Result<()> {
+    kagoshima_runtime::memory::avoid_transparent_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Progress { .. } | Command::Plan { .. } => offline(cli.command),

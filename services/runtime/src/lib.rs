@@ -4,6 +4,7 @@
 pub mod admin_http;
 pub mod auth;
 pub mod config;
+pub mod memory;
 pub mod rate_limit;
 pub mod secret;
 pub mod serving;

@@ -39,6 +39,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    kagoshima_runtime::memory::avoid_transparent_huge_pages();
     let cli = Cli::parse();
     let config: WebConfig =
         config::load(cli.config.as_deref()).context("loading the configuration")?;

@@ -87,12 +87,21 @@ pub struct CpuUse {
     pub database: Duration,
     /// The broker.
     pub broker: Duration,
+    /// This harness: the load generator and the pollers (and, in the
+    /// broker-alone runs, the plain subscriber).
+    pub harness: Duration,
 }
 
 impl CpuUse {
     /// Consumer plus its database sessions: the cost of ingesting.
     pub fn ingesting(&self) -> Duration {
         self.consumer + self.database
+    }
+
+    /// Everything measured: the share of the machine's cores it used over
+    /// `elapsed` tells whether the run was bound by the machine as a whole.
+    pub fn total(&self) -> Duration {
+        self.consumer + self.database + self.broker + self.harness
     }
 }
 

@@ -404,6 +404,7 @@ struct Processes {
     consumer: Snapshot,
     database: Snapshot,
     broker: Snapshot,
+    harness: Snapshot,
 }
 
 impl Processes {
@@ -412,6 +413,7 @@ impl Processes {
             consumer: self.consumer.since(&earlier.consumer),
             database: self.database.since(&earlier.database),
             broker: self.broker.since(&earlier.broker),
+            harness: self.harness.since(&earlier.harness),
         }
     }
 }
@@ -611,6 +613,7 @@ fn cpu_table(
     // Messages per CPU-second of the consumer and its database sessions.
     let efficiency =
         |r: &Throughput, c: &CpuUse| messages(r) / c.ingesting().as_secs_f64().max(1e-3);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let mut t = String::new();
     let measured: Vec<System> = systems
         .iter()
@@ -622,7 +625,7 @@ fn cpu_table(
     }
     writeln!(
         t,
-        "\n| CPU per {PER:.0} messages, median of rounds | consumer, s | its database sessions, s | together, s | msg per CPU-second together | broker, s | broker busy, share of one core |\n|---|---:|---:|---:|---:|---:|---:|"
+        "\n| CPU per {PER:.0} messages, median of rounds | consumer, s | its database sessions, s | together, s | msg per CPU-second together | broker, s | broker busy, share of one core | load generator and pollers, s | all measured, share of the {cores} cores |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for s in measured {
         let r = runs(s);
@@ -632,23 +635,27 @@ fn cpu_table(
         let broker = med(&|t, c| per_100k(c.broker, t));
         // Elapsed time of a run is its messages over its rate.
         let busy = med(&|t, c| c.broker.as_secs_f64() / (messages(t) / t.rate));
+        let harness = med(&|t, c| per_100k(c.harness, t));
+        let machine = med(&|t, c| c.total().as_secs_f64() / (messages(t) / t.rate) / cores as f64);
         if s.consumer().is_some() {
             writeln!(
                 t,
-                "| {} | {:.2} | {:.2} | {:.2} | {:.0} | {broker:.2} | {:.0} % |",
+                "| {} | {:.2} | {:.2} | {:.2} | {:.0} | {broker:.2} | {:.0} % | {harness:.2} | {:.0} % |",
                 s.label(),
                 med(&|t, c| per_100k(c.consumer, t)),
                 med(&|t, c| per_100k(c.database, t)),
                 med(&|t, c| per_100k(c.ingesting(), t)),
                 med(&|t, c| efficiency(t, c)),
-                100.0 * busy
+                100.0 * busy,
+                100.0 * machine
             )?;
         } else {
             writeln!(
                 t,
-                "| {} | – | – | – | – | {broker:.2} | {:.0} % |",
+                "| {} | – | – | – | – | {broker:.2} | {:.0} % | {harness:.2} | {:.0} % |",
                 s.label(),
-                100.0 * busy
+                100.0 * busy,
+                100.0 * machine
             )?;
         }
     }
@@ -732,7 +739,13 @@ async fn compare_once(
             .await?;
             let connections =
                 publish::connect_all("127.0.0.1", broker.port, &prefix, args.connections).await?;
-            let broker_before = Snapshot::take(broker.pid());
+            let processes = || {
+                (
+                    Snapshot::take(broker.pid()),
+                    Snapshot::take([std::process::id()]),
+                )
+            };
+            let (broker_before, harness_before) = processes();
             let started = Instant::now();
             let publishing = tokio::spawn({
                 let set = set.clone();
@@ -740,7 +753,7 @@ async fn compare_once(
             });
             let complete = subscriber.wait(timeout).await;
             let elapsed = started.elapsed();
-            let broker_cpu = Snapshot::take(broker.pid()).since(&broker_before);
+            let (broker_after, harness_after) = processes();
             publishing.await??;
             let received = subscriber
                 .received
@@ -750,7 +763,8 @@ async fn compare_once(
                 lost: total as i64 - received as i64,
                 complete,
                 cpu: Some(CpuUse {
-                    broker: broker_cpu,
+                    broker: broker_after.since(&broker_before),
+                    harness: harness_after.since(&harness_before),
                     ..CpuUse::default()
                 }),
             })
@@ -818,6 +832,7 @@ async fn compare_once(
                 consumer: Snapshot::take(consumer.pid()),
                 database: Snapshot::take(backends),
                 broker: Snapshot::take(broker.pid()),
+                harness: Snapshot::take([std::process::id()]),
             };
             let before = processes(cpu::consumer_backends(db.pool()).await?);
             let started = Instant::now();

@@ -6,7 +6,7 @@
 # limits and peers), map matching, passenger queries (arrivals under load)
 # and the memory of the all-in-one binary; prints a summary.
 #
-#   scripts/bench.sh            # the whole suite, 3 runs each (about 16 min)
+#   scripts/bench.sh            # the whole suite, 3 runs each (about 20 min)
 #   RUNS=5 scripts/bench.sh     # more runs per figure
 #   QUICK=1 scripts/bench.sh    # 1 run each, shorter scenarios (a smoke test)
 #

@@ -167,7 +167,7 @@ impl Drop for Subscriber {
 /// A consumer (broker → database) in a child process: ours or a peer.
 pub struct Consumer {
     child: Child,
-    pub log: PathBuf,
+    log: PathBuf,
 }
 
 /// Which consumer.
@@ -245,6 +245,7 @@ impl Consumer {
                     .env("KAGOSHIMA_MQTT__HOST", "127.0.0.1")
                     .env("KAGOSHIMA_MQTT__PORT", port.to_string())
                     .env("KAGOSHIMA_MQTT__CLIENT_ID", client_id)
+                    .env("KAGOSHIMA_MQTT__TOPIC_FILTERS", format!("[\"{FILTER}\"]"))
                     .env("KAGOSHIMA_GRPC__LISTEN", "127.0.0.1:0")
                     .env("KAGOSHIMA_HTTP__LISTEN", "127.0.0.1:0")
                     .env("KAGOSHIMA_BATCH__MAX_MESSAGES", tuning.batch.to_string())

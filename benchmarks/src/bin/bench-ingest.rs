@@ -508,31 +508,15 @@ async fn compare(
     };
     let lower_limit =
         |r: &[(System, Throughput)]| Some(broker_limit(r)?.min(get(r, System::Copy)?));
-    let ratio = |num: System, den: &dyn Fn(&Round) -> Option<f64>| {
-        let per: Vec<f64> = results
+    let ratio = |num: System, den: &dyn Fn(&Round) -> Option<f64>| -> Vec<f64> {
+        results
             .iter()
             .filter_map(|r| Some(get(r, num)? / den(r)?))
-            .collect();
-        (!per.is_empty()).then(|| (median(per.clone()), per))
+            .collect()
     };
     let of = |s: System| move |r: &Round| get(r, s);
     let mut lines = Vec::new();
-    let mut add = |what: &str, r: Option<(f64, Vec<f64>)>, pct: bool| {
-        if let Some((m, per)) = r {
-            let f = |x: f64| {
-                if pct {
-                    format!("{:.0} %", 100.0 * x)
-                } else {
-                    format!("{x:.2}×")
-                }
-            };
-            lines.push(format!(
-                "| {what} | {} | {} |",
-                f(m),
-                per.into_iter().map(f).collect::<Vec<_>>().join(", ")
-            ));
-        }
-    };
+    let mut add = |what: &str, per: Vec<f64>, pct: bool| lines.extend(ratio_line(what, per, pct));
     add(
         "ingest (protobuf) / lower limit (min of broker alone, COPY)",
         ratio(System::Ingest, &lower_limit),
@@ -558,38 +542,65 @@ async fn compare(
         ratio(System::IngestJson, &lower_limit),
         true,
     );
-    add(
-        "ingest (JSON) / Node-RED (JSON)",
-        ratio(System::IngestJson, &of(System::NodeRed)),
-        false,
-    );
-    add(
-        "ingest (JSON) / Python (JSON)",
-        ratio(System::IngestJson, &of(System::Python)),
-        false,
-    );
-    add(
-        "ingest (protobuf) / Node-RED (JSON)",
-        ratio(System::Ingest, &of(System::NodeRed)),
-        false,
-    );
-    add(
-        "ingest (protobuf) / Python (JSON)",
-        ratio(System::Ingest, &of(System::Python)),
-        false,
-    );
-    if !lines.is_empty() {
-        writeln!(
-            t,
-            "\n| ratio (same round) | median | per round |\n|---|---:|---|"
-        )?;
-        for l in lines {
-            writeln!(t, "{l}")?;
-        }
+    for (ours, peer, what) in PEER_PAIRS {
+        add(what, ratio(ours, &of(peer)), false);
     }
+    t.push_str(&ratio_table("ratio (same round)", &lines));
     t.push_str(&cpu_table(&results, &systems, set.len())?);
     let _ = std::fs::remove_dir_all(&work);
     Ok(t)
+}
+
+/// Our ingest against each peer, on the same payloads and across them.
+const PEER_PAIRS: [(System, System, &str); 4] = [
+    (
+        System::IngestJson,
+        System::NodeRed,
+        "ingest (JSON) / Node-RED (JSON)",
+    ),
+    (
+        System::IngestJson,
+        System::Python,
+        "ingest (JSON) / Python (JSON)",
+    ),
+    (
+        System::Ingest,
+        System::NodeRed,
+        "ingest (protobuf) / Node-RED (JSON)",
+    ),
+    (
+        System::Ingest,
+        System::Python,
+        "ingest (protobuf) / Python (JSON)",
+    ),
+];
+
+/// `| what | median | each round |`, as a percentage or a multiple; none
+/// without rounds.
+fn ratio_line(what: &str, per: Vec<f64>, pct: bool) -> Option<String> {
+    if per.is_empty() {
+        return None;
+    }
+    let f = |x: f64| {
+        if pct {
+            format!("{:.0} %", 100.0 * x)
+        } else {
+            format!("{x:.2}×")
+        }
+    };
+    let each = per.iter().map(|x| f(*x)).collect::<Vec<_>>().join(", ");
+    Some(format!("| {what} | {} | {each} |", f(median(per))))
+}
+
+/// A table of [`ratio_line`]s under `heading`, or nothing without lines.
+fn ratio_table(heading: &str, lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n| {heading} | median | per round |\n|---|---:|---|\n{}\n",
+        lines.join("\n")
+    )
 }
 
 /// Where the CPU went, per system, and the consumers' messages per
@@ -660,28 +671,7 @@ fn cpu_table(
         }
     }
     let mut lines = Vec::new();
-    for (num, den, what) in [
-        (
-            System::IngestJson,
-            System::NodeRed,
-            "ingest (JSON) / Node-RED (JSON)",
-        ),
-        (
-            System::IngestJson,
-            System::Python,
-            "ingest (JSON) / Python (JSON)",
-        ),
-        (
-            System::Ingest,
-            System::NodeRed,
-            "ingest (protobuf) / Node-RED (JSON)",
-        ),
-        (
-            System::Ingest,
-            System::Python,
-            "ingest (protobuf) / Python (JSON)",
-        ),
-    ] {
+    for (ours, peer, what) in PEER_PAIRS {
         let per: Vec<f64> = results
             .iter()
             .filter_map(|round| {
@@ -691,29 +681,17 @@ fn cpu_table(
                         .find(|(x, _)| *x == s)
                         .and_then(|(_, r)| Some((r, r.cpu?)))
                 };
-                let (a, ca) = find(num)?;
-                let (b, cb) = find(den)?;
+                let (a, ca) = find(ours)?;
+                let (b, cb) = find(peer)?;
                 Some(efficiency(a, &ca) / efficiency(b, &cb))
             })
             .collect();
-        if !per.is_empty() {
-            let each = per
-                .iter()
-                .map(|x| format!("{x:.2}×"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            lines.push(format!("| {what} | {:.2}× | {each} |", median(per)));
-        }
+        lines.extend(ratio_line(what, per, false));
     }
-    if !lines.is_empty() {
-        writeln!(
-            t,
-            "\n| messages per CPU-second, consumer + its database sessions (same round) | median | per round |\n|---|---:|---|"
-        )?;
-        for l in lines {
-            writeln!(t, "{l}")?;
-        }
-    }
+    t.push_str(&ratio_table(
+        "messages per CPU-second, consumer + its database sessions (same round)",
+        &lines,
+    ));
     Ok(t)
 }
 

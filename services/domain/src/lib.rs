@@ -2,6 +2,8 @@
 
 pub mod calendar;
 pub mod card_data;
+pub mod decode;
+pub mod fields;
 pub mod service_area;
 pub mod topic;
 pub mod validation;

@@ -3,13 +3,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use kagoshima_proto::v1::{
-    DeviceKind, DeviceStatus, Medium, PassengerCount, Position, RiderCategory, Tap, TapAction,
-    TapResult,
-};
+use kagoshima_proto::v1::{DeviceStatus, PassengerCount, Position, Tap};
 use serde::{Deserialize, Serialize};
 
-use crate::{card_data, service_area::ServiceArea, topic::DeviceTopic};
+use crate::{
+    card_data,
+    fields::{DeviceKind, Medium, RiderCategory, TapAction, TapFields, TapResult},
+    service_area::ServiceArea,
+    topic::DeviceTopic,
+};
 
 /// Machine-readable reasons, stored in the dead-letter table and returned by
 /// the upload API.
@@ -136,6 +138,7 @@ pub enum ValidEvent {
     Tap {
         at: DateTime<Utc>,
         msg: Tap,
+        fields: TapFields,
     },
     Passengers {
         at: DateTime<Utc>,
@@ -144,6 +147,7 @@ pub enum ValidEvent {
     Status {
         at: DateTime<Utc>,
         msg: DeviceStatus,
+        device_kind: DeviceKind,
     },
 }
 
@@ -247,10 +251,16 @@ impl Validator {
         text("route_id", &msg.route_id, 0, 128)?;
         text("trip_id", &msg.trip_id, 0, 128)?;
         let at = self.instant("occurred_at", msg.occurred_at.as_ref(), now)?;
-        enum_set::<TapAction>("action", msg.action)?;
-        enum_set::<Medium>("medium", msg.medium)?;
-        enum_set::<RiderCategory>("rider_category", msg.rider_category)?;
-        enum_set::<TapResult>("result", msg.result)?;
+        let fields = TapFields {
+            action: enum_set("action", msg.action, TapAction::from_proto)?,
+            medium: enum_set("medium", msg.medium, Medium::from_proto)?,
+            rider_category: enum_set(
+                "rider_category",
+                msg.rider_category,
+                RiderCategory::from_proto,
+            )?,
+            result: enum_set("result", msg.result, TapResult::from_proto)?,
+        };
         let country_ok = msg.issuer_country.is_empty()
             || (msg.issuer_country.len() == 2
                 && msg.issuer_country.bytes().all(|b| b.is_ascii_uppercase()));
@@ -270,7 +280,7 @@ impl Validator {
         in_range("num_riders", f64::from(msg.num_riders), 1.0, 50.0)?;
         in_range("fare_yen", f64::from(msg.fare_yen), 0.0, 100_000.0)?;
         msg.brand = msg.brand.to_ascii_lowercase();
-        Ok(ValidEvent::Tap { at, msg })
+        Ok(ValidEvent::Tap { at, msg, fields })
     }
 
     pub fn passengers(
@@ -298,13 +308,17 @@ impl Validator {
         same_vehicle(topic, &msg.vehicle_id)?;
         let at = self.instant("recorded_at", msg.recorded_at.as_ref(), now)?;
         text("firmware", &msg.firmware, 0, 64)?;
-        if DeviceKind::try_from(msg.device_kind).is_err() {
-            return Err(Rejection::new(
+        let device_kind = DeviceKind::from_proto(msg.device_kind).ok_or_else(|| {
+            Rejection::new(
                 Reason::InvalidField,
                 format!("device_kind {} is unknown", msg.device_kind),
-            ));
-        }
-        Ok(ValidEvent::Status { at, msg })
+            )
+        })?;
+        Ok(ValidEvent::Status {
+            at,
+            msg,
+            device_kind,
+        })
     }
 
     fn instant(
@@ -430,14 +444,15 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Checked<()> {
     Ok(())
 }
 
-fn enum_set<E: TryFrom<i32>>(field: &str, value: i32) -> Checked<()> {
-    match E::try_from(value) {
-        Ok(_) if value != 0 => Ok(()),
-        Ok(_) => Err(Rejection::new(
+/// A required enumerated field: unset is missing, an unknown number invalid.
+fn enum_set<E>(field: &str, value: i32, from_proto: fn(i32) -> Option<E>) -> Checked<E> {
+    match from_proto(value) {
+        Some(e) => Ok(e),
+        None if value == 0 => Err(Rejection::new(
             Reason::MissingField,
             format!("{field} is missing"),
         )),
-        Err(_) => Err(Rejection::new(
+        None => Err(Rejection::new(
             Reason::InvalidField,
             format!("{field} {value} is not a known value"),
         )),

@@ -1,16 +1,17 @@
 //! Start-up: `Application::build` binds the listeners and opens the
-//! database; `run_until_stopped` serves gRPC and the admin endpoints and
-//! recomputes dirty dates in the background until the shutdown signal.
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+//! database; `run_until_stopped` serves gRPC and the admin endpoints through
+//! the runtime's [`Host`] and recomputes dirty dates in the background until
+//! the shutdown signal.
+use std::{net::SocketAddr, time::Duration};
 
 use kagoshima_proto::v1::indicator_service_server::IndicatorServiceServer;
 use kagoshima_runtime::{
-    admin_http, admin_http::Health, auth::TokenSet, serving, shutdown::Shutdown,
+    auth::TokenSet,
+    host::{GrpcServices, Host, ServeError},
+    shutdown::Shutdown,
 };
 use kagoshima_storage::Store;
-use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::config::IndicatorsConfig;
 use crate::error::IndicatorError;
@@ -27,19 +28,15 @@ pub enum AppError {
     Storage(#[from] kagoshima_storage::StorageError),
     #[error(transparent)]
     Bind(#[from] kagoshima_runtime::settings::BindError),
-    #[error("grpc server failed: {0}")]
-    Grpc(#[from] tonic::transport::Error),
-    #[error("grpc reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("http server failed: {0}")]
-    Http(std::io::Error),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 pub struct Application {
     indicators: Indicators,
     tokens: TokenSet,
-    grpc: TcpListener,
-    http: TcpListener,
+    store: Store,
+    host: Host,
 }
 
 impl Application {
@@ -53,27 +50,22 @@ impl Application {
             config.database.max_connections,
         )
         .await?;
-        let grpc = config.grpc.bind().await?;
-        let http = config.http.bind().await?;
+        let host = Host::bind("indicators", Some(&config.grpc), &config.http).await?;
         let indicators = Indicators::new(store.pool().clone(), config)?;
         Ok(Application {
             indicators,
             tokens,
-            grpc,
-            http,
+            store,
+            host,
         })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc
-            .local_addr()
-            .expect("bound listener has an address")
+        self.host.grpc_addr().expect("indicators binds a gRPC port")
     }
 
     pub fn http_addr(&self) -> SocketAddr {
-        self.http
-            .local_addr()
-            .expect("bound listener has an address")
+        self.host.http_addr()
     }
 
     pub fn indicators(&self) -> &Indicators {
@@ -81,23 +73,21 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), AppError> {
-        let registry = Registry::default();
-        let health = Health::default();
-        let (_health, health_service, reflection) =
-            serving::health_and_reflection::<IndicatorServiceServer<IndicatorApi>>(&[
-                kagoshima_proto::FILE_DESCRIPTOR_SET,
-            ])
-            .await?;
-        let api = IndicatorApi::new(self.indicators.clone());
+        let Application {
+            indicators,
+            tokens,
+            store,
+            host,
+        } = self;
+        store.watch_readiness(&host, shutdown.clone());
         let service = tonic::service::interceptor::InterceptedService::new(
-            IndicatorServiceServer::new(api),
-            self.tokens.clone().interceptor(),
+            IndicatorServiceServer::new(IndicatorApi::new(indicators.clone())),
+            tokens.interceptor(),
         );
 
         // Rollups follow the data: recompute dirty dates every interval.
         let refresher = {
-            let indicators = self.indicators.clone();
-            let health = health.clone();
+            let health = host.health();
             let shutdown = shutdown.clone();
             let every = Duration::from_secs(indicators.config.refresh.interval_s.max(1));
             tokio::spawn(async move {
@@ -116,23 +106,10 @@ impl Application {
                 }
             })
         };
-
-        info!(grpc = %self.grpc_addr(), http = %self.http_addr(), "indicators serving");
-        let grpc = tonic::transport::Server::builder()
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(service)
-            .serve_with_incoming_shutdown(
-                serving::grpc_incoming(self.grpc),
-                shutdown.clone().cancelled_owned(),
-            );
-        let router = admin_http::router(Arc::new(registry), health);
-        let http = admin_http::serve(self.http, router, shutdown.clone());
-        let (grpc, http) = tokio::join!(grpc, http);
+        let served = host
+            .serve(GrpcServices::new().with(service), None, shutdown)
+            .await;
         let _ = refresher.await;
-        grpc?;
-        http.map_err(AppError::Http)?;
-        info!("indicators stopped");
-        Ok(())
+        Ok(served?)
     }
 }

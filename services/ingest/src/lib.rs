@@ -5,7 +5,6 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod consumer;
-pub mod decode;
 pub mod metrics;
 pub mod pipeline;
 

@@ -3,15 +3,13 @@
 use chrono::{DateTime, Utc};
 use kagoshima_domain::{
     card_data::CardTokenHasher,
+    decode::{self, Refused},
     topic::{DeviceTopic, Mode},
     validation::{Rejection, ValidEvent, Validator},
 };
-use kagoshima_proto::v1::{DeviceKind, Medium, RiderCategory, TapAction, TapResult};
 use kagoshima_storage::{
     Batch, BatchOutcome, DeadLetter, PassengerRow, PositionRow, StatusRow, TapRow,
 };
-
-use crate::decode::{self, Refused};
 
 /// Where the message went in its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +121,7 @@ impl Pipeline {
                 });
                 Slot::Position(batch.positions.len() - 1)
             }
-            ValidEvent::Tap { at, msg } => {
+            ValidEvent::Tap { at, msg, fields } => {
                 batch.taps.push(TapRow {
                     card_hash: self.hasher.hash(&msg.card_token),
                     event_id: msg.event_id,
@@ -131,14 +129,14 @@ impl Pipeline {
                     vehicle_id: msg.vehicle_id,
                     mode,
                     validator_id: msg.validator_id,
-                    action: tap_action(msg.action),
-                    medium: medium(msg.medium),
+                    action: fields.action,
+                    medium: fields.medium,
                     brand: non_empty(msg.brand),
                     issuer_country: non_empty(msg.issuer_country),
-                    rider_category: rider_category(msg.rider_category),
+                    rider_category: fields.rider_category,
                     num_riders: i16::try_from(msg.num_riders).unwrap_or(i16::MAX),
                     fare_yen: i32::try_from(msg.fare_yen).unwrap_or(i32::MAX),
-                    result: tap_result(msg.result),
+                    result: fields.result,
                     stop_id: non_empty(msg.stop_id),
                     route_id: non_empty(msg.route_id),
                     trip_id: non_empty(msg.trip_id),
@@ -159,12 +157,16 @@ impl Pipeline {
                 });
                 Slot::Passengers(batch.passengers.len() - 1)
             }
-            ValidEvent::Status { at, msg } => {
+            ValidEvent::Status {
+                at,
+                msg,
+                device_kind,
+            } => {
                 batch.statuses.push(StatusRow {
                     vehicle_id: msg.vehicle_id,
                     recorded_at: at,
                     mode,
-                    device_kind: device_kind(msg.device_kind),
+                    device_kind,
                     firmware: non_empty(msg.firmware),
                     uptime_s: i64::try_from(msg.uptime_s).unwrap_or(i64::MAX),
                     buffered: i32::try_from(msg.buffered).unwrap_or(i32::MAX),
@@ -187,42 +189,4 @@ pub fn parse_mode(mode: &str) -> Option<Mode> {
 
 fn non_empty(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }
-}
-
-fn tap_action(v: i32) -> &'static str {
-    match TapAction::try_from(v) {
-        Ok(TapAction::Off) => "off",
-        _ => "on",
-    }
-}
-
-fn medium(v: i32) -> &'static str {
-    match Medium::try_from(v) {
-        Ok(Medium::Mobile) => "mobile",
-        _ => "card",
-    }
-}
-
-fn rider_category(v: i32) -> &'static str {
-    match RiderCategory::try_from(v) {
-        Ok(RiderCategory::Child) => "child",
-        _ => "adult",
-    }
-}
-
-fn tap_result(v: i32) -> &'static str {
-    match TapResult::try_from(v) {
-        Ok(TapResult::Declined) => "declined",
-        Ok(TapResult::DenyListed) => "deny_listed",
-        Ok(TapResult::OfflineApproved) => "offline_approved",
-        _ => "approved",
-    }
-}
-
-fn device_kind(v: i32) -> &'static str {
-    match DeviceKind::try_from(v) {
-        Ok(DeviceKind::Signage) => "signage",
-        Ok(DeviceKind::Onboard) => "onboard",
-        _ => "unspecified",
-    }
 }

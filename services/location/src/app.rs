@@ -1,21 +1,21 @@
 //! Start-up: `Application::build` opens the database and binds the listeners,
-//! `run_until_stopped` serves gRPC (PassengerService, health, reflection) and
-//! HTTP (the JSON API, /metrics, /healthz) until the shutdown signal.
+//! `run_until_stopped` serves gRPC (PassengerService) and HTTP (the JSON API)
+//! through the runtime's [`Host`] until the shutdown signal.
 use std::{net::SocketAddr, sync::Arc};
 
+use kagoshima_domain::validation::Validator;
 use kagoshima_proto::v1::passenger_service_server::PassengerServiceServer;
 use kagoshima_runtime::{
-    admin_http::{self, Health},
+    host::{GrpcServices, Host, ServeError},
     rate_limit::RateLimiter,
-    serving,
     shutdown::Shutdown,
 };
 use kagoshima_storage::Store;
-use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
-use tracing::info;
 
-use crate::{LocationConfig, grpc::PassengerApi, http, live::Live, static_info::StaticInfo};
+use crate::{
+    LocationConfig, grpc::PassengerApi, http, live::Live, metrics::LocationMetrics,
+    static_info::StaticInfo,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocationError {
@@ -23,19 +23,15 @@ pub enum LocationError {
     Storage(#[from] kagoshima_storage::StorageError),
     #[error(transparent)]
     Bind(#[from] kagoshima_runtime::settings::BindError),
-    #[error("grpc server failed: {0}")]
-    Grpc(#[from] tonic::transport::Error),
-    #[error("grpc reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("http server failed: {0}")]
-    Http(std::io::Error),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 pub struct Application {
     config: LocationConfig,
     store: Store,
-    grpc: TcpListener,
-    http: TcpListener,
+    host: Host,
+    metrics: LocationMetrics,
     live: Arc<std::sync::Mutex<Option<Live>>>,
 }
 
@@ -46,27 +42,23 @@ impl Application {
             config.database.max_connections,
         )
         .await?;
-        let grpc = config.grpc.bind().await?;
-        let http = config.http.bind().await?;
+        let mut host = Host::bind("location", Some(&config.grpc), &config.http).await?;
+        let metrics = LocationMetrics::register(host.registry());
         Ok(Application {
             config,
             store,
-            grpc,
-            http,
+            host,
+            metrics,
             live: Arc::default(),
         })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc
-            .local_addr()
-            .expect("bound listener has an address")
+        self.host.grpc_addr().expect("location binds a gRPC port")
     }
 
     pub fn http_addr(&self) -> SocketAddr {
-        self.http
-            .local_addr()
-            .expect("bound listener has an address")
+        self.host.http_addr()
     }
 
     pub fn store(&self) -> &Store {
@@ -80,73 +72,57 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), LocationError> {
-        let registry = Registry::default();
-        let health = Health::default();
-        let info = StaticInfo::new(self.store.pool().clone());
-        let (live, visits) = Live::new(self.config.live.clone());
-        if let Err(e) = live.refresh_network(self.store.pool()).await {
+        let Application {
+            config,
+            store,
+            host,
+            metrics,
+            live: live_handle,
+        } = self;
+        store.watch_readiness(&host, shutdown.clone());
+        let info = StaticInfo::new(store.pool().clone());
+        let (live, visits) = Live::new(config.live.clone());
+        if let Err(e) = live.refresh_network(store.pool()).await {
             tracing::warn!(error = %e, "cannot load the live network yet; retrying in the background");
         }
         let tasks = [
             tokio::spawn(crate::live::visit_writer(
-                self.store.pool().clone(),
+                store.pool().clone(),
                 visits,
                 shutdown.clone(),
             )),
             tokio::spawn(crate::live::maintenance(
                 live.clone(),
-                self.store.pool().clone(),
+                store.pool().clone(),
                 shutdown.clone(),
             )),
             tokio::spawn(crate::live::board_refresher(live.clone(), shutdown.clone())),
         ];
-        if self.config.mqtt.enabled {
+        if config.mqtt.enabled {
             tokio::spawn(crate::mqtt::consume(
-                self.config.mqtt.clone(),
+                config.mqtt.clone(),
+                Validator::new(config.validation.clone()),
                 live.clone(),
+                metrics,
                 shutdown.clone(),
             ));
         }
-        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
-        let limiter = RateLimiter::new(self.config.rate_limit.clone());
-
-        let (_health, health_service, reflection) =
-            serving::health_and_reflection::<PassengerServiceServer<PassengerApi>>(&[
-                kagoshima_proto::FILE_DESCRIPTOR_SET,
-            ])
-            .await?;
+        *live_handle.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
+        let limiter = RateLimiter::new(config.rate_limit.clone());
         let passenger = tonic::service::interceptor::InterceptedService::new(
             PassengerServiceServer::new(PassengerApi::new(info.clone(), live.clone())),
             limiter.clone().interceptor(),
         );
-        info!(grpc = %self.grpc_addr(), http = %self.http_addr(), "location serving");
-        let grpc = tonic::transport::Server::builder()
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(passenger)
-            .serve_with_incoming_shutdown(
-                serving::grpc_incoming(self.grpc),
-                shutdown.clone().cancelled_owned(),
-            );
-
-        let router =
-            admin_http::router(Arc::new(registry), health).merge(http::router(info, limiter, live));
-        let http_shutdown = shutdown.clone();
-        let http = async move {
-            axum::serve(
-                serving::http_listener(self.http),
-                router.into_make_service_with_connect_info::<SocketAddr>(),
+        let served = host
+            .serve(
+                GrpcServices::new().with(passenger),
+                Some(http::router(info, limiter, live)),
+                shutdown,
             )
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await
-        };
-        let (grpc, http) = tokio::join!(grpc, http);
+            .await;
         for t in tasks {
             let _ = t.await;
         }
-        grpc?;
-        http.map_err(LocationError::Http)?;
-        info!("location stopped");
-        Ok(())
+        Ok(served?)
     }
 }

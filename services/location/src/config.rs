@@ -1,5 +1,6 @@
 //! The location service's configuration: defaults, then the TOML file given
 //! with `--config`, then `KAGOSHIMA_<SECTION>__<KEY>` and `DATABASE_URL`.
+use kagoshima_domain::validation::ValidationConfig;
 pub use kagoshima_runtime::settings::{DatabaseConfig, ListenConfig, LogConfig};
 use kagoshima_runtime::{rate_limit::RateLimitConfig, secret::Secret};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,9 @@ pub struct LocationConfig {
     pub live: LiveConfig,
     /// The broker the positions come from.
     pub mqtt: MqttConfig,
+    /// The device contract's limits, as ingest applies them (service area,
+    /// clock skew, age): location refuses what ingest dead-letters.
+    pub validation: ValidationConfig,
 }
 
 impl Default for LocationConfig {
@@ -31,6 +35,7 @@ impl Default for LocationConfig {
             log: LogConfig::default(),
             live: LiveConfig::default(),
             mqtt: MqttConfig::default(),
+            validation: ValidationConfig::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod gtfs_rt;
 pub mod http;
 pub mod live;
+pub mod metrics;
 pub mod mqtt;
 pub mod network_load;
 pub mod static_info;

@@ -3,58 +3,76 @@
 //! for the tracker), so messages are acknowledged on receipt.
 use std::time::Duration;
 
-use kagoshima_domain::topic::{DeviceTopic, Kind};
-use kagoshima_proto::v1::Position;
+use chrono::{DateTime, Utc};
+use kagoshima_domain::{
+    decode::decode,
+    validation::{ValidEvent, Validator},
+};
 use kagoshima_runtime::shutdown::Shutdown;
 use kagoshima_tracker::Report;
-use prost::Message;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tracing::{debug, info, warn};
 
-use crate::config::MqttConfig;
-use crate::live::{Live, now};
+use crate::{config::MqttConfig, live::Live, metrics::LocationMetrics};
 
-/// Decodes a position payload (protobuf, or proto3 JSON when it starts with `{`).
-pub fn decode_position(topic: &str, payload: &[u8], received_at: f64) -> Result<Report, String> {
-    let t = DeviceTopic::parse(topic).map_err(|e| format!("bad topic: {e}"))?;
-    if t.kind != Kind::Position {
-        return Err("not a position".into());
-    }
-    let json = payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let p: Position = if json {
-        kagoshima_proto::json::decode(payload).map_err(|e| format!("bad json: {e}"))?
-    } else {
-        Position::decode(payload).map_err(|e| format!("bad protobuf: {e}"))?
+/// Why location refused a report: a reason code and a detail for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+/// Decodes a position report with the platform's one decoder and contract
+/// ([`kagoshima_domain::decode`]), so location refuses exactly what ingest
+/// dead-letters.
+pub fn decode_position(
+    validator: &Validator,
+    topic: &str,
+    payload: &[u8],
+    received_at: DateTime<Utc>,
+) -> Result<Report, Refusal> {
+    let (_, event) = decode(validator, topic, payload, received_at).map_err(|r| Refusal {
+        reason: r.rejection.reason.code(),
+        detail: r.rejection.detail,
+    })?;
+    let ValidEvent::Position { at, msg } = event else {
+        return Err(Refusal {
+            reason: "not_a_position",
+            detail: format!(
+                "a {} message on the position subscription",
+                topic_kind(topic)
+            ),
+        });
     };
-    if p.vehicle_id != t.vehicle_id {
-        return Err(format!(
-            "vehicle {:?} does not match the topic's {:?}",
-            p.vehicle_id, t.vehicle_id
-        ));
-    }
-    let recorded = p
-        .recorded_at
-        .as_ref()
-        .map(|t| t.seconds as f64 + f64::from(t.nanos) / 1e9)
-        .ok_or("no recorded_at")?;
-    if !(-90.0..=90.0).contains(&p.lat) || !(-180.0..=180.0).contains(&p.lon) {
-        return Err("coordinates out of range".into());
-    }
     Ok(Report {
-        vehicle_id: p.vehicle_id,
-        recorded_at: recorded,
-        received_at,
-        lat: p.lat,
-        lon: p.lon,
-        bearing: p.bearing.map(f64::from),
-        speed: p.speed.map(f64::from),
-        trip_id: Some(p.trip_id).filter(|s| !s.is_empty()),
-        route_id: Some(p.route_id).filter(|s| !s.is_empty()),
+        vehicle_id: msg.vehicle_id,
+        recorded_at: seconds(at),
+        received_at: seconds(received_at),
+        lat: msg.lat,
+        lon: msg.lon,
+        bearing: msg.bearing.map(f64::from),
+        speed: msg.speed.map(f64::from),
+        trip_id: Some(msg.trip_id).filter(|s| !s.is_empty()),
+        route_id: Some(msg.route_id).filter(|s| !s.is_empty()),
     })
 }
 
+fn topic_kind(topic: &str) -> &str {
+    topic.rsplit('/').next().unwrap_or(topic)
+}
+
+fn seconds(at: DateTime<Utc>) -> f64 {
+    at.timestamp_micros() as f64 / 1e6
+}
+
 /// Runs until shutdown, reconnecting as needed.
-pub async fn consume(config: MqttConfig, live: Live, shutdown: Shutdown) {
+pub async fn consume(
+    config: MqttConfig,
+    validator: Validator,
+    live: Live,
+    metrics: LocationMetrics,
+    shutdown: Shutdown,
+) {
     let mut options = MqttOptions::new(&config.client_id, &config.host, config.port);
     options
         .set_clean_session(!config.persistent_session)
@@ -80,14 +98,23 @@ pub async fn consume(config: MqttConfig, live: Live, shutdown: Shutdown) {
                     "location connected to the broker"
                 );
                 backoff = Duration::from_millis(200);
+                metrics.mqtt_connected.set(1);
                 if let Err(e) = client.try_subscribe(&config.topic_filter, QoS::AtLeastOnce) {
                     warn!(error = %e, "cannot queue the subscription");
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                match decode_position(&p.topic, &p.payload, now()) {
-                    Ok(report) => live.ingest(&report),
-                    Err(reason) => debug!(topic = %p.topic, reason, "position ignored"),
+                match decode_position(&validator, &p.topic, &p.payload, Utc::now()) {
+                    Ok(report) => {
+                        metrics.reports_accepted.inc();
+                        live.ingest(&report);
+                    }
+                    Err(refusal) => {
+                        // Counted by reason; ingest keeps the payload as a
+                        // dead letter, so the detail is only for debugging.
+                        metrics.count_refused(refusal.reason);
+                        debug!(topic = %p.topic, reason = refusal.reason, detail = %refusal.detail, "position refused");
+                    }
                 }
                 // A burst of buffered reports must not hold up passenger
                 // requests on this worker: each report costs tens of µs.
@@ -95,6 +122,7 @@ pub async fn consume(config: MqttConfig, live: Live, shutdown: Shutdown) {
             }
             Ok(_) => {}
             Err(e) => {
+                metrics.mqtt_connected.set(0);
                 warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "broker connection failed; reconnecting");
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}

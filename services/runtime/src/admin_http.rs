@@ -11,14 +11,22 @@ use axum::{
 };
 use prometheus_client::{encoding::text::encode, registry::Registry};
 use serde::Serialize;
-use tokio::net::TcpListener;
-
-use crate::shutdown::Shutdown;
 
 /// What `/healthz` reports; services update it as their dependencies come and go.
-#[derive(Debug, Clone, Default)]
+/// gRPC health follows it too (see [`crate::host`]), through [`Health::watch`].
+#[derive(Debug, Clone)]
 pub struct Health {
     problems: Arc<Mutex<Vec<(&'static str, String)>>>,
+    healthy: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            problems: Arc::default(),
+            healthy: Arc::new(tokio::sync::watch::Sender::new(true)),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -39,12 +47,22 @@ impl Health {
         let mut problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
         problems.retain(|(c, _)| *c != component);
         problems.push((component, detail.into()));
+        self.healthy
+            .send_if_modified(|h| std::mem::replace(h, false));
     }
 
     /// Marks `component` as working again.
     pub fn recover(&self, component: &'static str) {
         let mut problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
         problems.retain(|(c, _)| *c != component);
+        let healthy = problems.is_empty();
+        self.healthy
+            .send_if_modified(|h| std::mem::replace(h, healthy) != healthy);
+    }
+
+    /// Follows whether the service is healthy (no component failing).
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.healthy.subscribe()
     }
 
     pub fn is_healthy(&self) -> bool {
@@ -85,17 +103,6 @@ pub fn router(registry: Arc<Registry>, health: Health) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .with_state(AdminState { registry, health })
-}
-
-/// Serves `router` on `listener` until `shutdown`.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: Shutdown,
-) -> std::io::Result<()> {
-    axum::serve(crate::serving::http_listener(listener), router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
 }
 
 async fn metrics(State(state): State<AdminState>) -> Response {

@@ -4,6 +4,8 @@
 pub mod admin_http;
 pub mod auth;
 pub mod config;
+pub mod host;
+pub mod http_metrics;
 pub mod memory;
 pub mod rate_limit;
 pub mod secret;

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use kagoshima_domain::fields::{DeviceKind, Medium, RiderCategory, TapAction, TapResult};
 use sqlx::{Postgres, Transaction};
 
 use crate::{DeadLetter, StorageError, Store};
@@ -31,15 +32,15 @@ pub struct TapRow {
     pub vehicle_id: String,
     pub mode: &'static str,
     pub validator_id: String,
-    pub action: &'static str,
+    pub action: TapAction,
     pub card_hash: [u8; 32],
-    pub medium: &'static str,
+    pub medium: Medium,
     pub brand: Option<String>,
     pub issuer_country: Option<String>,
-    pub rider_category: &'static str,
+    pub rider_category: RiderCategory,
     pub num_riders: i16,
     pub fare_yen: i32,
-    pub result: &'static str,
+    pub result: TapResult,
     pub stop_id: Option<String>,
     pub route_id: Option<String>,
     pub trip_id: Option<String>,
@@ -63,7 +64,7 @@ pub struct StatusRow {
     pub vehicle_id: String,
     pub recorded_at: DateTime<Utc>,
     pub mode: &'static str,
-    pub device_kind: &'static str,
+    pub device_kind: DeviceKind,
     pub firmware: Option<String>,
     pub uptime_s: i64,
     pub buffered: i32,
@@ -258,15 +259,15 @@ async fn insert_taps(
     .bind(rows.iter().map(|r| r.vehicle_id.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.mode).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.validator_id.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.action).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.action.code()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.card_hash.to_vec()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.medium).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.medium.code()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.brand.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.issuer_country.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.rider_category).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.rider_category.code()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.num_riders).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.fare_yen).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.result).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.result.code()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.stop_id.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.route_id.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.trip_id.clone()).collect::<Vec<_>>())
@@ -326,7 +327,7 @@ async fn insert_statuses(
     )
     .bind(rows.iter().map(|r| r.vehicle_id.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.device_kind).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.device_kind.code()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.firmware.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.uptime_s).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.buffered).collect::<Vec<_>>())
@@ -436,7 +437,12 @@ async fn upsert_devices(
             .map(|s| s.vehicle_id.clone())
             .collect::<Vec<_>>(),
     )
-    .bind(newest.iter().map(|s| s.device_kind).collect::<Vec<_>>())
+    .bind(
+        newest
+            .iter()
+            .map(|s| s.device_kind.code())
+            .collect::<Vec<_>>(),
+    )
     .bind(
         newest
             .iter()

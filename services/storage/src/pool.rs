@@ -6,7 +6,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-use kagoshima_runtime::secret::redact_url;
+use kagoshima_runtime::{secret::redact_url, shutdown::Shutdown};
 
 use crate::StorageError;
 
@@ -18,6 +18,9 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 pub struct Store {
     pool: PgPool,
 }
+
+/// How often a service checks that its database answers.
+const READINESS_EVERY: Duration = Duration::from_secs(5);
 
 impl Store {
     /// Connects with a pool of at most `max_connections`.
@@ -86,5 +89,26 @@ impl Store {
     /// True when the database answers a trivial query.
     pub async fn is_healthy(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Keeps the host's `database` health component equal to whether the
+    /// database answers, checked every few seconds until `stop`.
+    pub fn watch_readiness(&self, host: &kagoshima_runtime::host::Host, stop: Shutdown) {
+        let store = self.clone();
+        host.probe(
+            "database",
+            READINESS_EVERY,
+            move || {
+                let store = store.clone();
+                async move {
+                    sqlx::query("SELECT 1")
+                        .execute(&store.pool)
+                        .await
+                        .map(drop)
+                        .map_err(|e| format!("the database does not answer: {e}"))
+                }
+            },
+            stop,
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Start-up: `Application::build` binds the listener and makes the gRPC
-//! clients (lazily connected), `run_until_stopped` serves until shutdown.
+//! clients (lazily connected), `run_until_stopped` serves through the
+//! runtime's [`Host`] until shutdown.
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
@@ -11,14 +12,11 @@ use axum::{
     routing::get,
 };
 use kagoshima_runtime::{
-    admin_http::{self, Health},
     auth::{BadTokenHash, TokenSet},
+    host::{GrpcServices, Host, ServeError},
     rate_limit::{RateLimiter, retry_after_secs},
     shutdown::Shutdown,
 };
-use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
-use tracing::info;
 
 use crate::{
     WebConfig,
@@ -38,8 +36,8 @@ pub enum WebError {
     Upstream(#[from] BadAddress),
     #[error(transparent)]
     Tokens(#[from] BadTokenHash),
-    #[error("http server failed: {0}")]
-    Http(std::io::Error),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 /// What every handler shares.
@@ -56,7 +54,7 @@ pub struct AppState {
 
 pub struct Application {
     state: AppState,
-    listener: TcpListener,
+    host: Host,
 }
 
 impl Application {
@@ -66,7 +64,7 @@ impl Application {
         if tokens.is_empty() {
             tracing::warn!("no bureau tokens configured: /api/bureau refuses every request");
         }
-        let listener = config.http.bind().await?;
+        let host = Host::bind("web", None, &config.http).await?;
         let state = AppState {
             limiter: RateLimiter::new(config.rate_limit.clone()),
             config: Arc::new(config),
@@ -75,26 +73,18 @@ impl Application {
             timetables: TimetableCache::default(),
             stops: StopCache::default(),
         };
-        Ok(Application { state, listener })
+        Ok(Application { state, host })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        self.host.http_addr()
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), WebError> {
-        info!(http = %self.addr(), "web serving");
         let router = router(self.state);
-        axum::serve(
-            kagoshima_runtime::serving::http_listener(self.listener),
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .map_err(WebError::Http)?;
-        info!("web stopped");
+        self.host
+            .serve(GrpcServices::new(), Some(router), shutdown)
+            .await?;
         Ok(())
     }
 }
@@ -136,12 +126,10 @@ pub fn router(state: AppState) -> Router {
         .route("/signage/{stop_id}", get(pages::signage))
         .route("/dashboard", get(pages::dashboard))
         .route("/assets/{name}", get(pages::asset));
-    let admin = admin_http::router(Arc::new(Registry::default()), Health::default());
     Router::new()
         .merge(pages)
         .merge(api)
         .with_state(state)
-        .merge(admin)
         .layer(middleware::map_response(security_headers))
 }
 

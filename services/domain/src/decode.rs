@@ -1,15 +1,19 @@
-//! From an MQTT topic and payload to a validated event, or to the reason it
-//! was refused. Payloads are protobuf, or proto3 JSON when they start with `{`.
+//! The one decoder of device messages: from an MQTT topic and payload to a
+//! validated event, or to the reason it was refused. Ingest, location, the
+//! simulators, tests and benchmarks all decode through [`decode`], so a
+//! message is judged by one set of rules wherever it lands. Payloads are
+//! protobuf, or proto3 JSON when they start with `{`.
 use chrono::{DateTime, Utc};
-use kagoshima_domain::{
-    topic::{DeviceTopic, Kind, TopicError},
-    validation::{Reason, Rejection, ValidEvent, Validator},
-};
 use kagoshima_proto::{
     json,
     v1::{DeviceStatus, PassengerCount, Position, Tap},
 };
 use prost::Message;
+
+use crate::{
+    topic::{DeviceTopic, Kind, TopicError},
+    validation::{Reason, Rejection, ValidEvent, Validator},
+};
 
 /// A refused message: what could be learnt of its topic, and why.
 #[derive(Debug, Clone)]
@@ -48,7 +52,7 @@ pub fn decode(
     }
     // A card number anywhere in a tap is the reason that matters, even when the
     // rest of the payload does not parse.
-    if topic.kind == Kind::Tap && kagoshima_domain::card_data::payload_has_card_number(payload) {
+    if topic.kind == Kind::Tap && crate::card_data::payload_has_card_number(payload) {
         return Err(refuse(Rejection::new(
             Reason::CardNumber,
             "the tap carries a card number (13-19 digits passing Luhn); devices must send the processor's token",
@@ -90,11 +94,11 @@ fn parse<M: Message + Default + json::Name>(payload: &[u8]) -> Result<M, Rejecti
 /// Property tests: every decoder takes any input without panicking, and what
 /// it says about a refused message never carries a card number. CI runs the
 /// default number of cases; `PROPTEST_CASES=200000 cargo test -p
-/// kagoshima-ingest --lib decode` is the long run (see SECURITY.md).
+/// kagoshima-domain --lib decode` is the long run (see SECURITY.md).
 #[cfg(test)]
 mod fuzz {
+    use crate::{card_data::contains_card_number, validation::ValidationConfig};
     use chrono::Utc;
-    use kagoshima_domain::{card_data::contains_card_number, validation::ValidationConfig};
     use kagoshima_proto::{
         Timestamp,
         v1::{Position, Tap},

@@ -363,6 +363,36 @@ async fn positions_over_the_broker_reach_arrivals() {
             "the vehicle never showed up: {a:?}"
         );
     }
+    // What the contract refuses is counted by reason, never dropped silently.
+    let topic = format!("kagoshima/v1/tram/{vehicle}/position");
+    device.publish(&topic, b"not protobuf".to_vec()).await;
+    let off_the_map = Position {
+        vehicle_id: vehicle.clone(),
+        recorded_at: Some(Timestamp {
+            seconds: now() as i64,
+            nanos: 0,
+        }),
+        lat: 95.0,
+        lon: 130.55,
+        ..Position::default()
+    };
+    device.publish(&topic, off_the_map.encode_to_vec()).await;
+    let metrics_url = format!("http://{}/metrics", app.http);
+    kagoshima_tests::eventually("refusals counted", Duration::from_secs(10), || async {
+        let (_, body) = crate::support::http_get(&metrics_url).await?;
+        let refused = |reason: &str| {
+            body.lines().any(|l| {
+                l.starts_with("kagoshima_location_reports_refused_total")
+                    && l.contains(&format!("reason=\"{reason}\""))
+                    && !l.ends_with(" 0")
+            })
+        };
+        let accepted = body.lines().any(|l| {
+            l.starts_with("kagoshima_location_reports_accepted_total ") && !l.ends_with(" 0")
+        });
+        (refused("malformed_payload") && refused("invalid_coordinates") && accepted).then_some(())
+    })
+    .await;
     device.disconnect().await;
 }
 

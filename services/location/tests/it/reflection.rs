@@ -50,6 +50,17 @@ async fn grpc_reflection_lists_the_passenger_service() {
     ] {
         assert!(names.contains(&wanted), "{wanted} not in {names:?}");
     }
+    // Every service's descriptor is registered, but this port only answers
+    // the passenger service: reflection must not advertise the others.
+    for served_elsewhere in [
+        "kagoshima.transit.v1.IngestService",
+        "kagoshima.transit.v1.IndicatorService",
+    ] {
+        assert!(
+            !names.contains(&served_elsewhere),
+            "{served_elsewhere} listed"
+        );
+    }
 
     let symbol = "kagoshima.transit.v1.PassengerService";
     let MessageResponse::FileDescriptorResponse(files) =

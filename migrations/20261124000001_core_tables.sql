@@ -8,12 +8,16 @@
 
 DO $$
 BEGIN
+    -- Only where the server preloads it: a cluster that can see the files
+    -- but does not preload them ends the session with a FATAL error on
+    -- CREATE EXTENSION, which no EXCEPTION block below can catch.
     IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
-       AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
+       AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
+       AND current_setting('shared_preload_libraries') ~ '(^|[\s,/])timescaledb([\s,]|$)' THEN
         BEGIN
             CREATE EXTENSION timescaledb;
         EXCEPTION WHEN OTHERS THEN
-            -- Installed but not in shared_preload_libraries: carry on without it.
+            -- Preloaded but not loadable (a version mismatch, say): carry on without it.
             RAISE NOTICE 'timescaledb is installed but cannot be loaded (%): using plain tables', SQLERRM;
         END;
     END IF;

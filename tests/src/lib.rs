@@ -5,6 +5,12 @@
 //! - `DATABASE_URL`: a PostgreSQL URL whose user may create databases
 //!   (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! - `KAGOSHIMA_TEST_MQTT`: `host:port` of the broker (default `127.0.0.1:1883`);
+//! - `KAGOSHIMA_TEST_ENGINE`: `timescaledb` or `postgresql`, what the test
+//!   command promises `DATABASE_URL` runs; tests of TimescaleDB's features
+//!   then fail instead of adapting when the database is not that engine;
+//! - `KAGOSHIMA_TEST_TIMESCALEDB_BIN`: a PostgreSQL bin folder that can see
+//!   the timescaledb extension (the side-by-side build), for the test of a
+//!   cluster that sees it without preloading it;
 //! - `TEST_LOG=1` prints the services' logs.
 use std::{
     future::Future,
@@ -72,6 +78,22 @@ impl TestDb {
 
     pub fn pool(&self) -> &sqlx::PgPool {
         self.store.pool()
+    }
+
+    /// Whether the time-series tables are TimescaleDB hypertables here, and
+    /// a failure when that is not what the test command promised.
+    pub async fn timescale(&self) -> bool {
+        let enabled = self
+            .store
+            .timescale_enabled()
+            .await
+            .expect("detect timescaledb");
+        match std::env::var("KAGOSHIMA_TEST_ENGINE").as_deref() {
+            Ok("timescaledb") => assert!(enabled, "expected TimescaleDB at {}", self.url),
+            Ok("postgresql") => assert!(!enabled, "expected plain PostgreSQL at {}", self.url),
+            _ => {}
+        }
+        enabled
     }
 
     /// One number from a query such as `SELECT count(*) FROM taps`.

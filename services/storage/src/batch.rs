@@ -244,13 +244,34 @@ async fn insert_taps(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    // The tap's key is claimed in `tap_keys` first (one row per event_id on
+    // both engines, see migration 5); only taps whose claim is new, the first
+    // copy in input order, are stored.
     let returned: Vec<(String,)> = sqlx::query_as(
-        "INSERT INTO taps
+        "WITH input AS (
+             SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                  $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int2[],
+                                  $13::int4[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
+                  WITH ORDINALITY
+                  AS i(event_id, occurred_at, vehicle_id, mode, validator_id, action, card_hash, medium, brand,
+                       issuer_country, rider_category, num_riders, fare_yen, result, stop_id, route_id, trip_id,
+                       source, n)
+         ),
+         claimed AS (
+             INSERT INTO tap_keys (event_id, occurred_at)
+             SELECT DISTINCT ON (event_id) event_id, occurred_at FROM input ORDER BY event_id, n
+             ON CONFLICT DO NOTHING
+             RETURNING event_id, occurred_at
+         )
+         INSERT INTO taps
             (event_id, occurred_at, vehicle_id, mode, validator_id, action, card_hash, medium, brand,
              issuer_country, rider_category, num_riders, fare_yen, result, stop_id, route_id, trip_id, source)
-         SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
-                              $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int2[],
-                              $13::int4[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
+         SELECT DISTINCT ON (i.event_id)
+                i.event_id, i.occurred_at, i.vehicle_id, i.mode, i.validator_id, i.action, i.card_hash, i.medium,
+                i.brand, i.issuer_country, i.rider_category, i.num_riders, i.fare_yen, i.result, i.stop_id,
+                i.route_id, i.trip_id, i.source
+           FROM input i JOIN claimed c USING (event_id, occurred_at)
+          ORDER BY i.event_id, i.n
          ON CONFLICT DO NOTHING
          RETURNING event_id",
     )

@@ -11,7 +11,7 @@ pub use batch::{
     TapRow,
 };
 pub use dead_letter::DeadLetter;
-pub use pool::{MIGRATOR, Store};
+pub use pool::{MIGRATOR, REVIEWED_EDITS, Store};
 
 /// Errors from the database layer.
 #[derive(Debug, thiserror::Error)]

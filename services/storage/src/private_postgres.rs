@@ -34,6 +34,17 @@ impl PrivatePostgres {
     /// As root, the server runs as the `postgres` user (PostgreSQL refuses root).
     pub fn start(data: &Path, port: u16) -> Result<PrivatePostgres, PrivatePostgresError> {
         let bin = find_bin_dir().ok_or(PrivatePostgresError::NotInstalled)?;
+        PrivatePostgres::start_from(&bin, data, port)
+    }
+
+    /// [`start`](PrivatePostgres::start) with the server binaries of `bin`
+    /// (a side-by-side build, say) instead of the machine's newest.
+    pub fn start_from(
+        bin: &Path,
+        data: &Path,
+        port: u16,
+    ) -> Result<PrivatePostgres, PrivatePostgresError> {
+        let bin = bin.to_path_buf();
         let run_as = is_root().then_some("postgres");
         std::fs::create_dir_all(data).map_err(|e| failed("create data folder", e))?;
         let data = data

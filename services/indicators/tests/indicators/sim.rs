@@ -4,7 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kagoshima_domain::calendar::jst_day_start;
-use sha2::{Digest, Sha256};
+use kagoshima_domain::{
+    card_data::CardTokenHasher,
+    fields::{Medium, RiderCategory, TapAction, TapResult},
+};
+use kagoshima_storage::{Batch, Store, TapRow};
 use sqlx::PgPool;
 
 pub const CAP: i64 = 9660;
@@ -55,9 +59,8 @@ impl Truth {
     }
 }
 
-pub fn hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
+/// The card-token key of these tests (production keys come from configuration).
+const TEST_CARD_KEY: &[u8] = b"indicators-test-card-token-key-0123456789";
 
 /// JST wall-clock instant.
 pub fn jst(date: NaiveDate, h: i64, m: i64) -> DateTime<Utc> {
@@ -198,38 +201,50 @@ pub fn month(first: NaiveDate, days: i64) -> (Vec<Tap>, Vec<Visit>, Truth) {
     (taps, visits, t)
 }
 
+/// Stores taps the way ingest does: through the storage crate's batch writer,
+/// card tokens hashed with the production HMAC under a test key. Returns how
+/// many were new.
 pub async fn insert_taps(pool: &PgPool, taps: &[Tap]) -> u64 {
-    let col = |f: &dyn Fn(&Tap) -> String| taps.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
-        "INSERT INTO taps (event_id, occurred_at, vehicle_id, mode, validator_id, action, card_hash,
-            medium, brand, issuer_country, rider_category, num_riders, fare_yen, result, stop_id,
-            route_id, trip_id, source)
-         SELECT e, t, v, m, v || '-v1', a, h, me, b, ic, 'adult', nr, f, r, s, ro, tr, 'test'
-         FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::bytea[],
-                     $7::text[], $8::text[], $9::text[], $10::smallint[], $11::int[], $12::text[],
-                     $13::text[], $14::text[], $15::text[])
-              AS x(e, t, v, m, a, h, me, b, ic, nr, f, r, s, ro, tr)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(col(&|t| t.event_id.clone()))
-    .bind(taps.iter().map(|t| t.at).collect::<Vec<_>>())
-    .bind(col(&|t| t.vehicle_id.clone()))
-    .bind(col(&|t| t.mode.to_owned()))
-    .bind(col(&|t| if t.on { "on" } else { "off" }.to_owned()))
-    .bind(taps.iter().map(|t| hash(&t.token)).collect::<Vec<_>>())
-    .bind(col(&|t| t.medium.to_owned()))
-    .bind(col(&|t| t.brand.to_owned()))
-    .bind(col(&|t| t.issuer_country.to_owned()))
-    .bind(taps.iter().map(|t| t.num_riders).collect::<Vec<_>>())
-    .bind(taps.iter().map(|t| t.fare_yen).collect::<Vec<_>>())
-    .bind(col(&|t| t.result.to_owned()))
-    .bind(taps.iter().map(|t| t.stop_id.clone()).collect::<Vec<_>>())
-    .bind(col(&|t| t.route_id.clone()))
-    .bind(col(&|t| t.trip_id.clone()))
-    .execute(pool)
-    .await
-    .expect("insert taps")
-    .rows_affected()
+    let hasher = CardTokenHasher::new(TEST_CARD_KEY).expect("a 32-byte key");
+    let rows = taps
+        .iter()
+        .map(|t| TapRow {
+            event_id: t.event_id.clone(),
+            occurred_at: t.at,
+            vehicle_id: t.vehicle_id.clone(),
+            mode: t.mode,
+            validator_id: format!("{}-v1", t.vehicle_id),
+            action: if t.on { TapAction::On } else { TapAction::Off },
+            card_hash: hasher.hash(&t.token),
+            medium: match t.medium {
+                "mobile" => Medium::Mobile,
+                _ => Medium::Card,
+            },
+            brand: Some(t.brand.to_owned()),
+            issuer_country: Some(t.issuer_country.to_owned()),
+            rider_category: RiderCategory::Adult,
+            num_riders: t.num_riders,
+            fare_yen: t.fare_yen,
+            result: TapResult::ALL
+                .iter()
+                .find(|r| r.code() == t.result)
+                .copied()
+                .unwrap_or_else(|| panic!("unknown tap result {}", t.result)),
+            stop_id: t.stop_id.clone(),
+            route_id: Some(t.route_id.clone()),
+            trip_id: Some(t.trip_id.clone()),
+            source: "test",
+        })
+        .collect();
+    let batch = Batch {
+        taps: rows,
+        ..Batch::default()
+    };
+    let outcome = Store::from_pool(pool.clone())
+        .write_batch(&batch)
+        .await
+        .expect("insert taps");
+    outcome.taps.iter().filter(|new| **new).count() as u64
 }
 
 pub async fn insert_visits(pool: &PgPool, visits: &[Visit]) {

@@ -120,6 +120,8 @@ test("dashboard refuses a missing token and shows the indicators with one", asyn
   await page.locator("#content").waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("kagoshima.bureau.token")), TOKEN);
   await page.locator("#feeds .card").first().waitFor();
+  // The database's background jobs have a card: ok, or the failing ones listed.
+  assert.match(await page.innerText("#feeds"), /Database jobs[\s\S]*(正常 \/ ok|失敗 \d+ \/ failing)/);
   // Indicators need IndicatorService: a table with 令和 labels and statuses.
   await page.locator("#fiscal table tbody tr").first().waitFor({ timeout: 15000 });
   assert.match(await page.innerText("#fy-h"), /令和\d+年度|令和元年度/);

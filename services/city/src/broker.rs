@@ -55,11 +55,37 @@ pub fn start_embedded(listen: SocketAddr) -> anyhow::Result<()> {
             }
         })?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect(listen).is_err() {
+    while !answers_mqtt(listen) {
         if std::time::Instant::now() > deadline {
             anyhow::bail!("the embedded broker did not start on {listen}");
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// Whether an MQTT 3.1.1 CONNECT on `listen` gets its CONNACK. A full
+/// session (connect, acknowledge, disconnect) rather than a bare TCP probe:
+/// rumqttd logs a connection closed before CONNECT as an ERROR.
+fn answers_mqtt(listen: std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    const CLIENT_ID: &[u8] = b"city-ready-probe";
+    let Ok(mut stream) =
+        std::net::TcpStream::connect_timeout(&listen, std::time::Duration::from_millis(500))
+    else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+    // Fixed header, then "MQTT", level 4, clean session, keep-alive 10 s.
+    let mut connect = vec![0x10, (10 + 2 + CLIENT_ID.len()) as u8];
+    connect.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 10]);
+    connect.extend_from_slice(&[0, CLIENT_ID.len() as u8]);
+    connect.extend_from_slice(CLIENT_ID);
+    let mut connack = [0u8; 4];
+    let accepted = stream.write_all(&connect).is_ok()
+        && stream.read_exact(&mut connack).is_ok()
+        && connack[0] == 0x20
+        && connack[3] == 0;
+    let _ = stream.write_all(&[0xE0, 0]);
+    accepted
 }

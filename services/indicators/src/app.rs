@@ -77,9 +77,10 @@ impl Application {
             indicators,
             tokens,
             store,
-            host,
+            mut host,
         } = self;
         store.watch_readiness(&host, shutdown.clone());
+        store.watch_jobs(&mut host, shutdown.clone());
         let service = tonic::service::interceptor::InterceptedService::new(
             IndicatorServiceServer::new(IndicatorApi::new(indicators.clone())),
             tokens.interceptor(),

@@ -103,9 +103,10 @@ impl Application {
             store,
             pipeline,
             tokens,
-            host,
+            mut host,
             metrics,
         } = self;
+        store.watch_jobs(&mut host, shutdown.clone());
         let consumer = Consumer {
             mqtt: config.mqtt.clone(),
             batch: config.batch.clone(),

@@ -1,5 +1,8 @@
 //! The admin HTTP endpoints every service serves: Prometheus `/metrics` and
-//! `/healthz` (200 when ready, 503 with the reason when degraded).
+//! `/healthz`: 200 when ready, 503 with the reasons while a component it
+//! needs to serve is failing. Warnings (a failing database background job,
+//! say) make the status `degraded` and list the reason but keep it ready:
+//! an operator must see them, a load balancer must not drain the service.
 use std::sync::{Arc, Mutex};
 
 use axum::{
@@ -17,6 +20,7 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct Health {
     problems: Arc<Mutex<Vec<(&'static str, String)>>>,
+    warnings: Arc<Mutex<Vec<(&'static str, String)>>>,
     healthy: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -24,6 +28,7 @@ impl Default for Health {
     fn default() -> Self {
         Health {
             problems: Arc::default(),
+            warnings: Arc::default(),
             healthy: Arc::new(tokio::sync::watch::Sender::new(true)),
         }
     }
@@ -32,7 +37,9 @@ impl Default for Health {
 #[derive(Debug, Serialize)]
 struct HealthBody {
     status: &'static str,
+    ready: bool,
     problems: Vec<Problem>,
+    warnings: Vec<Problem>,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,6 +67,19 @@ impl Health {
             .send_if_modified(|h| std::mem::replace(h, healthy) != healthy);
     }
 
+    /// Reports a problem that does not stop the service from serving.
+    pub fn warn(&self, component: &'static str, detail: impl Into<String>) {
+        let mut warnings = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        warnings.retain(|(c, _)| *c != component);
+        warnings.push((component, detail.into()));
+    }
+
+    /// Withdraws the warning of `component`.
+    pub fn clear_warning(&self, component: &'static str) {
+        let mut warnings = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        warnings.retain(|(c, _)| *c != component);
+    }
+
     /// Follows whether the service is healthy (no component failing).
     pub fn watch(&self) -> tokio::sync::watch::Receiver<bool> {
         self.healthy.subscribe()
@@ -73,20 +93,27 @@ impl Health {
     }
 
     fn body(&self) -> HealthBody {
-        let problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
-        HealthBody {
-            status: if problems.is_empty() {
-                "ok"
-            } else {
-                "degraded"
-            },
-            problems: problems
+        let listed = |list: &Mutex<Vec<(&'static str, String)>>| {
+            list.lock()
+                .unwrap_or_else(|e| e.into_inner())
                 .iter()
                 .map(|(component, detail)| Problem {
                     component,
                     detail: detail.clone(),
                 })
-                .collect(),
+                .collect::<Vec<_>>()
+        };
+        let problems = listed(&self.problems);
+        let warnings = listed(&self.warnings);
+        HealthBody {
+            status: if problems.is_empty() && warnings.is_empty() {
+                "ok"
+            } else {
+                "degraded"
+            },
+            ready: problems.is_empty(),
+            problems,
+            warnings,
         }
     }
 }
@@ -126,7 +153,7 @@ async fn metrics(State(state): State<AdminState>) -> Response {
 
 async fn healthz(State(state): State<AdminState>) -> Response {
     let body = state.health.body();
-    let code = if body.status == "ok" {
+    let code = if body.ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

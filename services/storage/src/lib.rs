@@ -3,6 +3,7 @@
 
 mod batch;
 mod dead_letter;
+mod jobs;
 mod pool;
 pub mod private_postgres;
 
@@ -11,6 +12,7 @@ pub use batch::{
     TapRow,
 };
 pub use dead_letter::DeadLetter;
+pub use jobs::BackgroundJob;
 pub use pool::{MIGRATOR, REVIEWED_EDITS, Store};
 
 /// Errors from the database layer.

@@ -162,6 +162,17 @@
     } catch (e) { $("trend-figure").hidden = true; }
   }
 
+  // TimescaleDB's compression and retention jobs: an operator must see a
+  // failing one (the data keeps growing uncompressed, or is kept too long).
+  function jobsCard(card, failing) {
+    const c = card("DB定期ジョブ", "Database jobs", failing.length ? `失敗 ${failing.length} / failing` : "正常 / ok");
+    if (failing.length) {
+      c.classList.add("alert");
+      c.append(el("ul", { class: "meta" }, ...failing.map(j => el("li", {}, j))));
+    }
+    return c;
+  }
+
   async function loadFeeds() {
     try {
       const d = await (await api("/api/bureau/feeds")).json();
@@ -179,7 +190,8 @@
           card("デッドレター", "Dead letters", d.dead_letters_total.toLocaleString("ja-JP")),
           card("取込遅延 (平均)", "Ingest lag (mean)", d.ingest_lag_seconds == null ? "—" : `${d.ingest_lag_seconds} s`),
           card("未処理", "Pending", d.pending == null ? "—" : String(d.pending)),
-          card("ブローカー接続", "Broker", d.mqtt_connected ? "接続中 / up" : "切断 / down"));
+          card("ブローカー接続", "Broker", d.mqtt_connected ? "接続中 / up" : "切断 / down"),
+          jobsCard(card, d.failing_jobs || []));
       }
       $("feeds-source").textContent = `出典 Source: ${d.url}${d.error ? " — " + d.error : ""}`;
     } catch (e) {

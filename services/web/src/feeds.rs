@@ -29,6 +29,9 @@ pub struct FeedHealth {
     pub pending: Option<f64>,
     pub mqtt_connected: Option<bool>,
     pub write_errors: Option<f64>,
+    /// TimescaleDB background jobs whose last run failed, as
+    /// `proc_name on hypertable (job id)`.
+    pub failing_jobs: Vec<String>,
 }
 
 /// Reads and summarises `url`; never fails (an unreachable endpoint is a finding).
@@ -139,6 +142,19 @@ pub fn summarise(text: &str, h: &mut FeedHealth) {
             "kagoshima_ingest_pending" => h.pending = Some(value),
             "kagoshima_ingest_mqtt_connected" => h.mqtt_connected = Some(value >= 1.0),
             "kagoshima_ingest_write_errors_total" => h.write_errors = Some(value),
+            "kagoshima_database_job_failing" if value >= 1.0 => {
+                let table = label("hypertable");
+                h.failing_jobs.push(format!(
+                    "{} on {} (job {})",
+                    label("proc_name"),
+                    if table.is_empty() {
+                        "the database".into()
+                    } else {
+                        table
+                    },
+                    label("job")
+                ));
+            }
             _ => {}
         }
     }
@@ -167,6 +183,8 @@ kagoshima_ingest_store_lag_seconds_count 120
 kagoshima_ingest_store_lag_seconds_bucket{le="0.01"} 3
 kagoshima_ingest_pending 4
 kagoshima_ingest_mqtt_connected 1
+kagoshima_database_job_failing{job="1000",proc_name="policy_compression",hypertable="vehicle_positions"} 1
+kagoshima_database_job_failing{job="1002",proc_name="policy_retention",hypertable="vehicle_positions"} 0
 # EOF
 "#;
         let mut h = FeedHealth::default();
@@ -177,5 +195,9 @@ kagoshima_ingest_mqtt_connected 1
         assert_eq!(h.ingest_lag_seconds, Some(0.25));
         assert_eq!(h.pending, Some(4.0));
         assert_eq!(h.mqtt_connected, Some(true));
+        assert_eq!(
+            h.failing_jobs,
+            ["policy_compression on vehicle_positions (job 1000)"]
+        );
     }
 }

@@ -379,3 +379,67 @@ async fn a_retention_run_keeps_the_current_fiscal_year() {
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(kept[0] > now - Duration::days(367));
 }
+
+/// A policy that fails (TimescaleDB 2.28.3 on PostgreSQL 15.20 records every
+/// run as failed) is shown to the operator: a gauge per job in `/metrics` and
+/// a warning in `/healthz`, which stays 200 so the service keeps serving.
+#[tokio::test]
+async fn a_failing_database_job_is_visible_and_the_service_stays_ready() {
+    let db = TestDb::new().await;
+    let timescale = db.timescale().await;
+    if timescale {
+        sqlx::raw_sql(
+            "CREATE PROCEDURE kagoshima_test_failing_job(job_id int, config jsonb)
+             LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'this job always fails'; END $$;
+             SELECT add_job('kagoshima_test_failing_job', INTERVAL '1 hour', initial_start => now());",
+        )
+        .execute(db.pool())
+        .await
+        .expect("a failing job");
+        kagoshima_tests::eventually("the job ran and failed", std::time::Duration::from_secs(30), || async {
+            let failed: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM timescaledb_information.job_stats s
+                   JOIN timescaledb_information.jobs j USING (job_id)
+                  WHERE j.proc_name = 'kagoshima_test_failing_job' AND s.last_run_status = 'Failed'",
+            )
+            .fetch_one(db.pool())
+            .await
+            .expect("job stats");
+            (failed > 0).then_some(())
+        })
+        .await;
+    }
+    let vehicle = unique("tram");
+    let config = crate::support::config(&db, crate::support::filters_for(&[vehicle.as_str()]));
+    let ingest = crate::support::TestIngest::spawn_with(db, config).await;
+    let url = format!("http://{}/healthz", ingest.http);
+    let (code, body) = crate::support::http_get(&url).await.expect("healthz");
+    assert_eq!(code, 200, "{body}");
+    let metrics = ingest.metrics().await;
+    if timescale {
+        assert!(body.contains("\"status\":\"degraded\""), "{body}");
+        assert!(body.contains("database_jobs"), "{body}");
+        assert!(body.contains("this job always fails"), "{body}");
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("kagoshima_database_job_failing{")
+                    && l.contains("kagoshima_test_failing_job")
+                    && l.ends_with(" 1")),
+            "{metrics}"
+        );
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("kagoshima_database_jobs_failing ") && !l.ends_with(" 0")),
+            "{metrics}"
+        );
+    } else {
+        assert!(body.contains("\"status\":\"ok\""), "{body}");
+        assert!(
+            metrics.contains("kagoshima_database_jobs_failing 0"),
+            "{metrics}"
+        );
+    }
+    ingest.stop().await;
+}

@@ -67,7 +67,7 @@ pub fn start_embedded(listen: SocketAddr) -> anyhow::Result<()> {
 /// Whether an MQTT 3.1.1 CONNECT on `listen` gets its CONNACK. A full
 /// session (connect, acknowledge, disconnect) rather than a bare TCP probe:
 /// rumqttd logs a connection closed before CONNECT as an ERROR.
-fn answers_mqtt(listen: std::net::SocketAddr) -> bool {
+fn answers_mqtt(listen: SocketAddr) -> bool {
     use std::io::{Read, Write};
     const CLIENT_ID: &[u8] = b"city-ready-probe";
     let Ok(mut stream) =

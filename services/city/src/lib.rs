@@ -5,6 +5,8 @@
 
 pub mod broker;
 pub mod database;
+pub mod demo;
 pub mod demo_clock;
 pub mod history;
+pub mod platform;
 pub mod secrets;

@@ -1,5 +1,5 @@
 //! The demo command starts from a clean state, serves within a bounded time,
-//! and stops cleanly on SIGTERM.
+//! and stops cleanly on SIGTERM, with no ERROR in its log.
 use std::{
     process::Stdio,
     time::{Duration, Instant},
@@ -36,6 +36,9 @@ async fn the_demo_starts_clean_serves_in_bounded_time_and_stops_on_sigterm() {
             break candidate;
         }
     };
+    std::fs::create_dir_all(&data).expect("data folder");
+    let log_path = std::env::temp_dir().join(unique("kagoshima-demo-log"));
+    let log = std::fs::File::create(&log_path).expect("log file");
     let started = Instant::now();
     let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_kagoshima-city"))
         .args(["demo", "--no-history", "--data-dir"])
@@ -53,8 +56,9 @@ async fn the_demo_starts_clean_serves_in_bounded_time_and_stops_on_sigterm() {
         ])
         .env_remove("DATABASE_URL")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::from(log.try_clone().expect("log file")))
+        .stderr(Stdio::from(log))
         .kill_on_drop(true)
         .spawn()
         .expect("start the demo");
@@ -93,5 +97,14 @@ async fn the_demo_starts_clean_serves_in_bounded_time_and_stops_on_sigterm() {
         .expect("exit status");
     assert!(exit.success(), "the demo exited with {exit}");
     eprintln!("demo served after {serving_after:?}");
+    let log = std::fs::read_to_string(&log_path).expect("the demo's log");
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(
+        errors.is_empty(),
+        "a clean start and stop logged errors:\n{}",
+        errors.join("\n")
+    );
+    assert!(log.contains("demo stopped"), "{log}");
     let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_file(&log_path);
 }

@@ -1,0 +1,289 @@
+//! `kagoshima-city demo`: the database (DATABASE_URL or a private
+//! PostgreSQL), the broker (embedded unless given), the sample network, this
+//! month's simulated history, the [`Platform`] and the simulated city
+//! publishing in real time.
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Instant,
+};
+
+use anyhow::Context;
+use kagoshima_runtime::shutdown::Shutdown;
+use tracing::{info, warn};
+
+use crate::{
+    broker,
+    database::DemoDatabase,
+    demo_clock::{self, DemoClock},
+    platform::{Platform, PlatformConfig, Ports},
+    secrets,
+};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Folder for the private database, generated secrets and the demo feed.
+    #[arg(long, default_value = ".data/demo")]
+    pub data_dir: PathBuf,
+    /// Use this broker (host:port) instead of the embedded one.
+    #[arg(long)]
+    pub mqtt: Option<String>,
+    /// Port of the embedded broker.
+    #[arg(long, default_value_t = 1884)]
+    pub mqtt_port: u16,
+    /// Port of the private PostgreSQL (when DATABASE_URL is not set).
+    #[arg(long, default_value_t = 55432)]
+    pub postgres_port: u16,
+    /// The GTFS / GTFS-JP feed to load.
+    #[arg(long, default_value = "simulators/feed/kagoshima")]
+    pub feed: PathBuf,
+    /// Seed of the simulated city.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Rider demand (1.0 is about 30,000 tram rides a day).
+    #[arg(long, default_value_t = 0.3)]
+    pub scale: f64,
+    /// Run without the simulated city (devices of your own publish instead).
+    #[arg(long)]
+    pub no_simulator: bool,
+    /// Skip filling this month so far with simulated history (done once a
+    /// month on first start, so the dashboard has figures; ~10 s in release).
+    #[arg(long)]
+    pub no_history: bool,
+    /// First port of the services: gRPC ingest +0, passenger +1, indicators
+    /// +2; HTTP admin of ingest +1000, passenger JSON +1001, indicators +1002.
+    #[arg(long, default_value_t = 50051)]
+    pub grpc_port: u16,
+    /// Port of the web pages.
+    #[arg(long, default_value_t = 8080)]
+    pub web_port: u16,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let shutdown = Shutdown::new();
+    kagoshima_runtime::shutdown::on_signals(shutdown.clone());
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data folder {}", args.data_dir.display()))?;
+
+    println!(
+        "Starting the Kagoshima transit demo (first build and database set-up take a while)..."
+    );
+    let database = DemoDatabase::resolve(
+        std::env::var("DATABASE_URL").ok(),
+        &args.data_dir,
+        args.postgres_port,
+    )?;
+    let database_url = database.url();
+    let (mqtt_host, mqtt_port) = match &args.mqtt {
+        Some(addr) => split_host_port(addr)?,
+        None => {
+            let listen: SocketAddr = ([127, 0, 0, 1], args.mqtt_port).into();
+            broker::start_embedded(listen)?;
+            ("127.0.0.1".to_owned(), args.mqtt_port)
+        }
+    };
+    let card_key = secrets::load_or_create(&args.data_dir, "card-hash.key")?;
+    // The bureau's token for the dashboard and IndicatorService; only its hash
+    // goes into the services' configuration.
+    let bureau_token = secrets::load_or_create(&args.data_dir, "bureau.token")?;
+    let bureau = vec![kagoshima_runtime::auth::TokenEntry {
+        name: "demo-bureau".into(),
+        sha256: kagoshima_runtime::auth::hash_token_hex(&bureau_token),
+    }];
+
+    let clock = DemoClock::at(chrono::Utc::now());
+    if clock.is_shifted() {
+        warn!(
+            shift_minutes = clock.shift.num_minutes(),
+            "the city sleeps now: the demo runs the timetable shifted so trams are out"
+        );
+    }
+    let feed_dir = demo_clock::shifted_feed(
+        &args.feed,
+        &args
+            .data_dir
+            .join(format!("feed-shift-{}m", clock.shift.num_minutes())),
+        clock.shift,
+    )
+    .with_context(|| format!("reading the feed at {}", args.feed.display()))?;
+    import_feed(&database_url, &feed_dir).await?;
+    if !args.no_simulator && !args.no_history {
+        // This month so far, for the dashboard (once a month; seconds).
+        let store = kagoshima_storage::Store::connect(&database_url, 2).await?;
+        crate::history::backfill_month(
+            &store,
+            &feed_dir,
+            &args.data_dir,
+            &card_key,
+            clock.service_date,
+            args.seed,
+            args.scale,
+        )
+        .await
+        .context("filling the demo's month so far")?;
+    }
+
+    let platform = Platform::build(&PlatformConfig {
+        database_url: database_url.clone(),
+        mqtt_host: mqtt_host.clone(),
+        mqtt_port,
+        mqtt_client_prefix: "kagoshima-city".into(),
+        card_hash_key: card_key,
+        bureau,
+        ports: Ports::Fixed {
+            grpc_base: args.grpc_port,
+            web: args.web_port,
+        },
+        refresh_interval_s: kagoshima_indicators::IndicatorsConfig::default()
+            .refresh
+            .interval_s,
+    })
+    .await?;
+    let at = platform.addresses();
+    let simulator = (!args.no_simulator).then(|| {
+        let run = simulate(
+            feed_dir.clone(),
+            clock,
+            args.seed,
+            args.scale,
+            mqtt_host.clone(),
+            mqtt_port,
+            shutdown.clone(),
+        );
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            // A simulated day that ends keeps the platform serving; a
+            // simulator that fails stops the demo, which would be silent.
+            let outcome = run.await;
+            if outcome.is_err() {
+                stop.cancel();
+            }
+            outcome
+        })
+    });
+
+    println!();
+    println!(
+        "Kagoshima transit demo is up ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    println!("  passenger page       http://{}/", at.web);
+    println!(
+        "  signage (天文館通)   http://{}/signage/tram_tenmonkan_dori",
+        at.web
+    );
+    println!(
+        "  bureau dashboard     http://{}/dashboard   token: {bureau_token}",
+        at.web
+    );
+    println!(
+        "  passenger JSON API   http://{}/api/v1/stops/search?q=天文館&lang=en",
+        at.passenger_http
+    );
+    println!(
+        "  PassengerService     grpc://{}  (grpcurl -plaintext {} list)",
+        at.passenger_grpc, at.passenger_grpc
+    );
+    println!("  IngestService        grpc://{}", at.ingest_grpc);
+    println!(
+        "  IndicatorService     grpc://{}  (bearer token above)",
+        at.indicators_grpc
+    );
+    println!(
+        "  ingest health        http://{}/healthz   metrics http://{}/metrics",
+        at.ingest_http, at.ingest_http
+    );
+    println!("  MQTT broker          mqtt://{mqtt_host}:{mqtt_port}");
+    println!(
+        "  database             {}",
+        kagoshima_runtime::secret::redact_url(&database_url)
+    );
+    println!(
+        "  service day          {} (timetable shifted {} min)",
+        clock.service_date,
+        clock.shift.num_minutes()
+    );
+    println!("Ctrl-C stops everything.");
+    println!();
+
+    let mut result = platform.run_until_stopped(shutdown.clone()).await;
+    if let Some(simulator) = simulator {
+        let simulated = match simulator.await {
+            Ok(outcome) => outcome.context("the simulated city"),
+            Err(e) => Err(anyhow::Error::from(e).context("the simulated city")),
+        };
+        if let Err(e) = simulated {
+            warn!(error = %format!("{e:#}"), "the simulated city stopped with an error");
+            if result.is_ok() {
+                result = Err(e);
+            }
+        }
+    }
+    drop(database);
+    info!("demo stopped");
+    result
+}
+
+async fn import_feed(database_url: &str, feed_dir: &Path) -> anyhow::Result<()> {
+    let store = kagoshima_storage::Store::open(database_url, 2).await?;
+    let feed = kagoshima_network::feed::load(feed_dir)
+        .map_err(|report| anyhow::anyhow!("the feed is not valid:\n{report}"))?;
+    let outcome = kagoshima_network::import(
+        store.pool(),
+        &feed,
+        &kagoshima_network::ImportOptions::default(),
+        &kagoshima_network::import::Quiet,
+    )
+    .await?;
+    info!(?outcome, "network loaded");
+    Ok(())
+}
+
+async fn simulate(
+    feed_dir: PathBuf,
+    clock: DemoClock,
+    seed: u64,
+    scale: f64,
+    host: String,
+    port: u16,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let feed = kagoshima_sim::Feed::load(&feed_dir)?;
+    let mut config = kagoshima_sim::SimConfig::new(clock.service_date);
+    config.seed = seed;
+    config.scale = scale;
+    let day = kagoshima_sim::simulate_day(&feed, &config);
+    let messages: Vec<_> = day
+        .events
+        .iter()
+        .map(|e| kagoshima_sim::publish::WireMessage::from_event(e, kagoshima_sim::Encoding::Proto))
+        .collect();
+    info!(
+        messages = messages.len(),
+        vehicles = day.truth.summary.vehicles,
+        "simulated city running in real time"
+    );
+    let publisher =
+        kagoshima_sim::publish::MqttPublisher::connect(&host, port, "kagoshima-city-sim").await?;
+    let progress = indicatif::ProgressBar::hidden();
+    tokio::select! {
+        played = kagoshima_sim::publish::play(&messages, publisher, kagoshima_sim::publish::Pacing::WallClock, &progress) => {
+            let stats = played?;
+            info!(published = stats.published, "the simulated day is over");
+        }
+        () = shutdown.cancelled() => {}
+    }
+    Ok(())
+}
+
+fn split_host_port(addr: &str) -> anyhow::Result<(String, u16)> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--mqtt must be host:port, got {addr:?}"))?;
+    Ok((
+        host.to_owned(),
+        port.parse()
+            .with_context(|| format!("bad port in --mqtt {addr:?}"))?,
+    ))
+}

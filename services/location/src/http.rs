@@ -10,21 +10,20 @@
 //! (snake_case) and every field present. Errors are
 //! `{"error": {"code": "invalid_argument", "message": "..."}}` with 400, 404,
 //! 429 (with `Retry-After`), 503 or 500. Rate limited per client IP like gRPC.
-use std::{net::SocketAddr, sync::LazyLock};
+use std::sync::LazyLock;
 
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Path, Query, Request, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    middleware::{self, Next},
+    middleware,
     response::{IntoResponse, Response},
     routing::get,
 };
 use kagoshima_proto::v1::{GetStopResponse, ListRoutesResponse, SearchStopsResponse, TransitMode};
-use kagoshima_runtime::rate_limit::{RateLimiter, retry_after_secs};
+use kagoshima_runtime::rate_limit::RateLimiter;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::arrivals_json::ArrivalsJson;
 use crate::gtfs_rt;
@@ -86,13 +85,7 @@ fn json_response(message: &str, body: Result<Vec<u8>, String>) -> Response {
     }
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message.into()}})),
-    )
-        .into_response()
-}
+use kagoshima_runtime::http_error::json_error as error;
 
 impl IntoResponse for InfoError {
     fn into_response(self) -> Response {
@@ -142,30 +135,11 @@ pub fn router(info: StaticInfo, limiter: RateLimiter, live: Live) -> Router {
         .route("/api/v1/stops/{id}", get(stop))
         .route("/api/v1/stops/{id}/timetable", get(timetable))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn_with_state(
+            state.limiter.clone(),
+            kagoshima_runtime::rate_limit::limit_http,
+        ))
         .with_state(state)
-}
-
-async fn rate_limit(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = peer
-        && let Err(wait) = state.limiter.check(ip)
-    {
-        let secs = retry_after_secs(wait);
-        let mut response = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "resource_exhausted",
-            format!("rate limit exceeded for this client: retry after {secs} s"),
-        );
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
-    }
-    next.run(request).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@ pub mod admin_http;
 pub mod auth;
 pub mod config;
 pub mod host;
+pub mod http_error;
 pub mod http_metrics;
 pub mod memory;
 pub mod rate_limit;

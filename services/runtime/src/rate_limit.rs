@@ -17,13 +17,20 @@
 //! the proxy. Idle buckets are forgotten, so memory stays bounded by the
 //! number of recent clients.
 use std::{
-    collections::HashMap,
-    net::IpAddr,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    net::{IpAddr, SocketAddr},
+    num::NonZeroU32,
+    sync::Arc,
+    time::Duration,
 };
 
-use axum::http::HeaderMap;
+use crate::http_error::json_error;
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::Response,
+};
 use serde::{Deserialize, Serialize};
 
 /// The header (HTTP) and metadata key (gRPC) a trusted proxy puts the
@@ -56,27 +63,34 @@ impl Default for RateLimitConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
+type Keyed = governor::RateLimiter<
+    IpAddr,
+    governor::state::keyed::HashMapStateStore<IpAddr>,
+    governor::clock::DefaultClock,
+>;
 
-/// The limiter, cheap to clone (the buckets are shared).
+/// The limiter, cheap to clone (the buckets are shared): a keyed GCRA
+/// limiter from `governor`, one bucket per client address.
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
     config: RateLimitConfig,
-    buckets: Arc<Mutex<HashMap<IpAddr, Bucket>>>,
+    keyed: Arc<Keyed>,
 }
 
-/// Past this many buckets, full (idle) ones are dropped.
+/// Past this many clients, the buckets of idle ones are forgotten.
 const PRUNE_ABOVE: usize = 10_000;
 
 impl RateLimiter {
     pub fn new(config: RateLimitConfig) -> RateLimiter {
+        // One call every 1/per_second seconds on average, `burst` at once.
+        let period = Duration::from_secs_f64(1.0 / config.per_second.max(1e-6));
+        let burst = NonZeroU32::new(config.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let quota = governor::Quota::with_period(period)
+            .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MAX))
+            .allow_burst(burst);
         RateLimiter {
             config,
-            buckets: Arc::default(),
+            keyed: Arc::new(governor::RateLimiter::hashmap(quota)),
         }
     }
 
@@ -104,7 +118,7 @@ impl RateLimiter {
                 first
                     .parse::<IpAddr>()
                     .ok()
-                    .or_else(|| first.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+                    .or_else(|| first.parse::<SocketAddr>().ok().map(|s| s.ip()))
             })
             .map_or(peer, |ip| ip.to_canonical())
     }
@@ -116,34 +130,18 @@ impl RateLimiter {
         self.check(self.client_key(peer, forwarded))
     }
 
-    /// Takes one token for `client`; `Err(wait)` when it has none left.
+    /// Takes one call from `client`'s allowance; `Err(wait)` when it has
+    /// none left.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        self.check_at(client, Instant::now())
-    }
-
-    fn check_at(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
         if !self.config.enabled {
             return Ok(());
         }
-        let rate = self.config.per_second.max(f64::MIN_POSITIVE);
-        let burst = f64::from(self.config.burst.max(1));
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
+        if self.keyed.len() > PRUNE_ABOVE {
+            self.keyed.retain_recent();
         }
-        let bucket = buckets.entry(client).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
-        }
+        self.keyed.check_key(&client).map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(self.keyed.clock()))
+        })
     }
 
     /// The gRPC check: RESOURCE_EXHAUSTED with a retry hint when over the
@@ -173,6 +171,37 @@ impl RateLimiter {
     }
 }
 
+/// Axum middleware for a public HTTP interface: over the limit, 429 with
+/// `Retry-After` (whole seconds) and the JSON error; keyed like
+/// [`RateLimiter::check_http`]. Serve the router with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; a request without
+/// a peer address (in-process) passes.
+pub async fn limit_http(
+    State(limiter): State<RateLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer
+        && let Err(wait) = limiter.check_http(ip, request.headers())
+    {
+        let secs = retry_after_secs(wait);
+        let mut response = json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "resource_exhausted",
+            format!("rate limit exceeded for this client: retry after {secs} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return response;
+    }
+    next.run(request).await
+}
+
 /// Whole seconds to wait, at least 1.
 pub fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs_f64().ceil().max(1.0) as u64
@@ -197,27 +226,28 @@ mod tests {
     fn refuses_beyond_the_burst_and_refills() {
         let limiter = RateLimiter::new(RateLimitConfig {
             enabled: true,
-            per_second: 2.0,
+            per_second: 20.0,
             burst: 3,
             ..RateLimitConfig::default()
         });
         let ip: IpAddr = "192.0.2.1".parse().expect("ip");
         let other: IpAddr = "192.0.2.2".parse().expect("ip");
-        let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(limiter.check_at(ip, t0).is_ok());
+            assert!(limiter.check(ip).is_ok());
         }
-        let wait = limiter.check_at(ip, t0).expect_err("over the burst");
-        assert!(wait <= Duration::from_millis(500) && wait > Duration::ZERO);
-        assert!(
-            limiter.check_at(other, t0).is_ok(),
-            "buckets are per client"
-        );
-        assert!(
-            limiter
-                .check_at(ip, t0 + Duration::from_millis(500))
-                .is_ok()
-        );
+        let wait = limiter.check(ip).expect_err("over the burst");
+        assert!(wait <= Duration::from_millis(50) && wait > Duration::ZERO);
+        assert!(limiter.check(other).is_ok(), "buckets are per client");
+        // One call every 50 ms comes back.
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(limiter.check(ip).is_ok());
+        assert!(limiter.check(ip).is_err(), "only one came back");
+        let off = RateLimiter::new(RateLimitConfig {
+            enabled: false,
+            burst: 1,
+            ..RateLimitConfig::default()
+        });
+        assert!((0..10).all(|_| off.check(ip).is_ok()));
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -300,7 +330,7 @@ mod tests {
             r.extensions_mut()
                 .insert(tonic::transport::server::TcpConnectInfo {
                     local_addr: None,
-                    remote_addr: Some(std::net::SocketAddr::new(ip(from), 40000)),
+                    remote_addr: Some(SocketAddr::new(ip(from), 40000)),
                 });
             if let Some(f) = forwarded {
                 r.metadata_mut()

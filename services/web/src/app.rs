@@ -5,16 +5,15 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
-    extract::{ConnectInfo, Request, State},
     http::{HeaderValue, StatusCode, header},
-    middleware::{self, Next},
+    middleware,
     response::Response,
     routing::get,
 };
 use kagoshima_runtime::{
     auth::{BadTokenHash, TokenSet},
     host::{GrpcServices, Host, ServeError},
-    rate_limit::{RateLimiter, retry_after_secs},
+    rate_limit::RateLimiter,
     shutdown::Shutdown,
 };
 
@@ -118,7 +117,10 @@ pub fn router(state: AppState) -> Router {
                 error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }),
         )
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn_with_state(
+            state.limiter.clone(),
+            kagoshima_runtime::rate_limit::limit_http,
+        ))
         .layer(middleware::map_response(no_store));
     let pages = Router::new()
         .route("/", get(pages::index))
@@ -154,29 +156,4 @@ async fn security_headers(mut response: Response) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     response
-}
-
-/// The web's own `/api` limit, keyed by the real TCP peer (the browser):
-/// no `x-forwarded-for` is believed here. The same address goes upstream as
-/// `x-forwarded-for` on PassengerService calls ([`crate::upstream::ClientIp`]).
-async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = peer
-        && let Err(wait) = state.limiter.check(ip)
-    {
-        let secs = retry_after_secs(wait);
-        let mut response = error_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            "resource_exhausted",
-            format!("rate limit exceeded for this client: retry after {secs} s"),
-        );
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
-    }
-    next.run(request).await
 }

@@ -1,11 +1,9 @@
 //! Errors of the JSON API: `{"error": {"code": "...", "message": "..."}}`
 //! with the HTTP status that matches the upstream gRPC status.
 use axum::{
-    Json,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -29,13 +27,7 @@ impl From<tonic::Status> for ApiError {
 }
 
 /// A JSON error body.
-pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message.into()}})),
-    )
-        .into_response()
-}
+pub use kagoshima_runtime::http_error::json_error as error_response;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {

@@ -2,7 +2,9 @@
 //! in-process against a fresh database with the sample feed, rate limit off,
 //! N live vehicles fed through the library path (`Live::ingest`, as the
 //! integration tests and the accuracy report do) and kept fresh at 1 Hz,
-//! then GetArrivals over gRPC and `/api/v1/stops/{id}/arrivals` over HTTP,
+//! then GetArrivals over gRPC and the passenger JSON API's
+//! `/api/stops/{id}/arrivals` over HTTP (the web service, in-process, which
+//! asks the location service over gRPC: one hop more than gRPC),
 //! closed loop (K clients, each waiting for its answer) and paced (a fixed
 //! rate offered, latency counted from the scheduled send time).
 //!
@@ -143,12 +145,25 @@ async fn main() -> anyhow::Result<()> {
     };
     config.mqtt.enabled = false;
     let app = Application::build(config).await?;
-    let (grpc_addr, http_addr) = (app.grpc_addr(), app.http_addr());
+    let grpc_addr = app.grpc_addr();
     let handle = app.live_handle();
     let shutdown = Shutdown::new();
     let server = tokio::spawn({
         let shutdown = shutdown.clone();
         async move { app.run_until_stopped(shutdown).await }
+    });
+    let mut web = kagoshima_web::WebConfig::default();
+    web.http.listen = "127.0.0.1:0".into();
+    web.passenger_grpc = format!("http://{grpc_addr}");
+    web.rate_limit = RateLimitConfig {
+        enabled: false,
+        ..RateLimitConfig::default()
+    };
+    let web = kagoshima_web::Application::build(web).await?;
+    let http_addr = web.addr();
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { web.run_until_stopped(shutdown).await }
     });
     let live = loop {
         if let Some(l) = handle.lock().unwrap_or_else(|e| e.into_inner()).clone() {
@@ -214,7 +229,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let paths: Vec<String> = stops
         .iter()
-        .map(|stop| format!("/api/v1/stops/{stop}/arrivals?lang={}", args.lang))
+        .map(|stop| format!("/api/stops/{stop}/arrivals?lang={}", args.lang))
         .collect();
     if stops.len() > 1 {
         println!("requests go round {} stops", stops.len());

@@ -178,12 +178,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         at.web
     );
     println!(
-        "  passenger JSON API   http://{}/api/v1/stops/search?q=天文館&lang=en",
-        at.passenger_http
+        "  passenger JSON API   http://{}/api/stops/search?q=天文館&lang=en",
+        at.web
     );
     println!(
         "  PassengerService     grpc://{}  (grpcurl -plaintext {} list)",
         at.passenger_grpc, at.passenger_grpc
+    );
+    println!(
+        "  GTFS-Realtime        http://{}/gtfs-rt/vehicle-positions?format=json",
+        at.passenger_http
     );
     println!("  IngestService        grpc://{}", at.ingest_grpc);
     println!(

@@ -116,7 +116,7 @@ impl Application {
         let served = host
             .serve(
                 GrpcServices::new().with(passenger),
-                Some(http::router(info, limiter, live)),
+                Some(http::router(limiter, live)),
                 shutdown,
             )
             .await;

@@ -11,7 +11,7 @@ pub struct LocationConfig {
     pub database: DatabaseConfig,
     /// PassengerService (gRPC, with health and reflection).
     pub grpc: ListenConfig,
-    /// The JSON API under /api/v1, and /metrics and /healthz.
+    /// The GTFS-Realtime feeds under /gtfs-rt, and /metrics and /healthz.
     pub http: ListenConfig,
     /// Per-client-IP limit on the public interfaces (gRPC and /api).
     pub rate_limit: RateLimitConfig,

@@ -1,12 +1,11 @@
-//! The location service. Today: passenger information from the static
-//! network (`PassengerService` over gRPC and the same as JSON over HTTP),
-//! rate limited per client IP, with anonymous stop-search counters. Issue #5
-//! adds the live part (vehicle state, arrivals) in modules beside
-//! [`static_info`].
+//! The location service: passenger information (`PassengerService` over
+//! gRPC: routes, stops, search, timetables, live vehicles and arrivals) and
+//! the GTFS-Realtime feeds over HTTP, rate limited per client IP, with
+//! anonymous stop-search counters. Passenger JSON is the web service's
+//! `/api`, answered from PassengerService.
 
 pub mod accuracy;
 pub mod app;
-pub mod arrivals_json;
 pub mod board;
 pub mod config;
 pub mod counts;

@@ -11,7 +11,7 @@ use kagoshima_location::{Application, LocationConfig};
 use kagoshima_runtime::{config, shutdown, telemetry};
 
 /// Kagoshima transit location service: PassengerService (gRPC, with health
-/// and reflection) and the same as JSON over HTTP under /api/v1.
+/// and reflection) and the GTFS-Realtime feeds over HTTP (/gtfs-rt/...).
 ///
 /// Configuration comes from built-in defaults, then the file given with
 /// --config, then environment variables KAGOSHIMA_<SECTION>__<KEY> (for

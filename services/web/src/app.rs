@@ -24,6 +24,7 @@ use crate::{
     error::error_response,
     pages,
     passenger::{self, StopCache},
+    timetable,
     upstream::{BadAddress, Upstream},
 };
 
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/routes/{id}/vehicles", get(passenger::vehicles))
         .route("/api/stops/search", get(passenger::search))
         .route("/api/stops/{id}", get(passenger::stop))
+        .route("/api/stops/{id}/timetable", get(timetable::timetable))
         .route("/api/stops/{id}/arrivals", get(passenger::arrivals))
         .route(
             "/api/stops/{id}/arrivals/stream",

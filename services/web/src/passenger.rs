@@ -1,8 +1,9 @@
 //! The passenger JSON API, answered from PassengerService over gRPC:
 //!
-//! - `GET /api/routes?lang=`
+//! - `GET /api/routes?mode=&lang=` (mode: tram, bus, community_bus)
 //! - `GET /api/stops/search?q=&lang=&limit=`
 //! - `GET /api/stops/{id}?lang=`
+//! - `GET /api/stops/{id}/timetable?date=&route=&lang=` (see [`crate::timetable`])
 //! - `GET /api/stops/{id}/arrivals?lang=`
 //! - `GET /api/stops/{id}/arrivals/stream?lang=ja,en` (Server-Sent Events)
 //! - `GET /api/routes/{id}/shape?lang=` (GetRouteShape)
@@ -142,17 +143,39 @@ pub struct LangQuery {
     lang: String,
 }
 
+#[derive(Debug, Deserialize)]
+pub struct RoutesQuery {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    lang: String,
+}
+
+/// A mode from a query (the names of [`mode_name`]); empty means every mode.
+fn parse_mode(mode: &str) -> Result<TransitMode, ApiError> {
+    match mode.trim() {
+        "" => Ok(TransitMode::Unspecified),
+        "tram" => Ok(TransitMode::Tram),
+        "bus" => Ok(TransitMode::Bus),
+        "community_bus" => Ok(TransitMode::CommunityBus),
+        other => Err(ApiError::BadRequest(format!(
+            "unknown mode {other:?}: use tram, bus or community_bus"
+        ))),
+    }
+}
+
 pub async fn routes(
     State(s): State<AppState>,
     client: ClientIp,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<RoutesQuery>,
 ) -> Result<Response, ApiError> {
     let lang = parse_lang(&q.lang)?;
+    let mode = parse_mode(&q.mode)?;
     let routes = s
         .upstream
         .passenger(client)
         .list_routes(ListRoutesRequest {
-            mode: TransitMode::Unspecified.into(),
+            mode: mode.into(),
             lang: lang.into(),
         })
         .await?

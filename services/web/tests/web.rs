@@ -395,3 +395,71 @@ async fn pages_search_and_bureau_token() {
     .expect("answer");
     assert_eq!(unknown_route.status, 404, "{}", unknown_route.body);
 }
+
+/// What passenger apps ask besides the pages: routes by mode, a stop and its
+/// timetable in each language, and clear errors (the one passenger JSON API;
+/// location's former `/api/v1` pinned the same answers).
+#[tokio::test]
+async fn routes_stops_and_timetables_in_five_languages() {
+    let stack = spawn().await;
+    let web = stack.web;
+    let json = |path: String| async move {
+        let a = get(web, &path, &[]).await.expect("answer");
+        (a.status, a.json())
+    };
+    let (code, routes) = json("/api/routes?lang=en".into()).await;
+    assert_eq!(code, 200);
+    assert_eq!(routes["routes"].as_array().expect("routes").len(), 7);
+    let (_, trams) = json("/api/routes?mode=tram&lang=ko".into()).await;
+    let trams = trams["routes"].as_array().expect("routes").clone();
+    assert!(!trams.is_empty() && trams.iter().all(|r| r["mode"] == "tram"));
+    assert_eq!(trams[0]["short_name"]["text"], "1계통");
+
+    for (lang, name) in [
+        ("ja", "天文館通"),
+        ("en", "Tenmonkan-dori"),
+        ("zh-Hans", "天文馆通"),
+        ("zh-Hant", "天文館通"),
+        ("ko", "덴몬칸도리"),
+    ] {
+        let (code, stop) = json(format!("/api/stops/tram_tenmonkan_dori?lang={lang}")).await;
+        assert_eq!(code, 200, "{stop}");
+        assert_eq!(stop["stop"]["name"]["text"], name);
+        assert_eq!(stop["stop"]["name"]["lang"], lang);
+        assert_eq!(stop["stop"]["reading"], "てんもんかんどおり");
+    }
+    // 23 November 2026 is 勤労感謝の日: the holiday timetable.
+    let (code, tt) = json(
+        "/api/stops/tram_tenmonkan_dori/timetable?date=2026-11-23&route=tram-2&lang=zh-Hans".into(),
+    )
+    .await;
+    assert_eq!(code, 200, "{tt}");
+    assert_eq!(tt["holiday"], true);
+    assert_eq!(tt["service_ids"][0], "holiday");
+    let first = &tt["departures"][0];
+    assert_eq!(first["route_id"], "tram-2");
+    assert_eq!(first["headsign"]["lang"], "zh-Hans");
+    assert_eq!(first["route_short_name"]["text"], "2系统");
+    assert!(
+        tt["departures"]
+            .as_array()
+            .expect("departures")
+            .iter()
+            .all(|d| d["route_id"] == "tram-2")
+    );
+
+    for (path, status) in [
+        (
+            "/api/stops/tram_tenmonkan_dori/timetable?date=tomorrow",
+            400,
+        ),
+        ("/api/stops/nope/timetable?lang=en", 404),
+        ("/api/routes?mode=plane", 400),
+        ("/api/stops/search?q=tenmonkan&limit=5000", 400),
+        ("/api/nothing", 404),
+    ] {
+        let (code, body) = json(path.into()).await;
+        assert_eq!(code, status, "{path}: {body}");
+        assert!(body["error"]["code"].is_string(), "{path}: {body}");
+    }
+}

@@ -168,8 +168,8 @@ async fn a_burst_beyond_the_limit_is_refused() {
         .and_then(|v| v.parse().ok())
         .expect("retry-after hint");
     assert!(retry >= 1);
-    // The HTTP API shares the limit: refused with 429 and Retry-After.
-    let (code, body) = http_get(&format!("http://{}/api/v1/routes", loc.http))
+    // The GTFS-Realtime feed shares the limit: refused with 429.
+    let (code, body) = http_get(&format!("http://{}/gtfs-rt/vehicle-positions", loc.http))
         .await
         .expect("http");
     assert_eq!(code, 429, "{body}");

@@ -2,7 +2,6 @@
 //! the real database (one test binary, a module per feature).
 mod counts;
 mod grpc;
-mod http;
 mod late_buffer;
 mod live;
 mod reflection;

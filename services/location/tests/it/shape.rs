@@ -112,21 +112,26 @@ async fn route_shape_has_points_and_stops_in_order() {
         .expect_err("unknown language");
     assert_eq!(bad_lang.code(), Code::InvalidArgument);
 
-    let (code, body) = loc.get("/api/v1/routes/tram-1/shape?lang=zh-Hans").await;
-    assert_eq!(code, 200);
-    let d0 = &body["directions"][0];
-    assert!(d0["points"].as_array().expect("points").len() >= 2);
-    assert!(
-        d0["stops"]
-            .as_array()
-            .expect("stops")
-            .iter()
-            .any(|s| s["stop_id"] == "tram_tenmonkan_dori" && s["name"]["text"] == "天文馆通")
-    );
-    let (code, _) = loc.get("/api/v1/routes/nope/shape").await;
-    assert_eq!(code, 404);
-    let (code, _) = loc.get("/api/v1/routes/tram-1/shape?lang=xx").await;
-    assert_eq!(code, 400);
-    let (code, _) = loc.get("/api/v1/routes/tram-1/shape?direction=2").await;
-    assert_eq!(code, 400);
+    let zh = client
+        .get_route_shape(GetRouteShapeRequest {
+            route_id: "tram-1".into(),
+            lang: "zh-Hans".into(),
+            direction_id: None,
+        })
+        .await
+        .expect("shape in Simplified Chinese")
+        .into_inner();
+    let d0 = &zh.directions[0];
+    assert!(d0.points.len() >= 2);
+    assert!(d0.stops.iter().any(|s| s.stop_id == "tram_tenmonkan_dori"
+        && s.name.as_ref().is_some_and(|n| n.text == "天文馆通")));
+    let bad_direction = client
+        .get_route_shape(GetRouteShapeRequest {
+            route_id: "tram-1".into(),
+            lang: "en".into(),
+            direction_id: Some(2),
+        })
+        .await
+        .expect_err("no direction 2");
+    assert_eq!(bad_direction.code(), Code::InvalidArgument);
 }

@@ -124,27 +124,6 @@ impl TestLocation {
             .await
             .expect("grpc connects")
     }
-
-    /// GET a path of the HTTP API: (status, JSON body).
-    pub async fn get(&self, path_and_query: &str) -> (u16, serde_json::Value) {
-        let (code, body) = http_get(&format!("http://{}{}", self.http, path_and_query))
-            .await
-            .expect("http answers");
-        let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
-        (code, json)
-    }
-}
-
-/// Percent-encodes a query value.
-pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A minimal HTTP/1.1 GET: (status, body). Handles chunked bodies.

@@ -1,6 +1,15 @@
 //! Japanese calendar rules: Japan time, fiscal years (年度), months, national
 //! holidays (国民の祝日・休日) and the timetable day type.
 //!
+//! **The rule for days**, one for the whole platform:
+//! - Anything joined to trips (stop visits, rides, loads, OD, ridership,
+//!   timetable work, the tracker) is dated by the timetable's service day,
+//!   [`transit_service_day`] (03:00 to 03:00 JST): a ride on the 00:40 tram
+//!   belongs to the trip, and the day, that carried it.
+//! - The DX plan's indicators and the monthly fare cap are counted by the
+//!   JST calendar date, [`service_date`]: the date of the acquirer's
+//!   transactions, which the bureau reconciles against.
+//!
 //! Everything here is pure and works without a network or a time-zone
 //! database: Japan has had no daylight saving time since 1951, so Japan time
 //! is the fixed offset [`JST`] (UTC+9).

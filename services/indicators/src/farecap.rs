@@ -5,7 +5,7 @@
 //! category, whatever num_riders says: one tap, one fare toward the cap; free
 //! transfers add nothing; modes without a configured fare, such as あいばす,
 //! are outside the cap), capped at `cap_yen`.
-use kagoshima_domain::calendar::YearMonth;
+use kagoshima_domain::calendar::{YearMonth, jst_day_start};
 use sqlx::PgPool;
 
 use crate::config::FareCapConfig;
@@ -46,7 +46,9 @@ pub async fn fare_cap(
              FROM rides r
              JOIN unnest($3::text[], $4::text[], $5::int[]) AS f(mode, cat, fare)
                ON f.mode = r.mode AND f.cat = r.rider_category
-             WHERE r.service_date BETWEEN $1 AND $2
+             -- The cap runs by calendar month of the boarding (JST), not by
+             -- the rides' service day.
+             WHERE r.board_at >= $1 AND r.board_at < $2
              GROUP BY r.card_hash, r.medium
          )
          SELECT count(*)::bigint,
@@ -55,8 +57,8 @@ pub async fn fare_cap(
                 coalesce(sum(least(uncapped, $6)), 0)::bigint
          FROM per_card",
     )
-    .bind(month.first_day())
-    .bind(month.last_day())
+    .bind(jst_day_start(month.first_day()))
+    .bind(jst_day_start(month.last_day()) + chrono::Duration::days(1))
     .bind(&modes)
     .bind(&cats)
     .bind(&fares)

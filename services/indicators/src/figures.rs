@@ -191,11 +191,15 @@ pub async fn monthly_uses(
     fy: FiscalYear,
 ) -> Result<Vec<(String, u64)>, IndicatorError> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT to_char(service_date, 'YYYY-MM'), coalesce(sum(uses), 0)::bigint
-         FROM ridership_route_hour WHERE service_date BETWEEN $1 AND $2
+        "SELECT to_char(hour_start AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM'), coalesce(sum(uses), 0)::bigint
+         FROM ridership_route_hour
+         WHERE hour_start >= $1 AND hour_start < $2
+           AND service_date BETWEEN $3 AND $4
          GROUP BY 1 ORDER BY 1",
     )
-    .bind(fy.start_date())
+    .bind(jst_day_start(fy.start_date()))
+    .bind(jst_day_start(fy.end_date()) + Duration::days(1))
+    .bind(fy.start_date() - Duration::days(1))
     .bind(fy.end_date())
     .fetch_all(pool)
     .await?;
@@ -242,12 +246,17 @@ pub async fn measure(
         }
     };
 
-    // No. 64: uses from the rollup; distinct cards and more from rides.
+    // No. 64: uses from the rollup; distinct cards and more from rides. The
+    // plan's figures take the JST calendar date of the boarding, the date the
+    // acquirer's transactions carry and the bureau reconciles against (rides
+    // themselves are dated by service day; the two differ 00:00-03:00).
     let (rollup_rows, uses): (i64, i64) = sqlx::query_as(
         "SELECT count(*), coalesce(sum(uses), 0)::bigint FROM ridership_route_hour
-         WHERE service_date BETWEEN $1 AND $2",
+         WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4",
     )
-    .bind(from)
+    .bind(start)
+    .bind(end)
+    .bind(from - Duration::days(1))
     .bind(to)
     .fetch_one(pool)
     .await?;
@@ -257,10 +266,10 @@ pub async fn measure(
                 coalesce(sum(num_riders) FILTER (WHERE transfer), 0)::bigint,
                 count(*) FILTER (WHERE alight_at IS NULL),
                 coalesce(sum(num_riders) FILTER (WHERE NOT transfer AND issuer_country IS DISTINCT FROM 'JP'), 0)::bigint
-         FROM rides WHERE service_date BETWEEN $1 AND $2",
+         FROM rides WHERE board_at >= $1 AND board_at < $2",
     )
-    .bind(from)
-    .bind(to)
+    .bind(start)
+    .bind(end)
     .fetch_one(pool)
     .await?;
     out.insert(

@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use kagoshima_domain::calendar::{day_type, jst_day_start, service_date};
+use kagoshima_domain::calendar::{day_type, transit_service_day, transit_service_day_start};
 use sqlx::{PgPool, Row};
 use tracing::info;
 
@@ -144,7 +144,9 @@ pub async fn recompute_date(
     config: &RidesConfig,
     date: NaiveDate,
 ) -> Result<DateOutcome, IndicatorError> {
-    let day_start = jst_day_start(date);
+    // Rides follow the timetable's service day (03:00 to 03:00 JST), so a
+    // ride belongs to the trip that carried it: see kagoshima_domain::calendar.
+    let day_start = transit_service_day_start(date);
     let day_end = day_start + Duration::days(1);
     let read_from = day_start - Duration::minutes(config.transfer_window_min.max(0) + 60);
     let read_to = day_end + Duration::minutes(config.pair_window_min.max(0));
@@ -414,7 +416,7 @@ fn is_transfer(
 }
 
 fn ride_from_on(tap: &TapIn, transfer: bool) -> Ride {
-    let date = service_date(tap.at);
+    let date = transit_service_day(tap.at);
     Ride {
         ride_id: tap.event_id.clone(),
         service_date: date,

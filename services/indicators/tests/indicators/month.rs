@@ -478,3 +478,77 @@ async fn small_cells_are_suppressed_and_exports_carry_no_card_data() {
         assert_no_secrets(&ind, &out).await;
     }
 }
+
+/// One rule for days: a ride after midnight belongs to the service day of
+/// the trip that carried it (03:00 to 03:00 JST), while the plan's figures
+/// and the fare cap count it on the calendar date of the boarding, the date
+/// the acquirer's transactions carry. Checked at 00:40 JST on the 1st of a
+/// month and on 1 April.
+#[tokio::test]
+async fn a_ride_after_midnight_takes_the_service_day_and_the_plan_the_calendar_date() {
+    let db = TestDb::new().await;
+    let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
+    let late = |id: &str, date: &str, riders: i16| sim::Tap {
+        event_id: id.into(),
+        at: sim::jst(date.parse().unwrap(), 0, 40),
+        vehicle_id: "tram-101".into(),
+        mode: "tram",
+        on: true,
+        token: format!("ctok_{id}_xxxxxxxxxxxxxxxxxxxx"),
+        medium: "card",
+        brand: "visa",
+        issuer_country: "JP",
+        num_riders: riders,
+        fare_yen: 170,
+        result: "approved",
+        stop_id: Some("tram_kagoshimaekimae".into()),
+        route_id: "tram-1".into(),
+        trip_id: format!("last-tram-{id}"),
+    };
+    sim::insert_taps(
+        db.pool(),
+        &[
+            late("ev_june_1st", "2025-06-01", 2),
+            late("ev_april_1st", "2025-04-01", 5),
+        ],
+    )
+    .await;
+    ind.refresh().await.unwrap();
+
+    // Ride level: the service day of the last tram, the day before.
+    let dated: Vec<(String, NaiveDate)> =
+        sqlx::query_as("SELECT ride_id, service_date FROM rides ORDER BY ride_id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        dated,
+        vec![
+            ("ev_april_1st".to_owned(), "2025-03-31".parse().unwrap()),
+            ("ev_june_1st".to_owned(), "2025-05-31".parse().unwrap()),
+        ]
+    );
+    let rollup_dates: Vec<NaiveDate> =
+        sqlx::query_scalar("SELECT DISTINCT service_date FROM ridership_route_hour ORDER BY 1")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        rollup_dates,
+        vec![
+            "2025-03-31".parse::<NaiveDate>().unwrap(),
+            "2025-05-31".parse().unwrap()
+        ]
+    );
+
+    // The plan: the calendar date of the boarding.
+    let month = |y, m| Period::Month(YearMonth::new(y, m).unwrap());
+    let uses = |r: &kagoshima_indicators::figures::Report| value(r, "tap_payment_uses");
+    assert_eq!(uses(&ind.report(month(2025, 6), now()).await.unwrap()), "2");
+    assert_eq!(uses(&ind.report(month(2025, 5), now()).await.unwrap()), "");
+    assert_eq!(uses(&ind.report(month(2025, 4), now()).await.unwrap()), "5");
+    assert_eq!(uses(&ind.report(month(2025, 3), now()).await.unwrap()), "");
+    let fy = |y| Period::FiscalYear(FiscalYear::new(y).unwrap());
+    assert_eq!(uses(&ind.report(fy(2025), now()).await.unwrap()), "7");
+    assert_eq!(uses(&ind.report(fy(2024), now()).await.unwrap()), "");
+}

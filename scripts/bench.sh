@@ -71,7 +71,7 @@ other() {
 }
 
 SECONDS_PER=10; [ -n "${QUICK:-}" ] && SECONDS_PER=3
-other map-matching 1 target/release/kagoshima-location bench-matching
+other map-matching 1 target/release/accuracy-report bench-matching
 other arrivals-one-stop 12 target/release/bench-passenger --runs "$RUNS" --seconds "$SECONDS_PER"
 other arrivals-all-stops 12 target/release/bench-passenger --runs "$RUNS" --seconds "$SECONDS_PER" --stop all
 MEM_VEHICLES=55,2000,60000; [ -n "${QUICK:-}" ] && MEM_VEHICLES=55,2000

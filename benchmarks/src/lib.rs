@@ -1,4 +1,5 @@
 //! Benchmark harness shared by the `bench-*` binaries: see BENCHMARKS.md.
+pub mod accuracy;
 pub mod cpu;
 pub mod dbload;
 pub mod fleet;

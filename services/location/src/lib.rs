@@ -4,7 +4,6 @@
 //! anonymous stop-search counters. Passenger JSON is the web service's
 //! `/api`, answered from PassengerService.
 
-pub mod accuracy;
 pub mod app;
 pub mod board;
 pub mod config;

@@ -227,8 +227,20 @@ async fn noiseless_simulated_stop_visits_equal_the_truth() {
     cfg.max_vehicles = Some(3);
     cfg.vehicle_prefix = kagoshima_tests::unique("sim");
     let day = simulate_day(&Feed::sample().expect("sample feed"), &cfg);
-    for r in kagoshima_location::accuracy::reports(&day) {
-        live.ingest(&r);
+    // Through the one decoder, as the MQTT consumer does.
+    let validator = kagoshima_domain::validation::Validator::new(Default::default());
+    for e in &day.events {
+        let wire =
+            kagoshima_sim::publish::WireMessage::from_event(e, kagoshima_sim::Encoding::Proto);
+        match kagoshima_location::mqtt::decode_position(
+            &validator,
+            &wire.topic,
+            &wire.payload,
+            wire.publish_at,
+        ) {
+            Ok(report) => live.ingest(&report),
+            Err(refusal) => assert_eq!(refusal.reason, "not_a_position", "{}", refusal.detail),
+        }
     }
     let truth: Vec<_> = day.truth.visits.iter().filter(|v| v.index > 0).collect();
     assert!(truth.len() > 100);

@@ -237,7 +237,9 @@ pub fn run(args: &AccuracyArgs, command_line: &str) -> anyhow::Result<Outcome> {
         .feed
         .clone()
         .unwrap_or_else(kagoshima_sim::feed::sample_feed_dir);
-    let net = Arc::new(Network::build(crate::network_load::from_gtfs(&feed_dir)?)?);
+    let net = Arc::new(Network::build(
+        kagoshima_location::network_load::from_gtfs(&feed_dir)?,
+    )?);
     let sim_feed = SimFeed::load(&feed_dir)?;
     let dt = day_type(args.date);
 
@@ -570,7 +572,9 @@ fn svg(o: &Outcome) -> String {
 /// the vehicle ids so every pass starts fresh.
 pub fn bench_matching(positions: usize, date: NaiveDate) -> anyhow::Result<(usize, f64)> {
     let feed_dir = kagoshima_sim::feed::sample_feed_dir();
-    let net = Arc::new(Network::build(crate::network_load::from_gtfs(&feed_dir)?)?);
+    let net = Arc::new(Network::build(
+        kagoshima_location::network_load::from_gtfs(&feed_dir)?,
+    )?);
     let sim_feed = SimFeed::load(&feed_dir)?;
     let mut cfg = SimConfig::new(date);
     cfg.scale = 0.02;

@@ -201,6 +201,49 @@ async fn taps_over_mqtt_become_the_monthly_indicator_and_refusals_are_counted_tw
         .await;
     }
 
+    // Every service's /metrics holds its own series, with values from this run.
+    let _ = http_get(&format!("http://{}/api/stops/search?q=tenmonkan", at.web)).await;
+    for (service, url, wanted) in [
+        (
+            "indicators",
+            format!("http://{}/metrics", at.indicators_http),
+            &[
+                "kagoshima_indicators_refreshes_total{outcome=\"ok\"}",
+                "kagoshima_indicators_rides_built_total",
+                "kagoshima_indicators_last_refresh_success_timestamp_seconds",
+            ][..],
+        ),
+        (
+            "location",
+            format!("http://{}/metrics", at.passenger_http),
+            &["kagoshima_location_feed_service_end_timestamp_seconds"][..],
+        ),
+        (
+            "web",
+            format!("http://{}/metrics", at.web),
+            &["kagoshima_http_requests_total"][..],
+        ),
+    ] {
+        eventually(
+            &format!("{service} publishes {wanted:?}"),
+            Duration::from_secs(15),
+            || async {
+                let (_, body) = http_get(&url).await?;
+                wanted
+                    .iter()
+                    .all(|name| {
+                        body.lines().any(|l| {
+                            l.starts_with(name)
+                                && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok())
+                                    > Some(0.0)
+                        })
+                    })
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+
     device.disconnect().await;
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(20), running)

@@ -16,6 +16,7 @@ use tracing::warn;
 use crate::config::IndicatorsConfig;
 use crate::error::IndicatorError;
 use crate::grpc::IndicatorApi;
+use crate::metrics::IndicatorsMetrics;
 use crate::service::Indicators;
 
 #[derive(Debug, thiserror::Error)]
@@ -89,16 +90,27 @@ impl Application {
         // Rollups follow the data: recompute dirty dates every interval.
         let refresher = {
             let health = host.health();
+            let metrics = IndicatorsMetrics::register(host.registry());
             let shutdown = shutdown.clone();
             let every = Duration::from_secs(indicators.config.refresh.interval_s.max(1));
             tokio::spawn(async move {
                 loop {
                     match indicators.refresh().await {
-                        Ok(_) => health.recover("refresh"),
+                        Ok(done) => {
+                            metrics.record_success(done, chrono::Utc::now().timestamp());
+                            health.recover("refresh");
+                        }
                         Err(e) => {
+                            metrics.record_failure();
                             warn!(error = %e, "refresh of dirty dates failed");
                             health.degrade("refresh", e.to_string());
                         }
+                    }
+                    match crate::rides::dirty_count(&indicators.pool).await {
+                        Ok(n) => {
+                            metrics.dirty_dates.set(n);
+                        }
+                        Err(e) => warn!(error = %e, "counting the dates to refresh failed"),
                     }
                     tokio::select! {
                         () = shutdown.cancelled() => break,

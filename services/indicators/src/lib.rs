@@ -10,6 +10,7 @@ pub mod export;
 pub mod farecap;
 pub mod figures;
 pub mod grpc;
+pub mod metrics;
 pub mod period;
 pub mod plan;
 pub mod progress;

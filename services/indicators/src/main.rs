@@ -250,8 +250,8 @@ async fn online(config_file: Option<PathBuf>, command: Command) -> anyhow::Resul
             if let (Some(from), Some(to)) = (from, to) {
                 rides::mark_dirty(&ind.pool, from, to).await?;
             }
-            let n = ind.refresh().await?;
-            println!("recomputed {n} dates");
+            let done = ind.refresh().await?;
+            println!("recomputed {} dates ({} rides)", done.dates, done.rides);
         }
         Command::Report {
             month,

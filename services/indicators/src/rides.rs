@@ -93,11 +93,11 @@ pub struct DateOutcome {
     pub not_tapped_off: usize,
 }
 
-/// Recomputes every date marked dirty; returns the dates done.
+/// Recomputes every date marked dirty; returns the dates done and their outcome.
 pub async fn refresh_dirty(
     pool: &PgPool,
     config: &RidesConfig,
-) -> Result<Vec<NaiveDate>, IndicatorError> {
+) -> Result<Vec<(NaiveDate, DateOutcome)>, IndicatorError> {
     let marks: Vec<(NaiveDate, i64)> = sqlx::query_as(
         "SELECT service_date, generation FROM indicator_dirty_dates ORDER BY service_date",
     )
@@ -114,9 +114,18 @@ pub async fn refresh_dirty(
         .execute(pool)
         .await?;
         info!(%date, rides = outcome.rides, transfers = outcome.transfers, "rides recomputed");
-        done.push(date);
+        done.push((date, outcome));
     }
     Ok(done)
+}
+
+/// How many service dates wait for a refresh.
+pub async fn dirty_count(pool: &PgPool) -> Result<i64, IndicatorError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM indicator_dirty_dates")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// Marks every date from `from` to `to` dirty (for `refresh --from --to`).

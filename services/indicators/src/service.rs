@@ -36,10 +36,12 @@ impl Indicators {
     }
 
     /// Recomputes every dirty date (rides and rollups).
-    pub async fn refresh(&self) -> Result<usize, IndicatorError> {
-        Ok(rides::refresh_dirty(&self.pool, &self.config.rides)
-            .await?
-            .len())
+    pub async fn refresh(&self) -> Result<Refreshed, IndicatorError> {
+        let done = rides::refresh_dirty(&self.pool, &self.config.rides).await?;
+        Ok(Refreshed {
+            dates: done.len(),
+            rides: done.iter().map(|(_, o)| o.rides).sum(),
+        })
     }
 
     /// Refuses unknown indicator ids.
@@ -111,4 +113,11 @@ impl Indicators {
             content,
         })
     }
+}
+
+/// What one refresh did: dates recomputed and the rides they hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    pub dates: usize,
+    pub rides: usize,
 }

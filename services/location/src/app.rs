@@ -97,6 +97,11 @@ impl Application {
                 shutdown.clone(),
             )),
             tokio::spawn(crate::live::board_refresher(live.clone(), shutdown.clone())),
+            tokio::spawn(crate::live::census_reporter(
+                live.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+            )),
         ];
         if config.mqtt.enabled {
             tokio::spawn(crate::mqtt::consume(

@@ -358,6 +358,16 @@ impl Board {
         Some(placed.slot)
     }
 
+    /// Seconds since the least recently computed live vehicle's predictions
+    /// (0 with none): grows when the board refresher falls behind.
+    pub fn oldest_prediction_age(&self, now: f64) -> f64 {
+        self.vehicles
+            .values()
+            .filter(|p| p.live)
+            .map(|p| now - p.computed_at)
+            .fold(0.0, f64::max)
+    }
+
     /// Vehicles whose entries are due: computed more than
     /// [`RECOMPUTE_AFTER_S`] ago, or live then and silent too long now.
     pub fn due(&self, now: f64, stale_after_s: f64) -> Vec<Arc<str>> {

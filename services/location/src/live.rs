@@ -1,11 +1,11 @@
 //! The live part of the location service: the tracker behind a lock, fed
 //! by the MQTT consumer (or directly), answering arrivals and vehicles, and
 //! the background tasks (stop-visit writer, feed reload, sweeping).
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use kagoshima_proto::Timestamp;
 use kagoshima_proto::v1::{
     Arrival, GetArrivalsResponse, ListVehiclesResponse, LocalizedName, TransitMode, Vehicle,
@@ -21,8 +21,20 @@ use tracing::{error, info, warn};
 
 use crate::board::{self, Board, Row};
 use crate::config::LiveConfig;
+use crate::metrics::LocationMetrics;
 use crate::network_load::{self, Names};
 use crate::static_info::{DEFAULT_LIMIT, InfoError, MAX_LIMIT, mode_of, parse_lang};
+
+/// A count of the live state for the metrics (see [`Live::census`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Census {
+    /// Vehicles by (route mode, state): on_trip, unassigned, off_route, stale.
+    pub vehicles: BTreeMap<(String, &'static str), u32>,
+    /// Seconds since the newest report of any vehicle (None with no vehicle).
+    pub newest_report_age_s: Option<f64>,
+    pub oldest_prediction_age_s: f64,
+    pub last_service_date: Option<NaiveDate>,
+}
 
 /// Unix seconds now.
 pub fn now() -> f64 {
@@ -220,6 +232,44 @@ impl Live {
         due.len()
     }
 
+    /// What an operator watches: vehicles by mode and state, the age of the
+    /// newest report and of the oldest live prediction, and the active feed's
+    /// last service date. None before a feed is loaded.
+    pub fn census(&self, now: f64) -> Option<Census> {
+        let s = self.lock();
+        let tracker = s.tracker.as_ref()?;
+        let net = tracker.network();
+        let mut census = Census {
+            vehicles: BTreeMap::new(),
+            newest_report_age_s: None,
+            oldest_prediction_age_s: 0.0,
+            last_service_date: net.last_service_date(),
+        };
+        for v in tracker.vehicles(now) {
+            let mode = v
+                .trip
+                .map(|t| {
+                    net.routes[net.trips[t as usize].route as usize]
+                        .mode
+                        .as_str()
+                })
+                .unwrap_or("unknown");
+            let state = match (v.stale, v.status) {
+                (true, _) => "stale",
+                (false, VehicleStatus::OffRoute) => "off_route",
+                (false, VehicleStatus::Unassigned) => "unassigned",
+                (false, _) => "on_trip",
+            };
+            *census.vehicles.entry((mode.to_owned(), state)).or_insert(0) += 1;
+            let age = (now - v.recorded_at).max(0.0);
+            census.newest_report_age_s =
+                Some(census.newest_report_age_s.map_or(age, |a: f64| a.min(age)));
+        }
+        drop(s);
+        census.oldest_prediction_age_s = self.board().oldest_prediction_age(now);
+        Some(census)
+    }
+
     /// Arrivals at a stop at `now`, soonest first.
     pub fn arrivals(
         &self,
@@ -367,7 +417,7 @@ fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &str) -> Arr
 /// Stop visits of the last `days` days, in trip and stop order.
 pub async fn load_history(pool: &PgPool, days: u32) -> Result<Vec<StopVisit>, sqlx::Error> {
     type Row = (
-        chrono::NaiveDate,
+        NaiveDate,
         String,
         i32,
         String,
@@ -413,7 +463,7 @@ pub async fn load_history(pool: &PgPool, days: u32) -> Result<Vec<StopVisit>, sq
 /// Upserts stop visits in one statement (UNNEST arrays).
 pub async fn store_visits(pool: &PgPool, visits: &[StopVisit]) -> Result<(), sqlx::Error> {
     // One row per key (a statement may not update a row twice).
-    let mut latest: HashMap<(chrono::NaiveDate, &str, u32), &StopVisit> = HashMap::new();
+    let mut latest: HashMap<(NaiveDate, &str, u32), &StopVisit> = HashMap::new();
     for v in visits {
         latest.insert((v.service_date, v.trip_id.as_str(), v.stop_sequence), v);
     }
@@ -519,6 +569,24 @@ pub async fn maintenance(live: Live, pool: PgPool, shutdown: Shutdown) {
             warn!(error = %e, "checking the active feed failed");
         }
         live.sweep(now());
+    }
+}
+
+/// Publishes [`Live::census`] to the metrics every few seconds.
+pub async fn census_reporter(live: Live, metrics: LocationMetrics, shutdown: Shutdown) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let live = live.clone();
+        match tokio::task::spawn_blocking(move || live.census(now())).await {
+            Ok(Some(census)) => metrics.publish(&census),
+            Ok(None) => {}
+            Err(e) => warn!(error = %e, "counting the live vehicles failed"),
+        }
     }
 }
 

@@ -394,6 +394,17 @@ impl Network {
         self.trip_index.get(id).copied()
     }
 
+    /// The last date the feed schedules any service (its calendars' end or a
+    /// date it adds), for feed-expiry alerting. None for a feed without dates.
+    pub fn last_service_date(&self) -> Option<NaiveDate> {
+        let added = self
+            .dates
+            .iter()
+            .filter(|(_, kind)| **kind == 1)
+            .map(|((_, date), _)| *date);
+        self.calendars.iter().map(|c| c.end).chain(added).max()
+    }
+
     /// The services running on `date` (same rule as the network crate's
     /// `service_day`: a weekday national holiday the feed does not mention
     /// runs the Sunday services).

@@ -389,6 +389,22 @@ async fn positions_over_the_broker_reach_arrivals() {
         (refused("malformed_payload") && refused("invalid_coordinates") && accepted).then_some(())
     })
     .await;
+    // The census an operator pages on: the tram on its trip, a fresh newest
+    // report, and the feed's end of service.
+    kagoshima_tests::eventually("vehicle census", Duration::from_secs(15), || async {
+        let (_, body) = crate::support::http_get(&metrics_url).await?;
+        let value = |prefix: &str| -> Option<f64> {
+            body.lines()
+                .find(|l| l.starts_with(prefix))
+                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        };
+        let on_trip = value("kagoshima_location_vehicles{mode=\"tram\",state=\"on_trip\"}")?;
+        let stale = value("kagoshima_location_vehicles{mode=\"tram\",state=\"stale\"}")?;
+        let age = value("kagoshima_location_newest_report_age_seconds ")?;
+        let feed_end = value("kagoshima_location_feed_service_end_timestamp_seconds ")?;
+        (on_trip >= 1.0 && stale == 0.0 && age < 60.0 && feed_end > now()).then_some(())
+    })
+    .await;
     device.disconnect().await;
 }
 

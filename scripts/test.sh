@@ -24,6 +24,8 @@ else
   echo "testing against $PLAIN_URL and mqtt://$KAGOSHIMA_TEST_MQTT"
   DATABASE_URL=$PLAIN_URL cargo test --workspace --locked "$@"
 fi
+# The shipped alert rules, their unit tests and the Grafana dashboard's queries.
+scripts/test-alerts.sh
 # End to end in a real browser against the running demo (skip with
 # KAGOSHIMA_SKIP_BROWSER=1 on a machine without apt for Chromium).
 if [ "${KAGOSHIMA_SKIP_BROWSER:-0}" != "1" ]; then

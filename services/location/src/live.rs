@@ -28,7 +28,9 @@ use crate::static_info::{DEFAULT_LIMIT, InfoError, MAX_LIMIT, mode_of, parse_lan
 /// A count of the live state for the metrics (see [`Live::census`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Census {
-    /// Vehicles by (route mode, state): on_trip, unassigned, off_route, stale.
+    /// Vehicles by (route mode, state): on_trip, unassigned, off_route,
+    /// silent_on_trip (no report for `stale_after_s` before its trip's last
+    /// stop) and stale (silent elsewhere, e.g. back at the depot).
     pub vehicles: BTreeMap<(String, &'static str), u32>,
     /// Seconds since the newest report of any vehicle (None with no vehicle).
     pub newest_report_age_s: Option<f64>,
@@ -254,7 +256,16 @@ impl Live {
                         .as_str()
                 })
                 .unwrap_or("unknown");
+            // Silent before its trip's last stop: lost, not gone to the depot.
+            let mid_trip = matches!(
+                v.status,
+                VehicleStatus::InTransitTo | VehicleStatus::StoppedAt
+            ) && v
+                .trip
+                .zip(v.stop_index)
+                .is_some_and(|(t, j)| j + 1 < net.trips[t as usize].stops.len());
             let state = match (v.stale, v.status) {
+                (true, _) if mid_trip => "silent_on_trip",
                 (true, _) => "stale",
                 (false, VehicleStatus::OffRoute) => "off_route",
                 (false, VehicleStatus::Unassigned) => "unassigned",

@@ -41,7 +41,13 @@ pub struct VehicleLabels {
 
 /// The states a vehicle is counted in (all are published, zeros included,
 /// so that an alert on one of them has a series to read).
-const STATES: [&str; 4] = ["on_trip", "unassigned", "off_route", "stale"];
+const STATES: [&str; 5] = [
+    "on_trip",
+    "unassigned",
+    "off_route",
+    "silent_on_trip",
+    "stale",
+];
 
 impl LocationMetrics {
     /// Creates the metrics and registers them in `registry`.
@@ -65,7 +71,7 @@ impl LocationMetrics {
         );
         r.register(
             "vehicles",
-            "Vehicles known to the tracker, by mode and state (on_trip, unassigned, off_route, stale)",
+            "Vehicles known to the tracker, by mode and state (on_trip, unassigned, off_route, silent_on_trip, stale)",
             m.vehicles.clone(),
         );
         r.register(

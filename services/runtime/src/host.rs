@@ -13,7 +13,11 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::Router;
-use prometheus_client::registry::Registry;
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{family::Family, gauge::Gauge},
+    registry::Registry,
+};
 use tokio::net::TcpListener;
 use tonic::{
     body::Body,
@@ -84,6 +88,12 @@ pub struct Host {
     tls: TlsConfig,
     registry: Registry,
     health: Health,
+    dependencies: Family<DependencyLabel, Gauge>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DependencyLabel {
+    dependency: &'static str,
 }
 
 impl Host {
@@ -97,13 +107,21 @@ impl Host {
             Some(config) => Some(config.bind().await?),
             None => None,
         };
+        let mut registry = Registry::default();
+        let dependencies = Family::default();
+        registry.register(
+            "kagoshima_dependency_up",
+            "1 while the last readiness probe of this dependency (database, ...) succeeded",
+            dependencies.clone(),
+        );
         Ok(Host {
             name,
             grpc,
             http: http.bind().await?,
             tls: TlsConfig::default(),
-            registry: Registry::default(),
+            registry,
             health: Health::default(),
+            dependencies,
         })
     }
 
@@ -143,9 +161,17 @@ impl Host {
         Fut: Future<Output = Result<(), String>> + Send,
     {
         let health = self.health.clone();
+        let up: Gauge = self
+            .dependencies
+            .get_or_create(&DependencyLabel {
+                dependency: component,
+            })
+            .clone();
         tokio::spawn(async move {
             loop {
-                match check().await {
+                let outcome = check().await;
+                up.set(i64::from(outcome.is_ok()));
+                match outcome {
                     Ok(()) => health.recover(component),
                     Err(e) => {
                         if health.is_healthy() {
@@ -178,6 +204,7 @@ impl Host {
             tls,
             registry,
             health,
+            dependencies: _,
         } = self;
         let mut registry = registry;
         let grpc_addr = grpc_listener.as_ref().and_then(|l| l.local_addr().ok());

@@ -40,9 +40,15 @@ async fn grpc_status(addr: std::net::SocketAddr) -> ServingStatus {
 }
 
 async fn healthz(addr: std::net::SocketAddr) -> String {
+    http_get(addr, "/healthz").await
+}
+
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("http");
     stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await
         .expect("request sent");
     let mut response = String::new();
@@ -85,7 +91,7 @@ async fn grpc_health_follows_the_readiness_probes() {
 
 #[tokio::test]
 async fn a_failing_probe_degrades_and_a_passing_one_recovers() {
-    let (grpc, _http, host) = started().await;
+    let (grpc, http, host) = started().await;
     let stop = Shutdown::new();
     let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let probe_up = up.clone();
@@ -105,9 +111,16 @@ async fn a_failing_probe_degrades_and_a_passing_one_recovers() {
         stop.clone(),
     );
     let serving = tokio::spawn(host.serve(GrpcServices::new(), None, stop.clone()));
+    let metric = async |value: &str| {
+        http_get(http, "/metrics").await.contains(&format!(
+            "kagoshima_dependency_up{{dependency=\"broker\"}} {value}"
+        ))
+    };
     until(async || grpc_status(grpc).await == ServingStatus::NotServing).await;
+    until(async || metric("0").await).await;
     up.store(true, std::sync::atomic::Ordering::SeqCst);
     until(async || grpc_status(grpc).await == ServingStatus::Serving).await;
+    until(async || metric("1").await).await;
     stop.cancel();
     serving.await.expect("joins").expect("stops cleanly");
 }

@@ -54,7 +54,7 @@ impl BackgroundJob {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobLabels {
-    job: String,
+    job_id: String,
     proc_name: String,
     hypertable: String,
 }
@@ -81,7 +81,7 @@ impl Store {
         .await?)
     }
 
-    /// Registers `kagoshima_database_job_failing{job,proc_name,hypertable}`
+    /// Registers `kagoshima_database_job_failing{job_id,proc_name,hypertable}`
     /// (1 while the job's last run failed) and `kagoshima_database_jobs_failing`,
     /// and keeps the host's `database_jobs` warning equal to the failing
     /// jobs, checked every minute until `stop`.
@@ -111,7 +111,7 @@ impl Store {
                         for job in &jobs {
                             per_job
                                 .get_or_create(&JobLabels {
-                                    job: job.job_id.to_string(),
+                                    job_id: job.job_id.to_string(),
                                     proc_name: job.proc_name.clone(),
                                     hypertable: job.hypertable.clone().unwrap_or_default(),
                                 })

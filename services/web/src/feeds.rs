@@ -152,7 +152,7 @@ pub fn summarise(text: &str, h: &mut FeedHealth) {
                     } else {
                         table
                     },
-                    label("job")
+                    label("job_id")
                 ));
             }
             _ => {}
@@ -183,8 +183,8 @@ kagoshima_ingest_store_lag_seconds_count 120
 kagoshima_ingest_store_lag_seconds_bucket{le="0.01"} 3
 kagoshima_ingest_pending 4
 kagoshima_ingest_mqtt_connected 1
-kagoshima_database_job_failing{job="1000",proc_name="policy_compression",hypertable="vehicle_positions"} 1
-kagoshima_database_job_failing{job="1002",proc_name="policy_retention",hypertable="vehicle_positions"} 0
+kagoshima_database_job_failing{job_id="1000",proc_name="policy_compression",hypertable="vehicle_positions"} 1
+kagoshima_database_job_failing{job_id="1002",proc_name="policy_retention",hypertable="vehicle_positions"} 0
 # EOF
 "#;
         let mut h = FeedHealth::default();

@@ -92,6 +92,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         sha256: kagoshima_runtime::auth::hash_token_hex(&bureau_token),
     }];
 
+    // The back office's token for IngestService uploads, kept beside it.
+    let back_office_token = secrets::load_or_create(&args.data_dir, "ingest.token")?;
+    let back_office = vec![kagoshima_runtime::auth::TokenEntry {
+        name: "demo-back-office".into(),
+        sha256: kagoshima_runtime::auth::hash_token_hex(&back_office_token),
+    }];
+
     let clock = DemoClock::at(chrono::Utc::now());
     if clock.is_shifted() {
         warn!(
@@ -131,6 +138,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         mqtt_client_prefix: "kagoshima-city".into(),
         card_hash_key: card_key,
         bureau,
+        back_office,
         ports: Ports::Fixed {
             grpc_base: args.grpc_port,
             web: args.web_port,
@@ -189,7 +197,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  GTFS-Realtime        http://{}/gtfs-rt/vehicle-positions?format=json",
         at.passenger_http
     );
-    println!("  IngestService        grpc://{}", at.ingest_grpc);
+    println!(
+        "  IngestService        grpc://{}   token: {back_office_token}",
+        at.ingest_grpc
+    );
     println!(
         "  IndicatorService     grpc://{}  (bearer token above)",
         at.indicators_grpc
@@ -207,6 +218,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  service day          {} (timetable shifted {} min)",
         clock.service_date,
         clock.shift.num_minutes()
+    );
+    println!(
+        "Upload events through IngestService (tokens are kept in {}):",
+        args.data_dir.display()
+    );
+    println!(
+        "  grpcurl -plaintext -H \"authorization: Bearer $(cat {}/ingest.token)\" -d '{{\"events\":[{{\"mode\":\"tram\",\"position\":{{\"vehicle_id\":\"tram-1001\",\"recorded_at\":\"{}\",\"lat\":31.5911,\"lon\":130.5570}}}}]}}' {} kagoshima.transit.v1.IngestService/UploadEvents",
+        args.data_dir.display(),
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+        at.ingest_grpc
     );
     println!("Ctrl-C stops everything.");
     println!();

@@ -21,6 +21,8 @@ pub struct PlatformConfig {
     pub card_hash_key: String,
     /// Tokens accepted by IndicatorService and the bureau dashboard.
     pub bureau: Vec<TokenEntry>,
+    /// Tokens accepted by IngestService (back-office uploads).
+    pub back_office: Vec<TokenEntry>,
     pub ports: Ports,
     /// Seconds between two refreshes of the indicators' rollups.
     pub refresh_interval_s: u64,
@@ -85,6 +87,7 @@ impl Platform {
         ingest.mqtt.port = config.mqtt_port;
         ingest.mqtt.client_id = client_id("ingest");
         ingest.card_hash_key = Secret::new(config.card_hash_key.clone());
+        ingest.auth.tokens.clone_from(&config.back_office);
         ingest.grpc.listen = config.ports.at(0);
         ingest.http.listen = config.ports.at(1000);
         let ingest = kagoshima_ingest::Application::build(ingest)

@@ -96,6 +96,7 @@ async fn taps_over_mqtt_become_the_monthly_indicator_and_refusals_are_counted_tw
             name: "test-bureau".into(),
             sha256: kagoshima_runtime::auth::hash_token_hex(BUREAU_TOKEN),
         }],
+        back_office: Vec::new(),
         ports: Ports::Any,
         refresh_interval_s: 1,
     })

@@ -585,36 +585,38 @@ pub async fn maintenance(live: Live, pool: PgPool, shutdown: Shutdown) {
 
 /// Publishes [`Live::census`] to the metrics every few seconds.
 pub async fn census_reporter(live: Live, metrics: LocationMetrics, shutdown: Shutdown) {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
+    on_blocking_pool_every(Duration::from_secs(5), shutdown, move || {
+        if let Some(census) = live.census(now()) {
+            metrics.publish(&census);
         }
-        let live = live.clone();
-        match tokio::task::spawn_blocking(move || live.census(now())).await {
-            Ok(Some(census)) => metrics.publish(&census),
-            Ok(None) => {}
-            Err(e) => warn!(error = %e, "counting the live vehicles failed"),
-        }
-    }
+    })
+    .await;
 }
 
 /// Keeps the arrival board current for vehicles that stopped reporting.
-/// The work runs on the blocking pool: recomputing thousands of vehicles
-/// at once would otherwise hold up the requests of one runtime worker.
 pub async fn board_refresher(live: Live, shutdown: Shutdown) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    on_blocking_pool_every(Duration::from_secs(1), shutdown, move || {
+        live.refresh_board(now());
+    })
+    .await;
+}
+
+/// Runs `work` every `period` until shutdown, on the blocking pool: walking
+/// thousands of vehicles at once would otherwise hold up the requests of one
+/// runtime worker. A run that panics is logged and the next one goes on.
+async fn on_blocking_pool_every<F>(period: Duration, shutdown: Shutdown, work: F)
+where
+    F: Fn() + Clone + Send + 'static,
+{
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
         }
-        let live = live.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || live.refresh_board(now())).await {
-            error!(error = %e, "refreshing the arrival board failed");
+        if let Err(e) = tokio::task::spawn_blocking(work.clone()).await {
+            error!(error = %e, "a periodic task of the live state failed");
         }
     }
 }

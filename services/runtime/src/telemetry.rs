@@ -93,7 +93,7 @@ mod tests {
     struct Seen(Arc<Mutex<Vec<String>>>);
 
     impl<S: Subscriber> Layer<S> for Seen {
-        fn on_event(&self, event: &Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
             let mut message = MessageOf(String::new());
             event.record(&mut message);
             self.0.lock().unwrap().push(message.0);

@@ -83,8 +83,16 @@ fn parse<M: Message + Default + json::Name>(payload: &[u8]) -> Result<M, Rejecti
         return Err(Rejection::new(Reason::MalformedPayload, "empty payload"));
     }
     if is_json(payload) {
-        json::decode::<M>(payload)
-            .map_err(|e| Rejection::new(Reason::MalformedPayload, e.to_string()))
+        json::decode::<M>(payload).map_err(|e| match e {
+            json::JsonError::Invalid(problems) => Rejection::all(
+                problems
+                    .into_iter()
+                    .map(|p| Rejection::new(Reason::MalformedPayload, p))
+                    .collect(),
+            )
+            .unwrap_or_else(|| Rejection::new(Reason::MalformedPayload, "invalid proto3 json")),
+            other => Rejection::new(Reason::MalformedPayload, other.to_string()),
+        })
     } else {
         M::decode(payload)
             .map_err(|e| Rejection::new(Reason::MalformedPayload, format!("invalid protobuf: {e}")))

@@ -71,19 +71,76 @@ impl Reason {
 }
 
 /// A message that failed validation: the reason and a detail for people.
+/// When a message has several problems, `reason` is the first one's and
+/// `detail` lists them all; `problems` keeps them apart (for `validate`).
 /// The detail never holds a card number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {detail}", reason.code())]
 pub struct Rejection {
     pub reason: Reason,
     pub detail: String,
+    pub problems: Vec<Problem>,
+}
+
+/// One thing wrong with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub reason: Reason,
+    pub detail: String,
 }
 
 impl Rejection {
     pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        let detail = card_data::mask_str(&detail.into());
         Rejection {
             reason,
-            detail: card_data::mask_str(&detail.into()),
+            problems: vec![Problem {
+                reason,
+                detail: detail.clone(),
+            }],
+            detail,
+        }
+    }
+
+    /// All of `rejections` as one; `None` when there are none.
+    pub fn all(rejections: Vec<Rejection>) -> Option<Self> {
+        let first = rejections.first()?.reason;
+        let problems: Vec<Problem> = rejections.into_iter().flat_map(|r| r.problems).collect();
+        Some(Rejection {
+            reason: first,
+            detail: problems
+                .iter()
+                .map(|p| p.detail.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            problems,
+        })
+    }
+}
+
+/// Collects every problem of a message rather than stopping at the first,
+/// so a device vendor sees them all in one go.
+#[derive(Default)]
+struct Problems(Vec<Rejection>);
+
+impl Problems {
+    fn check(&mut self, result: Checked<()>) {
+        if let Err(e) = result {
+            self.0.push(e);
+        }
+    }
+
+    fn take<T>(&mut self, result: Checked<T>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// The value when nothing was wrong. A `None` value always comes with a
+    /// problem, since only [`take`](Self::take) makes one.
+    fn finish<T>(self, value: Option<T>) -> Checked<T> {
+        match (Rejection::all(self.0), value) {
+            (Some(rejection), _) => Err(rejection),
+            (None, Some(value)) => Ok(value),
+            (None, None) => Err(Rejection::new(Reason::InvalidField, "invalid message")),
         }
     }
 }
@@ -194,23 +251,25 @@ impl Validator {
         msg: Position,
         now: DateTime<Utc>,
     ) -> Checked<ValidEvent> {
-        same_vehicle(topic, &msg.vehicle_id)?;
-        let at = self.instant("recorded_at", msg.recorded_at.as_ref(), now)?;
-        self.coordinates(msg.lat, msg.lon)?;
+        let mut p = Problems::default();
+        p.check(same_vehicle(topic, &msg.vehicle_id));
+        let at = p.take(self.instant("recorded_at", msg.recorded_at.as_ref(), now));
+        p.check(self.coordinates(msg.lat, msg.lon));
         if let Some(b) = msg.bearing {
-            in_range("bearing", f64::from(b), 0.0, 360.0)?;
+            p.check(in_range("bearing", f64::from(b), 0.0, 360.0));
         }
         if let Some(s) = msg.speed {
-            in_range("speed", f64::from(s), 0.0, 60.0)?;
+            p.check(in_range("speed", f64::from(s), 0.0, 60.0));
         }
         if let Some(a) = msg.accuracy {
-            in_range("accuracy", f64::from(a), 0.0, 10_000.0)?;
+            p.check(in_range("accuracy", f64::from(a), 0.0, 10_000.0));
         }
         if let Some(o) = msg.odometer {
-            in_range("odometer", o, 0.0, 1e10)?;
+            p.check(in_range("odometer", o, 0.0, 1e10));
         }
-        text("trip_id", &msg.trip_id, 0, 128)?;
-        text("route_id", &msg.route_id, 0, 128)?;
+        p.check(text("trip_id", &msg.trip_id, 0, 128));
+        p.check(text("route_id", &msg.route_id, 0, 128));
+        let at = p.finish(at)?;
         Ok(ValidEvent::Position { at, msg })
     }
 
@@ -242,43 +301,56 @@ impl Validator {
                 "the tap carries a card number (13-19 digits passing Luhn); devices must send the processor's token",
             ));
         }
-        same_vehicle(topic, &msg.vehicle_id)?;
-        text("event_id", &msg.event_id, 1, 128)?;
-        text("validator_id", &msg.validator_id, 1, 64)?;
-        text("card_token", &msg.card_token, 1, 256)?;
-        text("brand", &msg.brand, 0, 32)?;
-        text("stop_id", &msg.stop_id, 0, 128)?;
-        text("route_id", &msg.route_id, 0, 128)?;
-        text("trip_id", &msg.trip_id, 0, 128)?;
-        let at = self.instant("occurred_at", msg.occurred_at.as_ref(), now)?;
-        let fields = TapFields {
-            action: enum_set("action", msg.action, TapAction::from_proto)?,
-            medium: enum_set("medium", msg.medium, Medium::from_proto)?,
-            rider_category: enum_set(
-                "rider_category",
-                msg.rider_category,
-                RiderCategory::from_proto,
-            )?,
-            result: enum_set("result", msg.result, TapResult::from_proto)?,
-        };
+        let mut p = Problems::default();
+        p.check(same_vehicle(topic, &msg.vehicle_id));
+        p.check(text("event_id", &msg.event_id, 1, 128));
+        p.check(text("validator_id", &msg.validator_id, 1, 64));
+        p.check(text("card_token", &msg.card_token, 1, 256));
+        p.check(text("brand", &msg.brand, 0, 32));
+        p.check(text("stop_id", &msg.stop_id, 0, 128));
+        p.check(text("route_id", &msg.route_id, 0, 128));
+        p.check(text("trip_id", &msg.trip_id, 0, 128));
+        let at = p.take(self.instant("occurred_at", msg.occurred_at.as_ref(), now));
+        let action = p.take(enum_set("action", msg.action, TapAction::from_proto));
+        let medium = p.take(enum_set("medium", msg.medium, Medium::from_proto));
+        let rider_category = p.take(enum_set(
+            "rider_category",
+            msg.rider_category,
+            RiderCategory::from_proto,
+        ));
+        let result = p.take(enum_set("result", msg.result, TapResult::from_proto));
         let country_ok = msg.issuer_country.is_empty()
             || (msg.issuer_country.len() == 2
                 && msg.issuer_country.bytes().all(|b| b.is_ascii_uppercase()));
         if !country_ok {
-            return Err(Rejection::new(
+            p.check(Err(Rejection::new(
                 Reason::InvalidField,
                 format!(
                     "issuer_country {:?} is not an ISO 3166 alpha-2 code such as JP",
                     msg.issuer_country
                 ),
-            ));
+            )));
         }
         // proto3 cannot tell an omitted num_riders from 0: omitted means one rider.
         if msg.num_riders == 0 {
             msg.num_riders = 1;
         }
-        in_range("num_riders", f64::from(msg.num_riders), 1.0, 50.0)?;
-        in_range("fare_yen", f64::from(msg.fare_yen), 0.0, 100_000.0)?;
+        p.check(in_range("num_riders", f64::from(msg.num_riders), 1.0, 50.0));
+        p.check(in_range(
+            "fare_yen",
+            f64::from(msg.fare_yen),
+            0.0,
+            100_000.0,
+        ));
+        let fields = (|| {
+            Some(TapFields {
+                action: action?,
+                medium: medium?,
+                rider_category: rider_category?,
+                result: result?,
+            })
+        })();
+        let (at, fields) = p.finish(at.zip(fields))?;
         msg.brand = msg.brand.to_ascii_lowercase();
         Ok(ValidEvent::Tap { at, msg, fields })
     }
@@ -289,13 +361,20 @@ impl Validator {
         msg: PassengerCount,
         now: DateTime<Utc>,
     ) -> Checked<ValidEvent> {
-        same_vehicle(topic, &msg.vehicle_id)?;
-        let at = self.instant("recorded_at", msg.recorded_at.as_ref(), now)?;
-        text("stop_id", &msg.stop_id, 1, 128)?;
-        text("trip_id", &msg.trip_id, 0, 128)?;
-        text("route_id", &msg.route_id, 0, 128)?;
-        in_range("boardings", f64::from(msg.boardings), 0.0, 500.0)?;
-        in_range("alightings", f64::from(msg.alightings), 0.0, 500.0)?;
+        let mut p = Problems::default();
+        p.check(same_vehicle(topic, &msg.vehicle_id));
+        let at = p.take(self.instant("recorded_at", msg.recorded_at.as_ref(), now));
+        p.check(text("stop_id", &msg.stop_id, 1, 128));
+        p.check(text("trip_id", &msg.trip_id, 0, 128));
+        p.check(text("route_id", &msg.route_id, 0, 128));
+        p.check(in_range("boardings", f64::from(msg.boardings), 0.0, 500.0));
+        p.check(in_range(
+            "alightings",
+            f64::from(msg.alightings),
+            0.0,
+            500.0,
+        ));
+        let at = p.finish(at)?;
         Ok(ValidEvent::Passengers { at, msg })
     }
 
@@ -305,15 +384,21 @@ impl Validator {
         msg: DeviceStatus,
         now: DateTime<Utc>,
     ) -> Checked<ValidEvent> {
-        same_vehicle(topic, &msg.vehicle_id)?;
-        let at = self.instant("recorded_at", msg.recorded_at.as_ref(), now)?;
-        text("firmware", &msg.firmware, 0, 64)?;
-        let device_kind = DeviceKind::from_proto(msg.device_kind).ok_or_else(|| {
+        let mut p = Problems::default();
+        p.check(same_vehicle(topic, &msg.vehicle_id));
+        let at = p.take(self.instant("recorded_at", msg.recorded_at.as_ref(), now));
+        p.check(text("firmware", &msg.firmware, 0, 64));
+        let device_kind = p.take(DeviceKind::from_proto(msg.device_kind).ok_or_else(|| {
             Rejection::new(
                 Reason::InvalidField,
-                format!("device_kind {} is unknown", msg.device_kind),
+                format!(
+                    "device_kind {} is unknown; accepted: {}",
+                    msg.device_kind,
+                    names_of(DeviceKind::ALL, |k| k.to_proto(), |k| k.code())
+                ),
             )
-        })?;
+        }));
+        let (at, device_kind) = p.finish(at.zip(device_kind))?;
         Ok(ValidEvent::Status {
             at,
             msg,
@@ -445,7 +530,11 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Checked<()> {
 }
 
 /// A required enumerated field: unset is missing, an unknown number invalid.
-fn enum_set<E>(field: &str, value: i32, from_proto: fn(i32) -> Option<E>) -> Checked<E> {
+fn enum_set<E: Copy + EnumNames>(
+    field: &str,
+    value: i32,
+    from_proto: fn(i32) -> Option<E>,
+) -> Checked<E> {
     match from_proto(value) {
         Some(e) => Ok(e),
         None if value == 0 => Err(Rejection::new(
@@ -454,7 +543,80 @@ fn enum_set<E>(field: &str, value: i32, from_proto: fn(i32) -> Option<E>) -> Che
         )),
         None => Err(Rejection::new(
             Reason::InvalidField,
-            format!("{field} {value} is not a known value"),
+            format!(
+                "{field} {value} is not a known value; accepted: {}",
+                E::accepted()
+            ),
         )),
+    }
+}
+
+/// The accepted values of an enumerated field, for error messages.
+trait EnumNames {
+    fn accepted() -> String;
+}
+
+macro_rules! enum_names {
+    ($($ty:ident),*) => {
+        $(impl EnumNames for $ty {
+            fn accepted() -> String {
+                names_of($ty::ALL, |v| v.to_proto(), |v| v.code())
+            }
+        })*
+    };
+}
+
+enum_names!(TapAction, Medium, RiderCategory, TapResult);
+
+/// `1 (on), 2 (off)`: each value's number and name.
+fn names_of<E: Copy>(all: &[E], number: fn(E) -> i32, name: fn(E) -> &'static str) -> String {
+    all.iter()
+        .map(|v| format!("{} ({})", number(*v), name(*v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topic::{Kind, Mode};
+
+    #[test]
+    fn a_tap_with_several_problems_lists_them_all() {
+        let topic = DeviceTopic::new(Mode::Tram, "tram-101", Kind::Tap);
+        let now = Utc::now();
+        let tap = Tap {
+            vehicle_id: "tram-101".into(),
+            validator_id: "v1".into(),
+            occurred_at: Some(kagoshima_proto::Timestamp {
+                seconds: now.timestamp(),
+                nanos: 0,
+            }),
+            action: 9,
+            medium: 1,
+            rider_category: 1,
+            result: 1,
+            fare_yen: 1_000_000,
+            ..Default::default()
+        };
+        let rejection = Validator::new(ValidationConfig::default())
+            .tap(&topic, tap, now)
+            .expect_err("refused");
+        let details: Vec<&str> = rejection
+            .problems
+            .iter()
+            .map(|p| p.detail.as_str())
+            .collect();
+        assert_eq!(
+            details,
+            [
+                "event_id is missing",
+                "card_token is missing",
+                "action 9 is not a known value; accepted: 1 (on), 2 (off)",
+                "fare_yen 1000000 is outside 0..=100000",
+            ]
+        );
+        assert_eq!(rejection.reason, Reason::MissingField);
+        assert_eq!(rejection.detail, details.join("; "));
     }
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod config;
 pub mod consumer;
 pub mod metrics;
+pub mod payload_check;
 pub mod pipeline;
 
 pub use app::{Application, IngestError};

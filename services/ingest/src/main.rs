@@ -35,6 +35,22 @@ enum Command {
     Migrate,
     /// Print the effective configuration (secrets redacted) and exit.
     ShowConfig,
+    /// Check a payload file against the device contract, as the service would
+    /// judge it, and list every problem at once. Exits 1 when it is refused.
+    ///
+    /// Example: kagoshima-ingest validate --topic kagoshima/v1/tram/tram-101/tap tap.json
+    Validate {
+        /// The MQTT topic it would be published on:
+        /// kagoshima/v1/{tram|bus|community_bus}/{vehicle_id}/{position|tap|passengers|status}
+        #[arg(long)]
+        topic: String,
+        /// Judge it as if received at this instant (RFC 3339) rather than now,
+        /// for recordings whose timestamps are old.
+        #[arg(long)]
+        received_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The payload: protobuf, or proto3 JSON; `-` reads standard input.
+        file: PathBuf,
+    },
     /// Print the SHA-256 of a token, for the `auth.tokens` list.
     HashToken {
         /// The token a client will send as `authorization: Bearer <token>`.
@@ -52,6 +68,28 @@ async fn main() -> anyhow::Result<()> {
         Command::HashToken { token } => {
             println!("{}", hash_token_hex(&token));
             Ok(())
+        }
+        Command::Validate {
+            topic,
+            received_at,
+            file,
+        } => {
+            let payload = if file.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+                buf
+            } else {
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?
+            };
+            let validator = kagoshima_domain::validation::Validator::new(config.validation);
+            let report = kagoshima_ingest::payload_check::check(
+                &validator,
+                &topic,
+                &payload,
+                received_at.unwrap_or_else(chrono::Utc::now),
+            );
+            print!("{}", report.text);
+            std::process::exit(if report.valid { 0 } else { 1 });
         }
         Command::ShowConfig => {
             println!("{}", config::redacted_toml(&config)?);

@@ -11,9 +11,10 @@ chmod 755 "$data"
 log="$data/demo.log"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 web_port=$(free_port)
+mqtt_port=$(free_port)
 grpc_base=$((30000 + RANDOM % 10000))
 env -u DATABASE_URL target/debug/kagoshima-city demo --no-history --data-dir "$data" \
-  --mqtt-port "$(free_port)" --postgres-port "$(free_port)" \
+  --mqtt-port "$mqtt_port" --postgres-port "$(free_port)" \
   --grpc-port "$grpc_base" --web-port "$web_port" >"$log" 2>&1 &
 demo=$!
 stop_demo() { kill -TERM "$demo" 2>/dev/null || true; wait "$demo" 2>/dev/null || true; rm -rf "$data"; }
@@ -25,6 +26,11 @@ for _ in $(seq 1 180); do
 done
 # Let the simulated fleet report and the predictions form.
 sleep 20
+# A device vendor's refused message, for the dashboard's device diagnostics.
+command -v mosquitto_pub >/dev/null || scripts/ensure-services.sh
+export KAGOSHIMA_REFUSED_VEHICLE=tram-9901
+mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t "kagoshima/v1/tram/$KAGOSHIMA_REFUSED_VEHICLE/tap" \
+  -m "{\"vehicleId\":\"$KAGOSHIMA_REFUSED_VEHICLE\",\"action\":\"onn\"}"
 export KAGOSHIMA_WEB_URL="http://127.0.0.1:$web_port"
 KAGOSHIMA_BUREAU_TOKEN=$(cat "$data/bureau.token")
 export KAGOSHIMA_BUREAU_TOKEN

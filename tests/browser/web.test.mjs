@@ -126,6 +126,31 @@ test("dashboard refuses a missing token and shows the indicators with one", asyn
   await page.locator("#fiscal table tbody tr").first().waitFor({ timeout: 15000 });
   assert.match(await page.innerText("#fy-h"), /令和\d+年度|令和元年度/);
   assert.match(await page.innerText("#fiscal"), /[◎○△−]/);
+  // Units and definitions beside every indicator, thousands separators.
+  assert.match(await page.innerText("#monthly"), /件|人|回|%/);
+
+  // The month's report downloads as CSV with the indicators in it.
+  const [csv] = await Promise.all([page.waitForEvent("download"),
+    page.locator('button[data-export="csv"][data-scope="month"]').click()]);
+  assert.match(csv.suggestedFilename(), /^indicators-\d{4}-\d{2}\.csv$/);
+  const csvText = await (await import("node:fs/promises")).readFile(await csv.path(), "utf8");
+  assert.match(csvText, /No\.58/);
+  const [xlsx] = await Promise.all([page.waitForEvent("download"),
+    page.locator('button[data-export="xlsx"][data-scope="fy"]').click()]);
+  assert.match(xlsx.suggestedFilename(), /^indicators-FY\d{4}\.xlsx$/);
+
+  // Devices: the simulated fleet's messages by kind, and the vendor's refused
+  // tap (published by scripts/test-browser.sh) with its reason and payload.
+  await page.locator("#devices tbody tr").first().waitFor({ timeout: 15000 });
+  const refused = process.env.KAGOSHIMA_REFUSED_VEHICLE;
+  if (refused) {
+    await page.locator(`#devices tr[data-vehicle="${refused}"] button[data-detail]`).click();
+    await page.locator("#device-detail .refusal").first().waitFor();
+    const detail = await page.innerText("#device-detail");
+    assert.match(detail, /malformed_payload/);
+    assert.match(detail, /"onn" is not a TapAction; accepted: ON, OFF/);
+    assert.match(await page.innerText("#dead-letters"), new RegExp(refused));
+  }
   if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "dashboard.png"), fullPage: true });
   await page.close();
 });

@@ -87,7 +87,8 @@ impl Platform {
         ingest.mqtt.port = config.mqtt_port;
         ingest.mqtt.client_id = client_id("ingest");
         ingest.card_hash_key = Secret::new(config.card_hash_key.clone());
-        ingest.auth.tokens.clone_from(&config.back_office);
+        // The bureau's tokens too: its dashboard shows the device diagnostics.
+        ingest.auth.tokens = [config.back_office.as_slice(), config.bureau.as_slice()].concat();
         ingest.grpc.listen = config.ports.at(0);
         ingest.http.listen = config.ports.at(1000);
         let ingest = kagoshima_ingest::Application::build(ingest)
@@ -122,6 +123,7 @@ impl Platform {
         web.http.listen = config.ports.web();
         web.passenger_grpc = format!("http://{}", location.grpc_addr());
         web.indicators_grpc = format!("http://{}", indicators.grpc_addr());
+        web.ingest_grpc = format!("http://{}", ingest.grpc_addr());
         web.ingest_metrics_url = format!("http://{}/metrics", ingest.http_addr());
         web.auth.tokens.clone_from(&config.bureau);
         let web = kagoshima_web::Application::build(web)

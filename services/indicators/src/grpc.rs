@@ -49,6 +49,9 @@ fn value(r: &IndicatorRow) -> pb::IndicatorValue {
         progress_rate_pct: rate(r.progress),
         status: status(r.progress),
         fiscal_year_to_date: dec(r.fytd),
+        unit_en: r.unit_en.clone(),
+        definition_ja: r.definition_ja.clone(),
+        definition_en: r.definition_en.clone(),
     }
 }
 

@@ -85,6 +85,9 @@ pub struct Indicator {
     /// As in the plan: 件, %, 回, 人, 基, …
     pub unit: String,
     pub unit_en: String,
+    /// One line on what is counted and how (Japanese, English).
+    pub definition_ja: String,
+    pub definition_en: String,
     pub kind: IndicatorKind,
     pub note: Option<String>,
     pub targets: BTreeMap<FiscalYear, Target>,
@@ -253,6 +256,10 @@ struct RawIndicator {
     name_en: String,
     unit: String,
     unit_en: String,
+    #[serde(default)]
+    definition_ja: String,
+    #[serde(default)]
+    definition_en: String,
     #[serde(default = "quantitative")]
     kind: IndicatorKind,
     note: Option<String>,
@@ -374,6 +381,8 @@ impl RawPlan {
                 name_en: r.name_en,
                 unit: r.unit,
                 unit_en: r.unit_en,
+                definition_ja: r.definition_ja,
+                definition_en: r.definition_en,
                 kind: r.kind,
                 note: r.note,
                 targets,
@@ -518,6 +527,23 @@ FY2022 = 160728
             plan.fiscal_years().into_iter().collect::<Vec<_>>(),
             [fy(2022), fy(2023), fy(2024), fy(2025), fy(2026)]
         );
+    }
+
+    #[test]
+    fn every_embedded_indicator_has_a_unit_and_a_definition() {
+        let plan = Plan::embedded().unwrap();
+        for i in &plan.indicators {
+            assert!(
+                !i.unit.is_empty() && !i.unit_en.is_empty(),
+                "{} has no unit",
+                i.id
+            );
+            assert!(
+                !i.definition_ja.is_empty() && !i.definition_en.is_empty(),
+                "{} has no definition",
+                i.id
+            );
+        }
     }
 
     #[test]

@@ -192,6 +192,10 @@ fn report_error(e: impl std::fmt::Display) -> IndicatorError {
 pub fn xlsx(r: &Report, cap: Option<&FareCap>) -> Result<Vec<u8>, IndicatorError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
+    // Thousands separators; two decimals where a figure has them (shares).
+    let whole = Format::new().set_num_format("#,##0");
+    let fraction = Format::new().set_num_format("#,##0.00");
+    let number_format = |v: f64| if v.fract() == 0.0 { &whole } else { &fraction };
     let ws = wb.add_worksheet();
     ws.set_name("進捗").map_err(report_error)?;
     ws.write_string_with_format(
@@ -214,7 +218,9 @@ pub fn xlsx(r: &Report, cap: Option<&FareCap>) -> Result<Vec<u8>, IndicatorError
             let rr = 4 + i as u32;
             // Numbers as numbers where they are.
             match (c, cell.parse::<f64>()) {
-                (5..=7, Ok(v)) => ws.write_number(rr, c as u16, v).map_err(report_error)?,
+                (5..=7, Ok(v)) => ws
+                    .write_number_with_format(rr, c as u16, v, number_format(v))
+                    .map_err(report_error)?,
                 _ => ws.write_string(rr, c as u16, cell).map_err(report_error)?,
             };
         }
@@ -242,10 +248,13 @@ pub fn xlsx(r: &Report, cap: Option<&FareCap>) -> Result<Vec<u8>, IndicatorError
         cum += v;
         let rr = 1 + i as u32;
         ws.write_string(rr, 0, m).map_err(report_error)?;
-        ws.write_number(rr, 1, *v as f64).map_err(report_error)?;
-        ws.write_number(rr, 2, cum as f64).map_err(report_error)?;
+        ws.write_number_with_format(rr, 1, *v as f64, &whole)
+            .map_err(report_error)?;
+        ws.write_number_with_format(rr, 2, cum as f64, &whole)
+            .map_err(report_error)?;
         if let Some(t) = target {
-            ws.write_number(rr, 3, t).map_err(report_error)?;
+            ws.write_number_with_format(rr, 3, t, number_format(t))
+                .map_err(report_error)?;
         }
     }
 
@@ -262,7 +271,7 @@ pub fn xlsx(r: &Report, cap: Option<&FareCap>) -> Result<Vec<u8>, IndicatorError
         ];
         for (i, (k, v)) in rows.iter().enumerate() {
             ws.write_string(i as u32, 0, *k).map_err(report_error)?;
-            ws.write_number(i as u32, 1, *v as f64)
+            ws.write_number_with_format(i as u32, 1, *v as f64, &whole)
                 .map_err(report_error)?;
         }
         ws.set_column_width(0, 30).map_err(report_error)?;
@@ -279,6 +288,22 @@ pub fn xlsx(r: &Report, cap: Option<&FareCap>) -> Result<Vec<u8>, IndicatorError
         }
     }
     wb.save_to_buffer().map_err(report_error)
+}
+
+/// A whole number with thousands separators: 1234567.4 → "1,234,567".
+pub fn grouped(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if v.round() < 0.0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// SVG: cumulative fiscal-year tap-payment uses per month (bars) against the
@@ -325,20 +350,18 @@ pub fn svg(r: &Report) -> String {
         s,
         r#"<text x="{left}" y="24" font-size="16">タッチ決済利用者数（延べ）年度累計 — {} / 目標 {}</text>"#,
         r.period.label_ja(),
-        target
-            .map(|t| format!("{t}"))
-            .unwrap_or_else(|| "なし".into())
+        target.map(grouped).unwrap_or_else(|| "なし".into())
     );
     for i in 0..=5 {
         let v = max / 5.0 * f64::from(i);
         let yy = y(v);
         let _ = writeln!(
             s,
-            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{:.0}</text>"##,
+            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
             w - right,
             left - 6.0,
             yy + 4.0,
-            v
+            grouped(v)
         );
     }
     for (i, (m, _)) in r.monthly_uses.iter().enumerate() {
@@ -356,9 +379,10 @@ pub fn svg(r: &Report) -> String {
         let yy = y(*v as f64);
         let _ = writeln!(
             s,
-            r##"<rect x="{x:.1}" y="{yy:.1}" width="{:.1}" height="{:.1}" fill="#1f77b4"><title>{v}</title></rect>"##,
+            r##"<rect x="{x:.1}" y="{yy:.1}" width="{:.1}" height="{:.1}" fill="#1f77b4"><title>{}</title></rect>"##,
             bw * 0.7,
-            top + plot_h - yy
+            top + plot_h - yy,
+            grouped(*v as f64)
         );
     }
     if let Some(t) = target {
@@ -372,12 +396,13 @@ pub fn svg(r: &Report) -> String {
         );
         let _ = writeln!(
             s,
-            r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#d62728"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#d62728">年度目標 {t}</text>"##,
+            r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#d62728"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#d62728">年度目標 {}</text>"##,
             left + plot_w,
             y(t),
             y(t),
             left + plot_w,
-            y(t) - 4.0
+            y(t) - 4.0,
+            grouped(t)
         );
     }
     let _ = writeln!(
@@ -395,4 +420,18 @@ pub fn svg(r: &Report) -> String {
     );
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(grouped(0.0), "0");
+        assert_eq!(grouped(999.4), "999");
+        assert_eq!(grouped(1000.0), "1,000");
+        assert_eq!(grouped(1_234_567.0), "1,234,567");
+        assert_eq!(grouped(-12_345.0), "-12,345");
+    }
 }

@@ -6,7 +6,8 @@ use kagoshima_domain::{
     validation::{Reason, Rejection, ValidEvent},
 };
 use kagoshima_proto::v1::{
-    DeviceEvent, ItemOutcome, ItemResult, UploadEventsRequest, UploadEventsResponse,
+    DeviceDiagnostics, DeviceEvent, GetDeviceDiagnosticsRequest, ItemOutcome, ItemResult,
+    ListDevicesRequest, ListDevicesResponse, UploadEventsRequest, UploadEventsResponse,
     device_event::Event, ingest_service_server::IngestService,
 };
 use kagoshima_storage::{Batch, DeadLetter, Store};
@@ -78,6 +79,17 @@ impl IngestApi {
     }
 }
 
+/// The device and kind an upload item names, when it names one.
+fn vehicle_and_kind(item: &DeviceEvent) -> Option<(&str, Kind)> {
+    let (vehicle_id, kind) = match item.event.as_ref()? {
+        Event::Position(m) => (&m.vehicle_id, Kind::Position),
+        Event::Tap(m) => (&m.vehicle_id, Kind::Tap),
+        Event::Passengers(m) => (&m.vehicle_id, Kind::Passengers),
+        Event::Status(m) => (&m.vehicle_id, Kind::Status),
+    };
+    (!vehicle_id.is_empty()).then_some((vehicle_id.as_str(), kind))
+}
+
 #[tonic::async_trait]
 impl IngestService for IngestApi {
     async fn upload_events(
@@ -107,7 +119,11 @@ impl IngestService for IngestApi {
                     self.pipeline.add_valid(&mut batch, &topic, event, "api")
                 }
                 Err(rejection) => {
-                    let letter = DeadLetter::new("api", &rejection, &item.encode_to_vec(), now);
+                    let mut letter = DeadLetter::new("api", &rejection, &item.encode_to_vec(), now);
+                    // Attributed to its device, so the vendor's diagnostics show it.
+                    if let Some((vehicle_id, kind)) = vehicle_and_kind(item) {
+                        letter = letter.with_vehicle(vehicle_id).with_kind(kind.as_str());
+                    }
                     let slot = add_dead_letter(&mut batch, letter, &rejection);
                     rejections.push(Some(rejection));
                     slot
@@ -170,5 +186,25 @@ impl IngestService for IngestApi {
             "upload stored"
         );
         Ok(Response::new(response))
+    }
+
+    async fn list_devices(
+        &self,
+        request: Request<ListDevicesRequest>,
+    ) -> Result<Response<ListDevicesResponse>, Status> {
+        let asked = request.into_inner().window_hours;
+        crate::diagnostics::list(&self.store, asked)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_device_diagnostics(
+        &self,
+        request: Request<GetDeviceDiagnosticsRequest>,
+    ) -> Result<Response<DeviceDiagnostics>, Status> {
+        let r = request.into_inner();
+        crate::diagnostics::device(&self.store, &r.vehicle_id, r.window_hours)
+            .await
+            .map(Response::new)
     }
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod consumer;
+pub mod diagnostics;
 pub mod metrics;
 pub mod payload_check;
 pub mod pipeline;

@@ -3,6 +3,7 @@
 
 mod batch;
 mod dead_letter;
+mod devices;
 mod jobs;
 mod pool;
 pub mod private_postgres;
@@ -12,6 +13,7 @@ pub use batch::{
     TapRow,
 };
 pub use dead_letter::DeadLetter;
+pub use devices::{DeadLetterCount, DeviceActivity, RefusalGroup};
 pub use jobs::BackgroundJob;
 pub use pool::{MIGRATOR, REVIEWED_EDITS, Store};
 

@@ -1,5 +1,6 @@
 // Bureau dashboard: indicators of the month and the fiscal year with their
-// progress against the plan, ridership charts and the data feeds' health.
+// progress against the plan, ridership charts, the data feeds' health, the
+// devices with their refusals, and the reports to download.
 // The bearer token lives in sessionStorage (this tab only).
 "use strict";
 (function () {
@@ -35,6 +36,12 @@
   function statusClass(s) { return s === "◎" ? "status-ok" : s === "○" ? "status-mid" : s === "△" ? "status-low" : ""; }
   function num(s) { if (s === "" || s == null) return "—"; const n = Number(s); return Number.isFinite(n) ? n.toLocaleString("ja-JP", { maximumFractionDigits: 2 }) : s; }
 
+  // A figure with its unit, the English unit as a tooltip.
+  function withUnit(value, v) {
+    if (value === "" || value == null) return "—";
+    return el("span", { title: v.unit_en || null }, num(value), v.unit ? ` ${v.unit}` : "");
+  }
+
   function table(report, caption) {
     const tbl = el("table", {},
       el("caption", { class: "meta" }, caption),
@@ -53,10 +60,11 @@
         ` ${rate.toFixed(1)}%`);
       body.append(el("tr", { "data-indicator": v.indicator_id },
         el("td", {}, v.measure),
-        el("td", {}, v.name_ja, el("br"), el("span", { class: "meta", lang: "en" }, v.name_en)),
-        el("td", { class: "num" }, num(v.value), " ", v.value ? v.unit : ""),
-        el("td", { class: "num" }, num(v.fiscal_year_to_date)),
-        el("td", { class: "num" }, num(v.target)),
+        el("td", {}, v.name_ja, el("br"), el("span", { class: "meta", lang: "en" }, v.name_en),
+          v.definition_ja ? el("p", { class: "definition" }, v.definition_ja, el("br"), el("span", { lang: "en" }, v.definition_en)) : null),
+        el("td", { class: "num" }, withUnit(v.value, v)),
+        el("td", { class: "num" }, withUnit(v.fiscal_year_to_date, v)),
+        el("td", { class: "num" }, withUnit(v.target, v)),
         el("td", {}, bar),
         el("td", { class: "status " + statusClass(v.status), title: v.status || "未判定" }, v.status || "−")));
     }
@@ -199,12 +207,85 @@
     }
   }
 
+  // Reports to download: the month (with its fiscal year to date) or the
+  // fiscal year. Fetched with the token, then saved from a blob URL.
+  async function download(format, scope) {
+    const month = $("month").value;
+    const [y, m] = month.split("-").map(Number);
+    const period = scope === "fy" ? `FY${m >= 4 ? y : y - 1}` : month;
+    try {
+      const r = await api(`/api/bureau/export?format=${format}&period=${encodeURIComponent(period)}`);
+      const name = (r.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/)?.[1] || `indicators-${period}.${format}`;
+      const url = URL.createObjectURL(await r.blob());
+      const a = el("a", { href: url, download: name });
+      document.body.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) { $("message").textContent = `ダウンロードできません / Download failed: ${e.message}`; }
+  }
+
+  const KINDS = [["position", "位置"], ["tap", "タッチ"], ["passengers", "乗降人数"], ["status", "稼働"]];
+  const ago = iso => {
+    if (!iso) return "—";
+    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    return s < 90 ? `${s} 秒前 (${s} s ago)` : s < 5400 ? `${Math.round(s / 60)} 分前 (${Math.round(s / 60)} min ago)` : `${Math.round(s / 3600)} 時間前 (${Math.round(s / 3600)} h ago)`;
+  };
+
+  async function loadDevices() {
+    const hours = $("device-window").value;
+    try {
+      const d = await (await api(`/api/bureau/devices?hours=${hours}`)).json();
+      const head = el("tr", {}, el("th", { scope: "col" }, "車両 ", el("span", { lang: "en" }, "Vehicle")),
+        el("th", { scope: "col" }, "機器 ", el("span", { lang: "en" }, "Device")),
+        el("th", { scope: "col" }, "最終受信 ", el("span", { lang: "en" }, "Last seen")),
+        ...KINDS.map(([k, ja]) => el("th", { scope: "col", class: "num" }, ja, " ", el("span", { lang: "en" }, k))),
+        el("th", { scope: "col", class: "num" }, "拒否 ", el("span", { lang: "en" }, "Refused")),
+        el("th", { scope: "col" }, ""));
+      const rows = d.devices.map(v => el("tr", { "data-vehicle": v.vehicle_id, class: v.refused ? "alert" : "" },
+        el("th", { scope: "row" }, v.vehicle_id, el("br"), el("span", { class: "meta" }, v.mode || "—")),
+        el("td", {}, [v.device_kind, v.firmware].filter(Boolean).join(" ") || "—"),
+        el("td", {}, ago(v.last_seen)),
+        ...KINDS.map(([k]) => el("td", { class: "num" }, (v.stored[k] || 0).toLocaleString("ja-JP"))),
+        el("td", { class: "num" }, v.refused.toLocaleString("ja-JP")),
+        el("td", {}, v.refused ? el("button", { type: "button", "data-detail": v.vehicle_id }, "詳細 ", el("span", { lang: "en" }, "Details")) : "")));
+      $("devices").replaceChildren(d.devices.length
+        ? el("table", {}, el("caption", { class: "meta" }, `直近 ${d.window_hours} 時間 / last ${d.window_hours} h: ${d.devices.length} 台`), el("thead", {}, head), el("tbody", {}, ...rows))
+        : el("p", {}, `直近 ${d.window_hours} 時間に受信した機器はありません / No device heard from in the last ${d.window_hours} h`));
+      $("dead-letters").replaceChildren(d.dead_letters.length
+        ? el("table", {}, el("thead", {}, el("tr", {},
+            el("th", { scope: "col" }, "理由 ", el("span", { lang: "en" }, "Reason")),
+            el("th", { scope: "col" }, "車両 ", el("span", { lang: "en" }, "Vehicle")),
+            el("th", { scope: "col", class: "num" }, "件数 ", el("span", { lang: "en" }, "Count")))),
+          el("tbody", {}, ...d.dead_letters.map(x => el("tr", {},
+            el("td", {}, el("code", {}, x.reason)), el("td", {}, x.vehicle_id || "(不明 unknown)"),
+            el("td", { class: "num" }, x.count.toLocaleString("ja-JP"))))))
+        : el("p", {}, "デッドレターはありません / No dead letters"));
+    } catch (e) {
+      if (e.status !== 401) $("devices").replaceChildren(el("p", { class: "error" }, `機器の状態を取得できません / Devices unavailable: ${e.message}`));
+    }
+  }
+
+  async function showDevice(vehicle) {
+    const hours = $("device-window").value;
+    const box = $("device-detail");
+    try {
+      const d = await (await api(`/api/bureau/devices/${encodeURIComponent(vehicle)}?hours=${hours}`)).json();
+      box.replaceChildren(el("h3", {}, `${vehicle}: 拒否の理由 `, el("span", { lang: "en" }, "Refusals by reason")),
+        ...d.refusals.map(r => el("article", { class: "refusal" },
+          el("p", {}, el("code", {}, r.reason), ` × ${r.count.toLocaleString("ja-JP")} — 最新 latest ${ago(r.latest_at)}`),
+          el("p", {}, r.latest_detail),
+          el("p", { class: "meta" }, `トピック Topic: ${r.latest_topic || "—"} (${r.latest_payload_encoding}${r.latest_payload_truncated ? ", 先頭 4 KiB first 4 KiB" : ""})`),
+          el("pre", {}, r.latest_payload))));
+      box.querySelector("h3")?.scrollIntoView({ block: "nearest" });
+    } catch (e) { box.replaceChildren(el("p", { class: "error" }, e.message)); }
+  }
+
   function start() {
     $("token-form").hidden = true;
     $("sign-out").hidden = false;
     $("content").hidden = false;
     loadIndicators();
     loadFeeds();
+    loadDevices();
     clearInterval(feedsTimer);
     feedsTimer = setInterval(loadFeeds, 15000);
   }
@@ -213,6 +294,13 @@
     const now = new Date(Date.now() + 9 * 3600 * 1000);
     $("month").value = now.toISOString().slice(0, 7);
     $("month").addEventListener("change", loadIndicators);
+    $("device-window").addEventListener("change", loadDevices);
+    $("devices").addEventListener("click", e => {
+      const b = e.target.closest("button[data-detail]");
+      if (b) showDevice(b.dataset.detail);
+    });
+    document.querySelectorAll("button[data-export]").forEach(b =>
+      b.addEventListener("click", () => download(b.dataset.export, b.dataset.scope)));
     $("token-form").addEventListener("submit", async e => {
       e.preventDefault();
       sessionStorage.setItem(KEY, $("token").value.trim());

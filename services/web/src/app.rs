@@ -20,7 +20,7 @@ use kagoshima_runtime::{
 use crate::{
     WebConfig,
     arrivals::TimetableCache,
-    bureau,
+    bureau, devices,
     error::error_response,
     pages,
     passenger::{self, StopCache},
@@ -59,7 +59,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: WebConfig) -> Result<Application, WebError> {
-        let upstream = Upstream::new(&config.passenger_grpc, &config.indicators_grpc)?;
+        let upstream = Upstream::new(
+            &config.passenger_grpc,
+            &config.indicators_grpc,
+            &config.ingest_grpc,
+        )?;
         let tokens = TokenSet::new(&config.auth.tokens)?;
         if tokens.is_empty() {
             tracing::warn!("no bureau tokens configured: /api/bureau refuses every request");
@@ -94,8 +98,11 @@ pub fn router(state: AppState) -> Router {
     let bureau = Router::new()
         .route("/api/bureau/indicators", get(bureau::indicators))
         .route("/api/bureau/report.svg", get(bureau::report_svg))
+        .route("/api/bureau/export", get(bureau::export))
         .route("/api/bureau/ridership", get(bureau::ridership))
         .route("/api/bureau/feeds", get(bureau::feeds))
+        .route("/api/bureau/devices", get(devices::list))
+        .route("/api/bureau/devices/{vehicle_id}", get(devices::one))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             bureau::require_token,

@@ -8,6 +8,8 @@
 //! - `GET /api/bureau/ridership?month=YYYY-MM` (or `?period=FY2025`, and
 //!   `&route_id=`): GetRidership, uses and boardings by JST hour (always 24
 //!   entries), by route, by day type, and shares by medium, brand and origin
+//! - `GET /api/bureau/export?format=csv|xlsx|svg&period=YYYY-MM|FY2025`:
+//!   ExportReport as a file to download
 //! - `GET /api/bureau/feeds`: the data feeds' health (ingest `/metrics`)
 use axum::{
     Json,
@@ -50,7 +52,7 @@ pub async fn require_token(State(s): State<AppState>, request: Request, next: Ne
     }
 }
 
-fn with_token<T>(message: T, headers: &HeaderMap) -> tonic::Request<T> {
+pub(crate) fn with_token<T>(message: T, headers: &HeaderMap) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
@@ -108,6 +110,9 @@ pub struct ValueJson {
     name_ja: String,
     name_en: String,
     unit: String,
+    unit_en: String,
+    definition_ja: String,
+    definition_en: String,
     value: String,
     source: String,
     target: String,
@@ -132,6 +137,9 @@ impl From<IndicatorValue> for ValueJson {
             name_ja: v.name_ja,
             name_en: v.name_en,
             unit: v.unit,
+            unit_en: v.unit_en,
+            definition_ja: v.definition_ja,
+            definition_en: v.definition_en,
             value: v.value,
             source: v.source,
             target: v.target,
@@ -254,6 +262,68 @@ pub async fn report_svg(
                 "default-src 'none'; style-src 'unsafe-inline'",
             ),
             (header::CACHE_CONTROL, "no-store"),
+        ],
+        file.content,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    period: String,
+}
+
+/// The report of a month ("YYYY-MM") or a fiscal year ("FY2025") as a file
+/// to download: CSV, XLSX or SVG, named by IndicatorService.
+pub async fn export(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let format = match q.format.trim() {
+        "csv" => ReportFormat::Csv,
+        "xlsx" => ReportFormat::Xlsx,
+        "svg" => ReportFormat::Svg,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "format must be csv, xlsx or svg (got {other:?})"
+            )));
+        }
+    };
+    let file = s
+        .upstream
+        .indicators
+        .clone()
+        .export_report(with_token(
+            ExportReportRequest {
+                format: format.into(),
+                period: q.period.trim().to_owned(),
+            },
+            &headers,
+        ))
+        .await?
+        .into_inner();
+    // The name comes from our own service; keep it to safe characters anyway.
+    let name: String = file
+        .file_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.content_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'".to_owned(),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         file.content,
     )

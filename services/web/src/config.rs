@@ -30,6 +30,9 @@ pub struct WebConfig {
     pub passenger_grpc: String,
     /// IndicatorService of the indicators service.
     pub indicators_grpc: String,
+    /// IngestService of the ingest service, for device diagnostics on the
+    /// dashboard; it must accept the bureau's tokens (its `auth.tokens`).
+    pub ingest_grpc: String,
     /// The ingest service's Prometheus endpoint, read for the feeds' health.
     pub ingest_metrics_url: String,
     /// The stop shown by `/signage` without a stop id (天文館通).
@@ -50,6 +53,7 @@ impl Default for WebConfig {
             http: ListenConfig::on("127.0.0.1:8080"),
             passenger_grpc: "http://127.0.0.1:50052".into(),
             indicators_grpc: "http://127.0.0.1:50053".into(),
+            ingest_grpc: "http://127.0.0.1:50051".into(),
             ingest_metrics_url: "http://127.0.0.1:9091/metrics".into(),
             signage_default_stop: "tram_tenmonkan_dori".into(),
             poll_seconds: 5,

@@ -9,6 +9,7 @@ pub mod app;
 pub mod arrivals;
 pub mod bureau;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod feeds;
 pub mod map;

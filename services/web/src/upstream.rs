@@ -13,7 +13,7 @@ use axum::{
     http::request::Parts,
 };
 use kagoshima_proto::v1::{
-    indicator_service_client::IndicatorServiceClient,
+    indicator_service_client::IndicatorServiceClient, ingest_service_client::IngestServiceClient,
     passenger_service_client::PassengerServiceClient,
 };
 use kagoshima_runtime::rate_limit::FORWARDED_FOR;
@@ -24,6 +24,9 @@ use tonic::transport::{Channel, Endpoint};
 pub struct Upstream {
     passenger: Channel,
     pub indicators: IndicatorServiceClient<Channel>,
+    /// IngestService, for the device diagnostics (the bureau's token is
+    /// forwarded: ingest must list it in its `auth.tokens`).
+    pub ingest: IngestServiceClient<Channel>,
 }
 
 /// The browser's address: the TCP peer of the request (the web keys its own
@@ -85,10 +88,11 @@ fn channel(addr: &str) -> Result<Channel, BadAddress> {
 }
 
 impl Upstream {
-    pub fn new(passenger: &str, indicators: &str) -> Result<Upstream, BadAddress> {
+    pub fn new(passenger: &str, indicators: &str, ingest: &str) -> Result<Upstream, BadAddress> {
         Ok(Upstream {
             passenger: channel(passenger)?,
             indicators: IndicatorServiceClient::new(channel(indicators)?),
+            ingest: IngestServiceClient::new(channel(ingest)?),
         })
     }
 

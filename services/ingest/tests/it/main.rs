@@ -1,6 +1,7 @@
 //! Integration tests of the ingest service against the real broker and the
 //! real database (one test binary, a module per feature).
 mod api;
+mod diagnostics;
 mod engines;
 mod faults;
 mod hostile;

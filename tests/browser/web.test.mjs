@@ -142,14 +142,14 @@ test("dashboard refuses a missing token and shows the indicators with one", asyn
   // Devices: the simulated fleet's messages by kind, and the vendor's refused
   // tap (published by scripts/test-browser.sh) with its reason and payload.
   await page.locator("#devices tbody tr").first().waitFor({ timeout: 15000 });
-  const refused = process.env.KAGOSHIMA_REFUSED_VEHICLE;
-  if (refused) {
-    await page.locator(`#devices tr[data-vehicle="${refused}"] button[data-detail]`).click();
+  const vendorVehicle = process.env.KAGOSHIMA_REFUSED_VEHICLE;
+  if (vendorVehicle) {
+    await page.locator(`#devices tr[data-vehicle="${vendorVehicle}"] button[data-detail]`).click();
     await page.locator("#device-detail .refusal").first().waitFor();
     const detail = await page.innerText("#device-detail");
     assert.match(detail, /malformed_payload/);
     assert.match(detail, /"onn" is not a TapAction; accepted: ON, OFF/);
-    assert.match(await page.innerText("#dead-letters"), new RegExp(refused));
+    assert.match(await page.innerText("#dead-letters"), new RegExp(vendorVehicle));
   }
   if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "dashboard.png"), fullPage: true });
   await page.close();

@@ -227,7 +227,7 @@
   const ago = iso => {
     if (!iso) return "—";
     const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-    return s < 90 ? `${s} 秒前 (${s} s ago)` : s < 5400 ? `${Math.round(s / 60)} 分前 (${Math.round(s / 60)} min ago)` : `${Math.round(s / 3600)} 時間前 (${Math.round(s / 3600)} h ago)`;
+    return s < 90 ? `${s} 秒前 / ${s} s` : s < 5400 ? `${Math.round(s / 60)} 分前 / ${Math.round(s / 60)} min` : `${Math.round(s / 3600)} 時間前 / ${Math.round(s / 3600)} h`;
   };
 
   async function loadDevices() {

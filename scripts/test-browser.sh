@@ -36,3 +36,6 @@ KAGOSHIMA_BUREAU_TOKEN=$(cat "$data/bureau.token")
 export KAGOSHIMA_BUREAU_TOKEN
 export KAGOSHIMA_SCREENSHOTS=${KAGOSHIMA_SCREENSHOTS:-0}
 tests/browser/run.sh
+# gRPC through Python's grpcio-reflection (v1alpha), a client we did not write.
+tests/reflection/run.sh "127.0.0.1:$grpc_base" "127.0.0.1:$((grpc_base + 1))" \
+  "127.0.0.1:$((grpc_base + 2))" "$data/ingest.token" "$KAGOSHIMA_REFUSED_VEHICLE"

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
-use kagoshima_domain::{decode, validation::Validator};
+use kagoshima_domain::{decode, topic::Kind, validation::Validator};
 
 /// What `validate` found: printable, and whether the payload passes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +29,13 @@ pub fn check(
         Ok((topic, event)) => CheckReport {
             valid: true,
             text: format!(
-                "valid: a {} of {} ({format}, {} bytes) at {}; the platform would store it\n",
-                topic.kind.as_str(),
+                "valid: {} from {} ({format}, {} bytes) at {}; the platform would store it\n",
+                match topic.kind {
+                    Kind::Position => "a position",
+                    Kind::Tap => "a tap",
+                    Kind::Passengers => "a passenger count",
+                    Kind::Status => "a status report",
+                },
                 topic.vehicle_id,
                 payload.len(),
                 event.at().to_rfc3339()
@@ -103,9 +108,52 @@ mod tests {
         );
         assert!(report.valid, "{}", report.text);
         assert!(
-            report.text.starts_with("valid: a position of tram-101"),
+            report.text.starts_with("valid: a position from tram-101"),
             "{}",
             report.text
         );
+    }
+
+    /// The README's examples (docs/examples): each JSON file, and each text
+    /// protobuf encoded by protoc (which the build needs anyway), is valid.
+    #[test]
+    fn the_readme_examples_are_valid_in_json_and_protobuf() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let received = "2026-11-30T23:16:00Z".parse().expect("instant");
+        let validator = Validator::new(ValidationConfig::default());
+        let protoc = std::env::var("PROTOC").unwrap_or_else(|_| "protoc".into());
+        for (kind, message) in [
+            ("position", "Position"),
+            ("tap", "Tap"),
+            ("passengers", "PassengerCount"),
+            ("status", "DeviceStatus"),
+        ] {
+            let topic = format!("kagoshima/v1/tram/tram-101/{kind}");
+            let json =
+                std::fs::read(root.join(format!("docs/examples/{kind}.json"))).expect("json");
+            let report = check(&validator, &topic, &json, received);
+            assert!(report.valid, "{kind}.json: {}", report.text);
+
+            let text =
+                std::fs::read(root.join(format!("docs/examples/{kind}.txtpb"))).expect("txtpb");
+            let mut encode = std::process::Command::new(&protoc)
+                .current_dir(&root)
+                .args([
+                    "-Iproto",
+                    &format!("--encode=kagoshima.transit.v1.{message}"),
+                    "proto/kagoshima/transit/v1/device.proto",
+                ])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("protoc runs (scripts/ensure-build-tools.sh installs it)");
+            std::io::Write::write_all(&mut encode.stdin.take().expect("stdin"), &text)
+                .expect("write");
+            let out = encode.wait_with_output().expect("protoc");
+            assert!(out.status.success(), "protoc could not encode {kind}.txtpb");
+            let report = check(&validator, &topic, &out.stdout, received);
+            assert!(report.valid, "{kind}.txtpb: {}", report.text);
+            assert!(report.text.contains("(protobuf,"), "{}", report.text);
+        }
     }
 }

@@ -90,6 +90,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let bureau = vec![kagoshima_runtime::auth::TokenEntry {
         name: "demo-bureau".into(),
         sha256: kagoshima_runtime::auth::hash_token_hex(&bureau_token),
+        devices: Vec::new(),
     }];
 
     // The back office's token for IngestService uploads, kept beside it.
@@ -97,6 +98,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let back_office = vec![kagoshima_runtime::auth::TokenEntry {
         name: "demo-back-office".into(),
         sha256: kagoshima_runtime::auth::hash_token_hex(&back_office_token),
+        devices: Vec::new(),
     }];
 
     let clock = DemoClock::at(chrono::Utc::now());

@@ -95,6 +95,7 @@ async fn taps_over_mqtt_become_the_monthly_indicator_and_refusals_are_counted_tw
         bureau: vec![TokenEntry {
             name: "test-bureau".into(),
             sha256: kagoshima_runtime::auth::hash_token_hex(BUREAU_TOKEN),
+            devices: Vec::new(),
         }],
         back_office: Vec::new(),
         ports: Ports::Any,

@@ -79,6 +79,15 @@ impl IngestApi {
     }
 }
 
+/// The devices the caller's token may see (all, without a scope).
+fn scope_of<T>(request: &Request<T>) -> kagoshima_runtime::auth::DeviceScope {
+    request
+        .extensions()
+        .get::<kagoshima_runtime::auth::DeviceScope>()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// The device and kind an upload item names, when it names one.
 fn vehicle_and_kind(item: &DeviceEvent) -> Option<(&str, Kind)> {
     let (vehicle_id, kind) = match item.event.as_ref()? {
@@ -192,8 +201,9 @@ impl IngestService for IngestApi {
         &self,
         request: Request<ListDevicesRequest>,
     ) -> Result<Response<ListDevicesResponse>, Status> {
+        let scope = scope_of(&request);
         let asked = request.into_inner().window_hours;
-        crate::diagnostics::list(&self.store, asked)
+        crate::diagnostics::list(&self.store, &scope, asked)
             .await
             .map(Response::new)
     }
@@ -202,8 +212,9 @@ impl IngestService for IngestApi {
         &self,
         request: Request<GetDeviceDiagnosticsRequest>,
     ) -> Result<Response<DeviceDiagnostics>, Status> {
+        let scope = scope_of(&request);
         let r = request.into_inner();
-        crate::diagnostics::device(&self.store, &r.vehicle_id, r.window_hours)
+        crate::diagnostics::device(&self.store, &scope, &r.vehicle_id, r.window_hours)
             .await
             .map(Response::new)
     }

@@ -10,6 +10,7 @@ use kagoshima_proto::{
         Refusal,
     },
 };
+use kagoshima_runtime::auth::DeviceScope;
 use kagoshima_storage::{DeviceActivity, RefusalGroup, Store};
 use tonic::Status;
 
@@ -40,7 +41,12 @@ fn unavailable(e: kagoshima_storage::StorageError) -> Status {
     Status::unavailable("the database is unavailable; try again shortly")
 }
 
-pub async fn list(store: &Store, asked_hours: u32) -> Result<ListDevicesResponse, Status> {
+/// Every device heard from in the window that `scope` lets the caller see.
+pub async fn list(
+    store: &Store,
+    scope: &DeviceScope,
+    asked_hours: u32,
+) -> Result<ListDevicesResponse, Status> {
     let hours = window_hours(asked_hours)?;
     let from = since(Utc::now(), hours);
     let (devices, dead_letters) = tokio::try_join!(
@@ -50,9 +56,18 @@ pub async fn list(store: &Store, asked_hours: u32) -> Result<ListDevicesResponse
     .map_err(unavailable)?;
     Ok(ListDevicesResponse {
         window_hours: hours,
-        devices: devices.into_iter().map(summary).collect(),
+        devices: devices
+            .into_iter()
+            .filter(|d| scope.allows(&d.vehicle_id))
+            .map(summary)
+            .collect(),
+        // A scoped client sees no dead letter whose topic named no device.
         dead_letters: dead_letters
             .into_iter()
+            .filter(|d| match &d.vehicle_id {
+                Some(v) => scope.allows(v),
+                None => scope.0.is_empty(),
+            })
             .map(|d| DeadLetterCount {
                 reason: d.reason,
                 vehicle_id: d.vehicle_id.unwrap_or_default(),
@@ -64,6 +79,7 @@ pub async fn list(store: &Store, asked_hours: u32) -> Result<ListDevicesResponse
 
 pub async fn device(
     store: &Store,
+    scope: &DeviceScope,
     vehicle_id: &str,
     asked_hours: u32,
 ) -> Result<DeviceDiagnostics, Status> {
@@ -72,6 +88,12 @@ pub async fn device(
         return Err(Status::invalid_argument(
             "vehicle_id is required (the id in the device's MQTT topic)",
         ));
+    }
+    if !scope.allows(vehicle_id) {
+        return Err(Status::permission_denied(format!(
+            "this token sees only devices starting with {}; ask the bureau to extend its `devices`",
+            scope.0.join(", ")
+        )));
     }
     let hours = window_hours(asked_hours)?;
     let from = since(Utc::now(), hours);

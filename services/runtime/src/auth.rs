@@ -9,6 +9,11 @@ use sha2::{Digest, Sha256};
 pub struct TokenEntry {
     pub name: String,
     pub sha256: String,
+    /// The devices this client may see, by vehicle-id prefix (a device
+    /// vendor's `["tram-"]`); empty means every device. Only the services
+    /// that deal with devices (ingest's diagnostics) look at it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
 }
 
 /// Why a request was refused.
@@ -25,7 +30,7 @@ pub enum AuthError {
 /// The tokens a service accepts.
 #[derive(Debug, Clone, Default)]
 pub struct TokenSet {
-    entries: Vec<(String, [u8; 32])>,
+    entries: Vec<(String, [u8; 32], DeviceScope)>,
 }
 
 /// A configured token hash is not 64 hex digits.
@@ -46,7 +51,7 @@ impl TokenSet {
                 hex::decode_to_slice(e.sha256.trim(), &mut digest).map_err(|_| BadTokenHash {
                     name: e.name.clone(),
                 })?;
-                Ok((e.name.clone(), digest))
+                Ok((e.name.clone(), digest, DeviceScope(e.devices.clone())))
             })
             .collect::<Result<_, _>>()?;
         Ok(TokenSet { entries })
@@ -58,6 +63,11 @@ impl TokenSet {
 
     /// Checks an `authorization` header value; returns the client's name.
     pub fn verify(&self, header: Option<&str>) -> Result<&str, AuthError> {
+        self.verify_scoped(header).map(|(name, _)| name)
+    }
+
+    /// As [`verify`](Self::verify), with the devices the client may see.
+    pub fn verify_scoped(&self, header: Option<&str>) -> Result<(&str, &DeviceScope), AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         let token = header
             .strip_prefix("Bearer ")
@@ -68,8 +78,8 @@ impl TokenSet {
         let digest = hash_token(token);
         self.entries
             .iter()
-            .find(|(_, known)| constant_time_eq(known, &digest))
-            .map(|(name, _)| name.as_str())
+            .find(|(_, known, _)| constant_time_eq(known, &digest))
+            .map(|(name, _, scope)| (name.as_str(), scope))
             .ok_or(AuthError::Unknown)
     }
 
@@ -83,10 +93,12 @@ impl TokenSet {
                 .metadata()
                 .get("authorization")
                 .and_then(|v| v.to_str().ok());
-            match self.verify(header) {
-                Ok(name) => {
+            match self.verify_scoped(header) {
+                Ok((name, scope)) => {
                     tracing::info!(client = name, "authorised grpc call");
-                    request.extensions_mut().insert(Caller(name.to_owned()));
+                    let (name, scope) = (Caller(name.to_owned()), scope.clone());
+                    request.extensions_mut().insert(name);
+                    request.extensions_mut().insert(scope);
                     Ok(request)
                 }
                 Err(e) => {
@@ -101,6 +113,17 @@ impl TokenSet {
 /// The name of the authorised client, in a request's extensions.
 #[derive(Debug, Clone)]
 pub struct Caller(pub String);
+
+/// The devices the authorised client may see (vehicle-id prefixes; empty:
+/// all), in a request's extensions beside [`Caller`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceScope(pub Vec<String>);
+
+impl DeviceScope {
+    pub fn allows(&self, vehicle_id: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|p| vehicle_id.starts_with(p.as_str()))
+    }
+}
 
 /// The SHA-256 of a token, as stored in configuration.
 pub fn hash_token(token: &str) -> [u8; 32] {
@@ -123,6 +146,7 @@ mod tests {
         TokenSet::new(&[TokenEntry {
             name: "back-office".into(),
             sha256: hash_token_hex("s3cret-token"),
+            devices: Vec::new(),
         }])
         .expect("valid")
     }
@@ -137,11 +161,26 @@ mod tests {
     }
 
     #[test]
+    fn a_scoped_token_sees_only_its_devices() {
+        let s = TokenSet::new(&[TokenEntry {
+            name: "tram-vendor".into(),
+            sha256: hash_token_hex("vendor-token"),
+            devices: vec!["tram-".into()],
+        }])
+        .expect("valid");
+        let (name, scope) = s.verify_scoped(Some("Bearer vendor-token")).expect("known");
+        assert_eq!(name, "tram-vendor");
+        assert!(scope.allows("tram-101") && !scope.allows("bus-201"));
+        assert!(DeviceScope::default().allows("bus-201"));
+    }
+
+    #[test]
     fn rejects_bad_hashes() {
         assert!(
             TokenSet::new(&[TokenEntry {
                 name: "x".into(),
-                sha256: "zz".into()
+                sha256: "zz".into(),
+                devices: Vec::new(),
             }])
             .is_err()
         );

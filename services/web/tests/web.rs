@@ -73,6 +73,7 @@ async fn spawn() -> Stack {
     ic.auth.tokens = vec![TokenEntry {
         name: "test".into(),
         sha256: hash_token_hex(TOKEN),
+        devices: Vec::new(),
     }];
     let indicators = Indicators::build(ic).await.expect("indicators build");
     let indicators_grpc = indicators.grpc_addr();
@@ -95,6 +96,7 @@ async fn spawn() -> Stack {
     wc.auth.tokens = vec![TokenEntry {
         name: "test".into(),
         sha256: hash_token_hex(TOKEN),
+        devices: Vec::new(),
     }];
     let web = Web::build(wc).await.expect("web builds");
     let addr = web.addr();

@@ -29,6 +29,7 @@ async fn grpc_answers_with_a_token_and_refuses_bad_requests_clearly() {
     config.auth.tokens = vec![TokenEntry {
         name: "bureau".into(),
         sha256: hash_token_hex(TOKEN),
+        devices: Vec::new(),
     }];
     let app = Application::build(config).await.unwrap();
     let addr = app.grpc_addr();

@@ -9,16 +9,21 @@ use kagoshima_proto::{
         GetDeviceDiagnosticsRequest, ListDevicesRequest, ingest_service_client::IngestServiceClient,
     },
 };
-use kagoshima_tests::{eventually, mqtt::Device, unique};
+use kagoshima_runtime::auth::{TokenEntry, hash_token_hex};
+use kagoshima_tests::{TestDb, eventually, mqtt::Device, unique};
 use tonic::{Code, Request};
 
-use crate::support::{TEST_TOKEN, TestIngest, position, tap, topic};
+use crate::support::{TEST_TOKEN, TestIngest, config, filters_for, position, tap, topic};
 
 fn authorised<T>(message: T) -> Request<T> {
+    with_token(message, TEST_TOKEN)
+}
+
+fn with_token<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert(
         "authorization",
-        format!("Bearer {TEST_TOKEN}").parse().expect("header"),
+        format!("Bearer {token}").parse().expect("header"),
     );
     request
 }
@@ -27,7 +32,15 @@ fn authorised<T>(message: T) -> Request<T> {
 async fn a_vendors_bad_payloads_show_up_with_their_reasons() {
     let vehicle = unique("tram");
     let quiet = unique("tram");
-    let ingest = TestIngest::spawn(&[&vehicle, &quiet]).await;
+    let db = TestDb::new().await;
+    let mut cfg = config(&db, filters_for(&[&vehicle, &quiet]));
+    // A bus vendor's token: it must not see this tram's refusals.
+    cfg.auth.tokens.push(TokenEntry {
+        name: "bus-vendor".into(),
+        sha256: hash_token_hex("bus-vendor-token"),
+        devices: vec!["bus-".into()],
+    });
+    let ingest = TestIngest::spawn_with(db, cfg).await;
     let mut device = Device::connect(&unique("device")).await;
     let now = Utc::now();
     device
@@ -135,6 +148,28 @@ async fn a_vendors_bad_payloads_show_up_with_their_reasons() {
             .iter()
             .any(|c| c.vehicle_id == vehicle && c.reason == "malformed_payload" && c.count == 2)
     );
+
+    // The bus vendor sees neither the tram nor its dead letters.
+    let other = client
+        .get_device_diagnostics(with_token(
+            GetDeviceDiagnosticsRequest {
+                vehicle_id: vehicle.clone(),
+                window_hours: 0,
+            },
+            "bus-vendor-token",
+        ))
+        .await
+        .expect_err("not the bus vendor's device");
+    assert_eq!(other.code(), Code::PermissionDenied);
+    let theirs = client
+        .list_devices(with_token(
+            ListDevicesRequest { window_hours: 0 },
+            "bus-vendor-token",
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(theirs.devices.is_empty() && theirs.dead_letters.is_empty());
 
     let silent = client
         .get_device_diagnostics(authorised(GetDeviceDiagnosticsRequest {

@@ -37,6 +37,7 @@ pub fn config_on(database_url: &str, host: &str, port: u16, filters: Vec<String>
     config.auth.tokens = vec![TokenEntry {
         name: "test-back-office".into(),
         sha256: hash_token_hex(TEST_TOKEN),
+        devices: Vec::new(),
     }];
     config
 }

@@ -47,6 +47,21 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
+// Rows from the timetable alone (no vehicle, or one without live data) show
+// their clock time and are never "due"; live rows show minutes.
+async function assertTruthful(page, selector, dueWord) {
+  const rows = await page.$$eval(selector, lis => lis.map(li => ({
+    status: li.dataset.status, live: li.classList.contains("live"),
+    mins: li.querySelector(".mins")?.textContent.trim() || "" })));
+  assert.ok(rows.length > 0, "no rows");
+  for (const r of rows) {
+    if (r.live) continue;
+    assert.ok(["scheduled_only", "stale", "detour"].includes(r.status), `a non-live row with status ${r.status}`);
+    assert.match(r.mins, /^\d{1,2}:\d{2}$/, `a ${r.status} row shows "${r.mins}"`);
+    assert.notEqual(r.mins, dueWord);
+  }
+}
+
 test("passenger page shows arrivals for 天文館通 in Japanese and English", async () => {
   const page = await context.newPage();
   await page.setViewportSize({ width: 375, height: 812 });
@@ -58,7 +73,8 @@ test("passenger page shows arrivals for 天文館通 in Japanese and English", a
   await page.locator("#stop-name", { hasText: "天文館通" }).waitFor();
   const row = page.locator("#arrivals li").first();
   await row.waitFor({ timeout: 15000 });
-  assert.match(await row.innerText(), /分|まもなく/);
+  assert.match(await row.innerText(), /分|まもなく|\d{1,2}:\d{2}/);
+  await assertTruthful(page, "#arrivals li[data-trip]", "まもなく");
   assert.equal(await page.getAttribute("#arrivals", "aria-live"), "polite");
   // No horizontal scrolling on a 375 px phone.
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -79,7 +95,8 @@ test("passenger page shows arrivals for 天文館通 in Japanese and English", a
   await page.selectOption("#lang", "en");
   await page.locator("#stop-name", { hasText: "Tenmonkan" }).waitFor();
   assert.equal(await page.getAttribute("html", "lang"), "en");
-  await page.locator("#arrivals li", { hasText: /min|Now/ }).first().waitFor({ timeout: 15000 });
+  await page.locator("#arrivals li", { hasText: /min|Now|Scheduled/ }).first().waitFor({ timeout: 15000 });
+  await assertTruthful(page, "#arrivals li[data-trip]", "Now");
   assert.equal(await page.getByLabel("Find a stop").count(), 1);
   await page.close();
 });
@@ -98,7 +115,34 @@ test("signage updates as a tram approaches", async () => {
   await until(async () => (await page.getAttribute("html", "lang")) === "en", 12000, "English turn");
   // As the tram comes nearer the minutes fall, or it leaves and a new one appears.
   await until(async () => { const now = await snapshot(); return now !== "" && now !== first; }, 100000, "signage update");
+  await assertTruthful(page, "#rows li[data-trip]", "Now");
   await page.close();
+});
+
+test("signage fits landscape and portrait screens with no scrollbar, in the feed's colours", async () => {
+  for (const [width, height, name] of [[1920, 1080, "signage-1920x1080.png"], [1080, 1920, "signage-1080x1920.png"]]) {
+    const page = await context.newPage();
+    await page.setViewportSize({ width, height });
+    await page.goto(`${BASE}/signage/${STOP}`);
+    await page.locator("#rows li[data-trip]").nth(5).waitFor({ timeout: 20000 });
+    await page.waitForTimeout(1000);
+    const fit = await page.evaluate(() => ({
+      scrollH: document.documentElement.scrollHeight, scrollW: document.documentElement.scrollWidth,
+      innerH: window.innerHeight, innerW: window.innerWidth,
+      status: document.getElementById("status").getBoundingClientRect().bottom,
+      lastRow: [...document.querySelectorAll("#rows li")].pop().getBoundingClientRect().bottom,
+      badges: [...document.querySelectorAll("#rows .route")].map(b => getComputedStyle(b).backgroundColor),
+    }));
+    assert.ok(fit.scrollH <= fit.innerH && fit.scrollW <= fit.innerW,
+      `${width}x${height}: the page scrolls (${fit.scrollW}x${fit.scrollH})`);
+    assert.ok(fit.lastRow <= fit.innerH && fit.status <= fit.innerH,
+      `${width}x${height}: rows or the status line fall below the screen (${fit.lastRow}, ${fit.status})`);
+    // The tram lines' colours come from the feed: not all the same white.
+    assert.ok(new Set(fit.badges).size > 1 || !fit.badges.every(c => c === "rgb(255, 255, 255)"),
+      `route badges all ${fit.badges[0]}`);
+    if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, name) });
+    await page.close();
+  }
 });
 
 test("dashboard refuses a missing token and shows the indicators with one", async () => {

@@ -23,6 +23,22 @@ pub const PREDICTION_HORIZON_S: f64 = 3.0 * 3600.0;
 pub const TIMETABLE_AHEAD_S: f64 = 2.0 * 3600.0;
 /// A vehicle's entries are recomputed at least this often while it is tracked.
 pub const RECOMPUTE_AFTER_S: f64 = 5.0;
+/// How long a row without a prediction (its vehicle stale or off route) stays
+/// after its scheduled time, saying it has no live data, before it goes.
+pub const UNSERVED_GRACE_S: f64 = 180.0;
+
+/// Whether a row is shown at `now`. The one rule for truthful rows: a
+/// prediction is shown until it is replaced; a row from the timetable alone
+/// is never shown once its time has passed (a trip with no vehicle is not
+/// "due"), except a known vehicle's for [`UNSERVED_GRACE_S`], marked as
+/// having no live data.
+pub fn shown(entry: &Entry, now: f64) -> bool {
+    match (entry.predicted, entry.status) {
+        (Some(_), _) => true,
+        (None, ArrivalStatus::ScheduledOnly) => entry.t >= now,
+        (None, _) => entry.t >= now - UNSERVED_GRACE_S,
+    }
+}
 
 /// One coming stop time at a stop.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -390,7 +406,7 @@ impl Board {
         let of_route = |trip: u32| route.is_none_or(|r| net.trips[trip as usize].route == r);
         let mut rows: Vec<Row> = self.by_stop[stop as usize]
             .iter()
-            .filter(|(_, e)| of_route(e.trip))
+            .filter(|(_, e)| of_route(e.trip) && shown(e, now))
             .take(limit)
             .map(|(key, e)| {
                 let mut entry = *e;
@@ -411,7 +427,7 @@ impl Board {
             let services = self.services_on(net, date);
             let ds = day_start(date);
             let list = &self.timetable[stop as usize];
-            let lo = (now - 60.0 - ds).ceil();
+            let lo = (now - ds).ceil();
             let hi = now + TIMETABLE_AHEAD_S - ds;
             let first = list.partition_point(|&(dep, _, _)| f64::from(dep) < lo);
             for &(dep, trip, j) in &list[first..] {
@@ -531,7 +547,7 @@ mod tests {
             let p = plan(tracker, id, now);
             covered.extend(p.covered.iter().copied());
             for (s, mut e) in p.rows {
-                if s == stop && of_route(e.trip) {
+                if s == stop && of_route(e.trip) && shown(&e, now) {
                     if e.status == ArrivalStatus::OnTheWay
                         && e.stops_away == 0
                         && e.t - now <= 120.0
@@ -557,7 +573,7 @@ mod tests {
                     && usize::from(j) + 1 < tr.stops.len()
                     && !covered.contains(&(trip, date))
                     && of_route(trip)
-                    && t >= now - 60.0
+                    && t >= now
                     && t <= now + TIMETABLE_AHEAD_S
                 {
                     rows.push(Row {
@@ -692,6 +708,30 @@ mod tests {
             "forgotten vehicles left entries"
         );
         assert!(board.vehicle_count() <= ids.len() - forgotten.len());
+    }
+
+    #[test]
+    fn a_row_without_a_prediction_is_never_shown_past_its_time() {
+        let date = NaiveDate::from_ymd_opt(2025, 6, 10).expect("date");
+        let now = 1_000_000.0;
+        let row = |status, t| Entry::timetable(0, 1, date, status, t);
+        // A trip no vehicle covers goes at its scheduled time.
+        assert!(shown(&row(ArrivalStatus::ScheduledOnly, now + 30.0), now));
+        assert!(!shown(&row(ArrivalStatus::ScheduledOnly, now - 1.0), now));
+        // A known vehicle without live data stays a grace period, then goes.
+        assert!(shown(&row(ArrivalStatus::Stale, now - 60.0), now));
+        assert!(!shown(
+            &row(ArrivalStatus::Stale, now - UNSERVED_GRACE_S - 1.0),
+            now
+        ));
+        assert!(!shown(
+            &row(ArrivalStatus::Detour, now - UNSERVED_GRACE_S - 1.0),
+            now
+        ));
+        // A prediction is shown until it is replaced.
+        let mut live = row(ArrivalStatus::Approaching, now - 20.0);
+        live.predicted = Some(now - 20.0);
+        assert!(shown(&live, now));
     }
 
     #[test]

@@ -8,7 +8,7 @@ const STRINGS = {
     title: "鹿児島市 市電・バス 接近情報", language: "言語", search_label: "停留所を探す",
     search_placeholder: "例: 天文館通、てんもんかん、Tenmonkan", search: "検索",
     results: "検索結果", no_results: "見つかりませんでした", arrivals: "まもなく到着",
-    min: "{n}分", now: "まもなく", stops_away: "{n}停留所前", no_arrivals: "90分以内の便はありません",
+    min: "{n}分", now: "まもなく", stops_away: "{n}停留所前", stops_away_zero: "次に到着", no_live: "位置情報なし", detour: "迂回運行中",  no_arrivals: "90分以内の便はありません",
     scheduled: "時刻表", live: "リアルタイム", updated: "{t} 更新", map: "路線図",
     vehicles_unavailable: "車両の現在位置は準備中です", route: "系統", destination: "行先",
     tram: "市電", bus: "市バス", community_bus: "あいばす", error: "情報を取得できません。しばらくしてからお試しください。",
@@ -20,7 +20,7 @@ const STRINGS = {
     title: "Kagoshima City Tram & Bus Arrivals", language: "Language", search_label: "Find a stop",
     search_placeholder: "e.g. Tenmonkan-dori", search: "Search",
     results: "Results", no_results: "No stops found", arrivals: "Arriving soon",
-    min: "{n} min", now: "Now", stops_away: "{n} stops away", no_arrivals: "No departures in the next 90 minutes",
+    min: "{n} min", now: "Now", stops_away: "{n} stops away", stops_away_zero: "Arriving next", stops_away_one: "1 stop away", no_live: "No live position", detour: "On a detour",  no_arrivals: "No departures in the next 90 minutes",
     scheduled: "Scheduled", live: "Live", updated: "Updated {t}", map: "Route map",
     vehicles_unavailable: "Live vehicle positions are coming soon", route: "Route", destination: "To",
     tram: "Tram", bus: "City bus", community_bus: "Community bus (Aibus)", error: "Information is not available. Please try again shortly.",
@@ -32,7 +32,7 @@ const STRINGS = {
     title: "鹿儿岛市 有轨电车・公交 到站信息", language: "语言", search_label: "查找车站",
     search_placeholder: "例如：天文馆通", search: "搜索",
     results: "搜索结果", no_results: "未找到车站", arrivals: "即将到站",
-    min: "{n}分钟", now: "即将到站", stops_away: "还有{n}站", no_arrivals: "90分钟内没有班次",
+    min: "{n}分钟", now: "即将到站", stops_away: "还有{n}站", stops_away_zero: "下一站到达", no_live: "无实时位置", detour: "绕行中",  no_arrivals: "90分钟内没有班次",
     scheduled: "时刻表", live: "实时", updated: "{t} 更新", map: "线路图",
     vehicles_unavailable: "车辆实时位置即将推出", route: "线路", destination: "开往",
     tram: "有轨电车", bus: "市营公交", community_bus: "社区巴士", error: "无法获取信息，请稍后再试。",
@@ -44,7 +44,7 @@ const STRINGS = {
     title: "鹿兒島市 路面電車・公車 到站資訊", language: "語言", search_label: "查詢車站",
     search_placeholder: "例如：天文館通", search: "搜尋",
     results: "搜尋結果", no_results: "找不到車站", arrivals: "即將到站",
-    min: "{n}分鐘", now: "即將到站", stops_away: "還有{n}站", no_arrivals: "90分鐘內沒有班次",
+    min: "{n}分鐘", now: "即將到站", stops_away: "還有{n}站", stops_away_zero: "下一站到達", no_live: "無即時位置", detour: "繞行中",  no_arrivals: "90分鐘內沒有班次",
     scheduled: "時刻表", live: "即時", updated: "{t} 更新", map: "路線圖",
     vehicles_unavailable: "車輛即時位置即將推出", route: "路線", destination: "開往",
     tram: "路面電車", bus: "市營公車", community_bus: "社區巴士", error: "無法取得資訊，請稍後再試。",
@@ -56,7 +56,7 @@ const STRINGS = {
     title: "가고시마시 노면전차・버스 도착 정보", language: "언어", search_label: "정류장 검색",
     search_placeholder: "예: 덴몬칸도리", search: "검색",
     results: "검색 결과", no_results: "정류장을 찾을 수 없습니다", arrivals: "곧 도착",
-    min: "{n}분", now: "곧 도착", stops_away: "{n}정류장 전", no_arrivals: "90분 이내 운행 없음",
+    min: "{n}분", now: "곧 도착", stops_away: "{n}정류장 전", stops_away_zero: "다음 도착", no_live: "실시간 위치 없음", detour: "우회 운행 중",  no_arrivals: "90분 이내 운행 없음",
     scheduled: "시간표", live: "실시간", updated: "{t} 갱신", map: "노선도",
     vehicles_unavailable: "차량 실시간 위치는 준비 중입니다", route: "노선", destination: "행선지",
     tram: "노면전차", bus: "시영 버스", community_bus: "커뮤니티 버스", error: "정보를 가져올 수 없습니다. 잠시 후 다시 시도하세요.",
@@ -65,9 +65,13 @@ const STRINGS = {
     map_desc: "{r}: {a}~{b}, {n}개 정류장. 사각형은 운행 중인 차량(5초마다 갱신).", vehicle_item: "{v}: {h}, {s} 부근", vehicle_list: "운행 중인 차량", vehicles_none: "운행 중인 차량이 없습니다"
   }
 };
+// `{n}` of 0 or 1 takes the `_zero` or `_one` form where a language has one
+// ("Arriving next", "1 stop away").
 function t(lang, key, vars) {
   const table = STRINGS[lang] || STRINGS.ja;
-  let s = table[key] ?? STRINGS.ja[key] ?? key;
+  const n = vars ? Number(vars.n) : NaN;
+  const counted = n === 0 ? table[key + "_zero"] : n === 1 ? table[key + "_one"] : undefined;
+  let s = counted ?? table[key] ?? STRINGS.ja[key] ?? key;
   for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
   return s;
 }
@@ -91,4 +95,13 @@ function svgEl(tag, attrs) {
   const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
   return e;
+}
+
+// What kind of row an arrival is, in words: live, from the timetable, or a
+// known vehicle without live data (stale) or off its route (detour).
+function arrivalNote(lang, x) {
+  if (x.realtime) return t(lang, "live");
+  if (x.status === "stale") return `${t(lang, "scheduled")} · ${t(lang, "no_live")}`;
+  if (x.status === "detour") return `${t(lang, "scheduled")} · ${t(lang, "detour")}`;
+  return t(lang, "scheduled");
 }

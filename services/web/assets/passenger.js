@@ -106,10 +106,13 @@
       else {
         const ul = el("ul", { class: "arrivals" });
         for (const x of a.arrivals) {
-          const mins = x.minutes <= 0 ? t(lang, "now") : t(lang, "min", { n: x.minutes });
-          const where = [x.time, x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : null,
-            x.realtime ? t(lang, "live") : t(lang, "scheduled")].filter(Boolean).join(" · ");
-          ul.append(el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes },
+          // Live rows count down in minutes; rows from the timetable alone
+          // show their clock time and are never "due" (see arrivalNote).
+          const mins = !x.realtime ? x.time : x.minutes <= 0 ? t(lang, "now") : t(lang, "min", { n: x.minutes });
+          const where = [x.realtime ? x.time : null, x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : null,
+            arrivalNote(lang, x)].filter(Boolean).join(" · ");
+          ul.append(el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes, "data-status": x.status,
+            class: x.realtime ? "live" : "scheduled" },
             el("span", { class: "badge-cell" }, badge({ short_name: x.route_short_name, color: routeColor(x.route_id), text_color: routeTextColor(x.route_id) })),
             el("span", {},
               el("span", { lang: x.headsign.lang }, t(lang, "bound", { h: x.headsign.text })),

@@ -6,8 +6,25 @@
   const SHOWN = ["ja", "en"];
   const ALTERNATE_MS = 8000;
   const stopId = document.getElementById("sign").dataset.stop || "tram_tenmonkan_dori";
+  // Six rows on a landscape screen, ten on a portrait one (signage.css).
+  const ROWS = window.matchMedia("(orientation: portrait)").matches ? 10 : 6;
   const latest = {};
+  // The feed's route colours (route_color / route_text_color), by route id.
+  const routeColours = {};
   let shown = 0, source = null, lastEvent = 0;
+
+  async function loadColours() {
+    try {
+      const r = await fetch(`/api/stops/${encodeURIComponent(stopId)}?lang=ja`, { headers: { Accept: "application/json" } });
+      if (!r.ok) return;
+      const hex = c => /^[0-9A-Fa-f]{6}$/.test(c || "") ? "#" + c : null;
+      for (const route of (await r.json()).stop?.routes || []) {
+        const bg = hex(route.color), fg = hex(route.text_color);
+        if (bg) routeColours[route.route_id] = { bg, fg: fg || "#ffffff" };
+      }
+      render();
+    } catch (e) { /* the mode's colours stay */ }
+  }
 
   function clock() {
     const now = new Date();
@@ -28,15 +45,22 @@
       rows.replaceChildren(el("li", { class: "empty" }, t(lang, "no_arrivals")));
       return;
     }
-    rows.replaceChildren(...a.arrivals.slice(0, 6).map(x => {
+    rows.replaceChildren(...a.arrivals.slice(0, ROWS).map(x => {
       const route = el("span", { class: "route", lang: x.route_short_name.lang }, x.route_short_name.text);
-      route.style.background = x.mode === "tram" ? "#ffffff" : "#ffd400";
-      route.style.color = "#000000";
-      const away = x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : x.time;
-      const mins = x.minutes <= 0
-        ? el("span", { class: "mins" }, t(lang, "now"))
-        : el("span", { class: "mins" }, String(x.minutes), el("small", {}, lang === "ja" ? "分" : "min"));
-      return el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes },
+      const colours = routeColours[x.route_id];
+      route.style.background = colours ? colours.bg : x.mode === "tram" ? "#ffffff" : "#ffd400";
+      route.style.color = colours ? colours.fg : "#000000";
+      // Live rows count down; timetable rows show their clock time, never "now".
+      const away = x.realtime
+        ? [x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : x.time, t(lang, "live")].join(" · ")
+        : arrivalNote(lang, x);
+      const mins = !x.realtime
+        ? el("span", { class: "mins" }, x.time)
+        : x.minutes <= 0
+          ? el("span", { class: "mins" }, t(lang, "now"))
+          : el("span", { class: "mins" }, String(x.minutes), el("small", {}, lang === "ja" ? "分" : "min"));
+      return el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes, "data-status": x.status,
+        class: x.realtime ? "live" : "scheduled" },
         route,
         el("span", { class: "dest" }, el("span", { lang: x.headsign.lang }, t(lang, "bound", { h: x.headsign.text })),
           el("small", {}, `${t(lang, x.mode)} · ${away}`)),
@@ -61,6 +85,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     clock(); setInterval(clock, 1000);
+    loadColours();
     connect();
     setInterval(() => { shown = (shown + 1) % SHOWN.length; render(); }, ALTERNATE_MS);
     // EventSource reconnects by itself; start over if nothing came for a minute.

@@ -34,8 +34,8 @@ use crate::{
 };
 
 pub const TIMETABLE_TTL: Duration = Duration::from_secs(600);
-/// Arrivals shown at most.
-pub const MAX_ARRIVALS: usize = 8;
+/// Arrivals shown at most: the rows of a portrait sign (signage.css).
+pub const MAX_ARRIVALS: usize = 10;
 /// Departures up to this far ahead.
 pub const HORIZON_MINUTES: i64 = 90;
 

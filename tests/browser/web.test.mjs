@@ -119,6 +119,27 @@ test("signage updates as a tram approaches", async () => {
   await page.close();
 });
 
+test("stops near the phone's position, nearest first, in the page's language", async () => {
+  // A phone standing at 天文館通 (the simulated feed's coordinates).
+  const stop = await (await fetch(`${BASE}/api/stops/${STOP}?lang=en`)).json();
+  const { lat, lon } = stop.stop;
+  const page = await context.newPage();
+  await context.grantPermissions(["geolocation"], { origin: BASE });
+  await context.setGeolocation({ latitude: lat + 0.0004, longitude: lon });
+  await page.goto(`${BASE}/?lang=en`);
+  await page.getByRole("button", { name: "Stops near me" }).click();
+  const first = page.locator("#results button[data-stop]").first();
+  await first.waitFor({ timeout: 10000 });
+  assert.equal(await first.getAttribute("data-stop"), STOP, "the nearest stop comes first");
+  assert.match(await first.innerText(), /Tenmonkan[\s\S]*\d+ m/);
+  assert.equal(await page.textContent("#results-h"), "Stops near me");
+  // The API says what to do without a position.
+  const bad = await fetch(`${BASE}/api/stops/nearby?lang=en`);
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error.message, /lat and lon/);
+  await page.close();
+});
+
 test("signage fits landscape and portrait screens with no scrollbar, in the feed's colours", async () => {
   for (const [width, height, name] of [[1920, 1080, "signage-1920x1080.png"], [1080, 1920, "signage-1080x1920.png"]]) {
     const page = await context.newPage();

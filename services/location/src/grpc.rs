@@ -8,9 +8,9 @@ use futures::Stream;
 use kagoshima_proto::v1::{
     GetArrivalsRequest, GetArrivalsResponse, GetRouteShapeRequest, GetStopRequest, GetStopResponse,
     GetStopTimetableRequest, GetStopTimetableResponse, ListRoutesRequest, ListRoutesResponse,
-    ListVehiclesRequest, ListVehiclesResponse, RouteShape, SearchStopsRequest, SearchStopsResponse,
-    StreamArrivalsRequest, StreamVehiclesRequest, TransitMode,
-    passenger_service_server::PassengerService,
+    ListVehiclesRequest, ListVehiclesResponse, NearbyStop, NearbyStopsRequest, NearbyStopsResponse,
+    RouteShape, SearchStopsRequest, SearchStopsResponse, StreamArrivalsRequest,
+    StreamVehiclesRequest, TransitMode, passenger_service_server::PassengerService,
 };
 use tonic::{Request, Response, Status};
 
@@ -200,6 +200,24 @@ impl PassengerService for PassengerApi {
         let r = request.into_inner();
         let stops = self.info.search_stops(&r.query, &r.lang, r.limit).await?;
         Ok(Response::new(SearchStopsResponse { stops }))
+    }
+
+    async fn nearby_stops(
+        &self,
+        request: Request<NearbyStopsRequest>,
+    ) -> Result<Response<NearbyStopsResponse>, Status> {
+        let r = request.into_inner();
+        let stops = self
+            .info
+            .nearby_stops(r.lat, r.lon, &r.lang, r.limit, r.radius_m)
+            .await?
+            .into_iter()
+            .map(|(stop, distance_m)| NearbyStop {
+                stop: Some(stop),
+                distance_m,
+            })
+            .collect();
+        Ok(Response::new(NearbyStopsResponse { stops }))
     }
 
     async fn get_route_shape(

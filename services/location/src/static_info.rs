@@ -371,6 +371,84 @@ impl StaticInfo {
         Ok(stops)
     }
 
+    /// The stops within `radius_m` of a place, nearest first, with their
+    /// straight-line distance in metres. Stations stand for their platforms.
+    pub async fn nearby_stops(
+        &self,
+        lat: f64,
+        lon: f64,
+        lang: &str,
+        limit: u32,
+        radius_m: u32,
+    ) -> Result<Vec<(Stop, u32)>, InfoError> {
+        let lang = parse_lang(lang)?;
+        if !(lat.is_finite()
+            && lon.is_finite()
+            && (-90.0..=90.0).contains(&lat)
+            && (-180.0..=180.0).contains(&lon))
+        {
+            return Err(InfoError::InvalidArgument(format!(
+                "lat {lat}, lon {lon} is not a place on earth: give degrees (WGS 84)"
+            )));
+        }
+        let limit = match limit {
+            0 => 5,
+            l @ 1..=20 => l,
+            l => {
+                return Err(InfoError::InvalidArgument(format!(
+                    "limit {l} is too large: at most 20"
+                )));
+            }
+        };
+        let radius = match radius_m {
+            0 => 800,
+            r @ 1..=3000 => r,
+            r => {
+                return Err(InfoError::InvalidArgument(format!(
+                    "radius_m {r} is too large: at most 3000"
+                )));
+            }
+        };
+        let fv = self.version().await?;
+        // A box around the place first (an index-friendly filter), then the
+        // equirectangular distance, exact enough at a few kilometres.
+        let dlat = f64::from(radius) / 111_320.0;
+        let dlon = dlat / lat.to_radians().cos().max(0.01);
+        let rows: Vec<(String, f64)> = sqlx::query_as(
+            "SELECT stop_id, dist FROM (
+                SELECT stop_id,
+                       6371000 * sqrt(power(radians(lat - $2), 2)
+                           + power(radians(lon - $3) * cos(radians($2)), 2)) AS dist
+                  FROM network_stops
+                 WHERE feed_version_id = $1 AND lat BETWEEN $2 - $4 AND $2 + $4
+                   AND lon BETWEEN $3 - $5 AND $3 + $5
+                   AND (location_type = 1 OR (location_type = 0 AND parent_station IS NULL))
+             ) s WHERE dist <= $6 ORDER BY dist, stop_id LIMIT $7",
+        )
+        .bind(fv)
+        .bind(lat)
+        .bind(lon)
+        .bind(dlat)
+        .bind(dlon)
+        .bind(f64::from(radius))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
+        let stops = self.stops(fv, &ids, lang).await?;
+        let distance: HashMap<&str, f64> = rows.iter().map(|(id, d)| (id.as_str(), *d)).collect();
+        Ok(stops
+            .into_iter()
+            .map(|s| {
+                let d = distance
+                    .get(s.stop_id.as_str())
+                    .copied()
+                    .unwrap_or_default();
+                (s, d.round() as u32)
+            })
+            .collect())
+    }
+
     /// The departures from a stop on a date (today in Japan when `None`).
     pub async fn stop_timetable(
         &self,

@@ -50,25 +50,50 @@
     return b;
   }
 
+  // Stops as buttons in the results list; with their distance when known.
+  function showStops(stops, empty) {
+    const list = $("results");
+    list.replaceChildren();
+    if (!stops.length) { list.append(el("li", {}, empty)); return; }
+    for (const s of stops) {
+      const button = el("button", { type: "button", class: "link", "data-stop": s.stop_id },
+        el("span", { lang: s.name.lang }, s.name.text), " ",
+        ...s.routes.slice(0, 4).map(badge),
+        s.distance_m != null ? el("span", { class: "meta distance" }, ` ${t(lang, "metres", { n: s.distance_m.toLocaleString() })}`) : null);
+      button.addEventListener("click", () => selectStop(s.stop_id, true));
+      list.append(el("li", {}, button));
+    }
+  }
+
   async function search() {
     const q = $("q").value.trim();
-    const list = $("results");
     if (!q) return;
+    $("results-h").textContent = t(lang, "results");
     $("results-section").hidden = false;
     try {
       const body = await getJson(`/api/stops/search?q=${encodeURIComponent(q)}&lang=${encodeURIComponent(lang)}`);
-      list.replaceChildren();
-      if (!body.stops.length) { list.append(el("li", {}, t(lang, "no_results"))); return; }
-      for (const s of body.stops) {
-        const button = el("button", { type: "button", class: "link", "data-stop": s.stop_id },
-          el("span", { lang: s.name.lang }, s.name.text), " ",
-          ...s.routes.slice(0, 4).map(badge));
-        button.addEventListener("click", () => selectStop(s.stop_id, true));
-        list.append(el("li", {}, button));
-      }
+      showStops(body.stops, t(lang, "no_results"));
     } catch (e) {
-      list.replaceChildren(el("li", { class: "error" }, t(lang, "error")));
+      $("results").replaceChildren(el("li", { class: "error" }, t(lang, "error")));
     }
+  }
+
+  // The stops nearest the phone; the position is used for this request only.
+  function nearby() {
+    $("results-h").textContent = t(lang, "nearby");
+    $("results-section").hidden = false;
+    if (!navigator.geolocation) { $("results").replaceChildren(el("li", { class: "error" }, t(lang, "no_position"))); return; }
+    $("results").replaceChildren(el("li", { class: "meta" }, t(lang, "locating")));
+    navigator.geolocation.getCurrentPosition(async pos => {
+      try {
+        const { latitude, longitude } = pos.coords;
+        const body = await getJson(`/api/stops/nearby?lat=${latitude.toFixed(5)}&lon=${longitude.toFixed(5)}&lang=${encodeURIComponent(lang)}`);
+        showStops(body.stops, t(lang, "none_nearby"));
+      } catch (e) {
+        $("results").replaceChildren(el("li", { class: "error" }, t(lang, "error")));
+      }
+    }, () => $("results").replaceChildren(el("li", { class: "error" }, t(lang, "no_position"))),
+    { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 });
   }
 
   async function selectStop(id, focus) {
@@ -267,6 +292,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("lang").addEventListener("change", e => setLang(e.target.value));
     $("search-form").addEventListener("submit", e => { e.preventDefault(); search(); });
+    $("nearby").addEventListener("click", nearby);
     $("route").addEventListener("change", e => drawRoute(e.target.value));
     if (params.get("q")) $("q").value = params.get("q");
     setLang(lang);

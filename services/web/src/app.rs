@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/routes/{id}/shape", get(passenger::shape))
         .route("/api/routes/{id}/vehicles", get(passenger::vehicles))
         .route("/api/stops/search", get(passenger::search))
+        .route("/api/stops/nearby", get(passenger::nearby))
         .route("/api/stops/{id}", get(passenger::stop))
         .route("/api/stops/{id}/timetable", get(timetable::timetable))
         .route("/api/stops/{id}/arrivals", get(passenger::arrivals))

@@ -26,7 +26,7 @@ use axum::{
 use futures::Stream;
 use kagoshima_proto::v1::{
     GetRouteShapeRequest, GetStopRequest, ListRoutesRequest, ListVehiclesRequest, LocalizedName,
-    Route, SearchStopsRequest, Stop, TransitMode,
+    NearbyStopsRequest, Route, SearchStopsRequest, Stop, TransitMode,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -233,6 +233,56 @@ pub async fn search(
         .stops;
     let stops: Vec<StopJson> = stops.into_iter().map(StopJson::from).collect();
     Ok(Json(json!({ "lang": lang, "query": query, "stops": stops })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NearbyQuery {
+    lat: Option<f64>,
+    lon: Option<f64>,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    limit: u32,
+    #[serde(default)]
+    radius_m: u32,
+}
+
+/// `GET /api/stops/nearby?lat=&lon=&lang=`: the stops nearest a place
+/// (the phone's position), nearest first, each with its distance in metres.
+pub async fn nearby(
+    State(s): State<AppState>,
+    client: ClientIp,
+    Query(q): Query<NearbyQuery>,
+) -> Result<Response, ApiError> {
+    let lang = parse_lang(&q.lang)?;
+    let (Some(lat), Some(lon)) = (q.lat, q.lon) else {
+        return Err(ApiError::BadRequest(
+            "give lat and lon in degrees, e.g. ?lat=31.5912&lon=130.5571".into(),
+        ));
+    };
+    let stops = s
+        .upstream
+        .passenger(client)
+        .nearby_stops(NearbyStopsRequest {
+            lat,
+            lon,
+            lang: lang.into(),
+            limit: q.limit,
+            radius_m: q.radius_m,
+        })
+        .await?
+        .into_inner()
+        .stops;
+    let stops: Vec<serde_json::Value> = stops
+        .into_iter()
+        .filter_map(|n| {
+            let stop = serde_json::to_value(StopJson::from(n.stop?)).ok()?;
+            let mut stop = stop.as_object()?.clone();
+            stop.insert("distance_m".into(), json!(n.distance_m));
+            Some(serde_json::Value::Object(stop))
+        })
+        .collect();
+    Ok(Json(json!({ "lang": lang, "lat": lat, "lon": lon, "stops": stops })).into_response())
 }
 
 pub async fn stop(

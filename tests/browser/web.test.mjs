@@ -140,6 +140,39 @@ test("stops near the phone's position, nearest first, in the page's language", a
   await page.close();
 });
 
+test("a stop's timetable for today and another day, and favourite stops kept on the device", async () => {
+  const page = await context.newPage();
+  await page.goto(`${BASE}/?lang=ja&stop=${STOP}`);
+  await page.locator("#stop-name", { hasText: "天文館通" }).waitFor();
+  await page.locator("#timetable-box summary").click();
+  const hours = page.locator("#timetable tr");
+  await hours.first().waitFor({ timeout: 10000 });
+  const today = await page.inputValue("#tt-date");
+  assert.match(today, /^\d{4}-\d{2}-\d{2}$/);
+  assert.ok(await hours.count() >= 10, "departures over the day, by hour");
+  assert.match(await page.innerText("#timetable"), /\d{2}\s*[12]系統/);
+  // Another day: the next Sunday (a holiday timetable where the feed has one).
+  const d = new Date(`${today}T12:00:00+09:00`);
+  d.setUTCDate(d.getUTCDate() + ((7 - d.getUTCDay()) % 7 || 7));
+  const sunday = d.toISOString().slice(0, 10);
+  await page.fill("#tt-date", sunday);
+  await page.dispatchEvent("#tt-date", "change");
+  await page.locator("#tt-meta", { hasText: sunday }).waitFor();
+  assert.ok(await hours.count() >= 1);
+
+  // Favourites: saved on this device, listed on the next visit.
+  assert.equal(await page.getAttribute("#favourite", "aria-pressed"), "false");
+  await page.click("#favourite");
+  assert.equal(await page.getAttribute("#favourite", "aria-pressed"), "true");
+  await page.goto(`${BASE}/?lang=ja`);
+  await page.locator(`#favourites button[data-stop="${STOP}"]`).waitFor();
+  await page.click(`#favourites button[data-stop="${STOP}"]`);
+  await page.locator("#stop-name", { hasText: "天文館通" }).waitFor();
+  await page.click("#favourite");
+  assert.equal(await page.isHidden("#favourites-section"), true, "removed again");
+  await page.close();
+});
+
 test("signage fits landscape and portrait screens with no scrollbar, in the feed's colours", async () => {
   for (const [width, height, name] of [[1920, 1080, "signage-1920x1080.png"], [1080, 1920, "signage-1080x1920.png"]]) {
     const page = await context.newPage();

@@ -115,11 +115,70 @@
     name.textContent = stop.name.text;
     name.lang = stop.name.lang;
     $("stop-meta").replaceChildren(...stop.routes.map(badge).flatMap(b => [b, " "]));
+    showFavouriteButton();
+    if ($("timetable-box").open) loadTimetable();
     if (focus) { name.tabIndex = -1; name.focus(); }
     refreshArrivals();
     clearInterval(arrivalsTimer);
     arrivalsTimer = setInterval(refreshArrivals, 10000);
     fillRoutes();
+  }
+
+  // Favourite stops live on this device only (localStorage), never sent.
+  const FAVOURITES = "kagoshima.favourites";
+  function favourites() {
+    try { return JSON.parse(localStorage.getItem(FAVOURITES) || "[]").filter(f => f && f.stop_id); } catch (e) { return []; }
+  }
+  function showFavourites() {
+    const list = favourites();
+    $("favourites-section").hidden = list.length === 0;
+    $("favourites").replaceChildren(...list.map(f => {
+      const b = el("button", { type: "button", class: "link", "data-stop": f.stop_id }, el("span", { lang: f.lang }, f.name));
+      b.addEventListener("click", () => selectStop(f.stop_id, true));
+      return el("li", {}, b);
+    }));
+  }
+  function showFavouriteButton() {
+    const saved = favourites().some(f => f.stop_id === stopId);
+    $("favourite").textContent = t(lang, saved ? "favourite_remove" : "favourite_add");
+    $("favourite").setAttribute("aria-pressed", String(saved));
+  }
+  function toggleFavourite() {
+    if (!stop) return;
+    let list = favourites();
+    list = list.some(f => f.stop_id === stop.stop_id)
+      ? list.filter(f => f.stop_id !== stop.stop_id)
+      : [...list, { stop_id: stop.stop_id, name: stop.name.text, lang: stop.name.lang }];
+    localStorage.setItem(FAVOURITES, JSON.stringify(list.slice(-12)));
+    showFavouriteButton();
+    showFavourites();
+  }
+
+  // A stop's timetable for a day (today in Japan by default), by hour.
+  async function loadTimetable() {
+    if (!stopId) return;
+    const date = $("tt-date").value;
+    const box = $("timetable");
+    try {
+      const d = await getJson(`/api/stops/${encodeURIComponent(stopId)}/timetable?lang=${encodeURIComponent(lang)}${date ? "&date=" + date : ""}`);
+      if (!$("tt-date").value) $("tt-date").value = d.date;
+      $("tt-meta").textContent = `${d.date}${d.holiday ? " · " + t(lang, "holiday") : ""}`;
+      if (!d.departures.length) { box.replaceChildren(el("p", {}, t(lang, "no_departures_day"))); return; }
+      const hours = new Map();
+      for (const x of d.departures) {
+        const h = x.departure_time.slice(0, 2);
+        if (!hours.has(h)) hours.set(h, []);
+        hours.get(h).push(x);
+      }
+      const table = el("table", { class: "timetable" }, el("tbody", {}, ...[...hours].map(([h, list]) =>
+        el("tr", {}, el("th", { scope: "row" }, String(Number(h))),
+          el("td", {}, ...list.map(x => el("span", { class: "dep", title: `${x.route_short_name.text} ${t(lang, "bound", { h: x.headsign.text })}` },
+            x.departure_time.slice(3, 5),
+            el("small", { lang: x.route_short_name.lang }, x.route_short_name.text))))))));
+      box.replaceChildren(table);
+    } catch (e) {
+      box.replaceChildren(el("p", { class: "error" }, e.message || t(lang, "error")));
+    }
   }
 
   async function refreshArrivals() {
@@ -293,6 +352,10 @@
     $("lang").addEventListener("change", e => setLang(e.target.value));
     $("search-form").addEventListener("submit", e => { e.preventDefault(); search(); });
     $("nearby").addEventListener("click", nearby);
+    $("favourite").addEventListener("click", toggleFavourite);
+    $("timetable-box").addEventListener("toggle", () => { if ($("timetable-box").open) loadTimetable(); });
+    $("tt-date").addEventListener("change", loadTimetable);
+    showFavourites();
     $("route").addEventListener("change", e => drawRoute(e.target.value));
     if (params.get("q")) $("q").value = params.get("q");
     setLang(lang);

@@ -90,6 +90,10 @@ test("passenger page shows arrivals for 天文館通 in Japanese and English", a
   const before = await where();
   await until(async () => (await where()) !== before, 30000, "a vehicle to move");
   await page.waitForTimeout(5000);
+  // Crowding from the simulated passenger counters: some live row says how
+  // full its tram or bus is, in words.
+  await page.locator("#arrivals .crowd").first().waitFor({ timeout: 60000 });
+  assert.match(await page.innerText("#arrivals .crowd >> nth=0"), /空席あり|やや混雑|混雑|大変混雑/);
   if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "passenger.png"), fullPage: true });
 
   await page.selectOption("#lang", "en");

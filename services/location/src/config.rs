@@ -51,6 +51,8 @@ pub struct LiveConfig {
     pub stream_refresh_s: u64,
     /// GTFS-Realtime responses are rebuilt at most this often, seconds.
     pub gtfs_rt_cache_s: u64,
+    /// Riders per vehicle by mode, for crowding (`[live.capacity]`).
+    pub capacity: crate::crowding::Capacity,
 }
 
 impl Default for LiveConfig {
@@ -60,6 +62,7 @@ impl Default for LiveConfig {
             feed_check_s: 30,
             stream_refresh_s: 30,
             gtfs_rt_cache_s: 15,
+            capacity: crate::crowding::Capacity::default(),
         }
     }
 }
@@ -81,6 +84,8 @@ pub struct MqttConfig {
     pub username: String,
     pub password: Secret,
     pub topic_filter: String,
+    /// Passenger counts, for crowding; empty: none.
+    pub counts_topic_filter: String,
 }
 
 impl Default for MqttConfig {
@@ -94,6 +99,7 @@ impl Default for MqttConfig {
             username: String::new(),
             password: Secret::default(),
             topic_filter: "kagoshima/v1/+/+/position".into(),
+            counts_topic_filter: "kagoshima/v1/+/+/passengers".into(),
         }
     }
 }

@@ -95,6 +95,14 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                     };
                     if let (Some(trip), Some(date)) = (v.trip, v.service_date) {
                         vp.trip = Some(descriptor(trip, date));
+                        let tr = &net.trips[trip as usize];
+                        let mode = &net.routes[tr.route as usize].mode;
+                        if let Some((o, percent)) = live.occupancy(&v.vehicle_id, &tr.id, mode, now)
+                        {
+                            // GTFS-Realtime's OccupancyStatus is ours less one (no UNKNOWN).
+                            vp.occupancy_status = Some(o as i32 - 1);
+                            vp.occupancy_percentage = Some(percent);
+                        }
                         if let Some(j) = v.stop_index {
                             let st = net.trips[trip as usize].stops[j];
                             vp.current_stop_sequence = Some(st.seq);

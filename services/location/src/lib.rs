@@ -8,6 +8,7 @@ pub mod app;
 pub mod board;
 pub mod config;
 pub mod counts;
+pub mod crowding;
 pub mod grpc;
 pub mod gtfs_rt;
 pub mod http;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use kagoshima_proto::Timestamp;
 use kagoshima_proto::v1::{
-    Arrival, GetArrivalsResponse, ListVehiclesResponse, LocalizedName, TransitMode, Vehicle,
-    VehicleStatus as PbStatus,
+    Arrival, GetArrivalsResponse, ListVehiclesResponse, LocalizedName, Occupancy, TransitMode,
+    Vehicle, VehicleStatus as PbStatus,
 };
 use kagoshima_runtime::shutdown::Shutdown;
 use kagoshima_tracker::{
@@ -21,6 +21,7 @@ use tracing::{error, info, warn};
 
 use crate::board::{self, Board, Row};
 use crate::config::LiveConfig;
+use crate::crowding::Loads;
 use crate::metrics::LocationMetrics;
 use crate::network_load::{self, Names};
 use crate::static_info::{DEFAULT_LIMIT, InfoError, MAX_LIMIT, mode_of, parse_lang};
@@ -65,6 +66,7 @@ struct Inner {
     board: RwLock<Board>,
     changed: watch::Sender<u64>,
     visits: mpsc::Sender<StopVisit>,
+    loads: Loads,
     config: LiveConfig,
 }
 
@@ -96,6 +98,7 @@ impl Live {
                     board: RwLock::default(),
                     changed,
                     visits: tx,
+                    loads: Loads::default(),
                     config,
                 }),
             },
@@ -198,8 +201,50 @@ impl Live {
         self.inner.changed.send_modify(|g| *g += 1);
     }
 
+    /// One stop's passenger counts of a vehicle. Without the counter's
+    /// trip, the trip the tracker gave the vehicle.
+    pub fn count_passengers(
+        &self,
+        vehicle_id: &str,
+        trip_id: &str,
+        boardings: u32,
+        alightings: u32,
+        at: f64,
+    ) {
+        let trip = if trip_id.is_empty() {
+            let s = self.lock();
+            let Some(t) = s.tracker.as_ref() else {
+                return;
+            };
+            match t.vehicle(vehicle_id, at).and_then(|v| v.trip) {
+                Some(trip) => t.network().trips[trip as usize].id.clone(),
+                None => return,
+            }
+        } else {
+            trip_id.to_owned()
+        };
+        self.inner
+            .loads
+            .count(vehicle_id, &trip, boardings, alightings, at);
+        self.inner.changed.send_modify(|g| *g += 1);
+    }
+
+    /// How full `vehicle_id` is on `trip_id` (of `mode`) at `now`, with
+    /// the coarse share of its capacity.
+    pub fn occupancy(
+        &self,
+        vehicle_id: &str,
+        trip_id: &str,
+        mode: &str,
+        now: f64,
+    ) -> Option<(Occupancy, u32)> {
+        let on_board = self.inner.loads.on_board(vehicle_id, trip_id, now)?;
+        Some(self.inner.config.capacity.occupancy(mode, on_board))
+    }
+
     /// Forgets vehicles silent for too long.
     pub fn sweep(&self, now: f64) {
+        self.inner.loads.sweep(now);
         let dropped = self.lock().tracker.as_mut().map_or(0, |t| t.sweep(now));
         if dropped > 0 {
             info!(dropped, "silent vehicles dropped");
@@ -318,7 +363,16 @@ impl Live {
         let arrivals = board
             .rows(stop, route, now, limit)
             .into_iter()
-            .map(|row| arrival(net, names, &row, now, lang))
+            .map(|row| {
+                let mut a = arrival(net, names, &row, now, lang);
+                if !a.vehicle_id.is_empty() {
+                    let mode = &net.routes[net.trips[row.entry.trip as usize].route as usize].mode;
+                    if let Some((o, _)) = self.occupancy(&a.vehicle_id, &a.trip_id, mode, now) {
+                        a.occupancy = o.into();
+                    }
+                }
+                a
+            })
             .collect();
         let (l, text) = names.get("stop", stop_id, lang, &net.stops[stop as usize].name);
         Ok(GetArrivalsResponse {
@@ -376,6 +430,15 @@ impl Live {
                 out.route_id = r.id.clone();
                 out.trip_id = tr.id.clone();
                 out.mode = mode_of(&r.mode).into();
+                if let Some(on_board) = self.inner.loads.on_board(&v.vehicle_id, &tr.id, now) {
+                    out.occupancy = self
+                        .inner
+                        .config
+                        .capacity
+                        .occupancy(&r.mode, on_board)
+                        .0
+                        .into();
+                }
                 let (hl, ht) = s.names.get("headsign", &tr.headsign, lang, &tr.headsign);
                 out.headsign = Some(LocalizedName { lang: hl, text: ht });
                 if let Some(j) = v.stop_index {
@@ -422,6 +485,7 @@ fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &str) -> Arr
         stops_away: e.stops_away,
         status: e.status.into(),
         minutes: ((shown - now).max(0.0) / 60.0).floor() as i32,
+        occupancy: Occupancy::Unknown.into(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Positions from the broker: its own QoS 1 subscription with a persistent
+//! Positions (and passenger counts, for crowding) from the broker: its own QoS 1 subscription with a persistent
 //! session. Live state needs no exactly-once (a repeated report is a no-op
 //! for the tracker), so messages are acknowledged on receipt.
 use std::time::Duration;
@@ -99,8 +99,26 @@ pub async fn consume(
                 );
                 backoff = Duration::from_millis(200);
                 metrics.mqtt_connected.set(1);
-                if let Err(e) = client.try_subscribe(&config.topic_filter, QoS::AtLeastOnce) {
-                    warn!(error = %e, "cannot queue the subscription");
+                for filter in [&config.topic_filter, &config.counts_topic_filter] {
+                    if filter.is_empty() {
+                        continue;
+                    }
+                    if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
+                        warn!(error = %e, filter, "cannot queue the subscription");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) if p.topic.ends_with("/passengers") => {
+                match decode(&validator, &p.topic, &p.payload, Utc::now()) {
+                    Ok((_, ValidEvent::Passengers { at, msg })) => live.count_passengers(
+                        &msg.vehicle_id,
+                        &msg.trip_id,
+                        msg.boardings,
+                        msg.alightings,
+                        seconds(at),
+                    ),
+                    Ok(_) => {}
+                    Err(refused) => metrics.count_refused(refused.rejection.reason.code()),
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {

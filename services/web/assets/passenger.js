@@ -200,7 +200,8 @@
             el("span", { class: "badge-cell" }, badge({ short_name: x.route_short_name, color: routeColor(x.route_id), text_color: routeTextColor(x.route_id) })),
             el("span", {},
               el("span", { lang: x.headsign.lang }, t(lang, "bound", { h: x.headsign.text })),
-              el("br"), el("span", { class: "kind" }, modeName(x.mode) + " · " + where)),
+              el("br"), el("span", { class: "kind" }, modeName(x.mode) + " · " + where),
+              x.occupancy ? el("br") : null, crowding(lang, x.occupancy)),
             el("span", { class: "mins" }, mins)));
         }
         box.replaceChildren(ul);

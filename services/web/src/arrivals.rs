@@ -21,7 +21,7 @@ use kagoshima_proto::{
     Timestamp,
     v1::{
         ArrivalStatus, Departure, GetArrivalsRequest, GetArrivalsResponse, GetStopTimetableRequest,
-        StreamArrivalsRequest,
+        Occupancy, StreamArrivalsRequest,
     },
 };
 use serde::Serialize;
@@ -74,6 +74,11 @@ pub struct Arrival {
     pub status: &'static str,
     /// Seconds behind the timetable (live only).
     pub delay_seconds: i32,
+    /// How full its vehicle is: `empty`, `many_seats_available`,
+    /// `few_seats_available`, `standing_room_only`,
+    /// `crushed_standing_room_only`, `full`; absent when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occupancy: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +156,19 @@ fn status_name(status: i32) -> &'static str {
     }
 }
 
+/// The JSON name of an occupancy; `None` when unknown.
+pub fn occupancy_name(occupancy: i32) -> Option<&'static str> {
+    match Occupancy::try_from(occupancy).unwrap_or(Occupancy::Unknown) {
+        Occupancy::Unknown => None,
+        Occupancy::Empty => Some("empty"),
+        Occupancy::ManySeatsAvailable => Some("many_seats_available"),
+        Occupancy::FewSeatsAvailable => Some("few_seats_available"),
+        Occupancy::StandingRoomOnly => Some("standing_room_only"),
+        Occupancy::CrushedStandingRoomOnly => Some("crushed_standing_room_only"),
+        Occupancy::Full => Some("full"),
+    }
+}
+
 fn to_utc(t: &Option<Timestamp>) -> Option<DateTime<Utc>> {
     let t = t.as_ref()?;
     DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
@@ -173,6 +191,7 @@ pub fn from_live(r: GetArrivalsResponse, lang: &str, now: DateTime<Utc>) -> Arri
                 stops_away: u32::try_from(a.stops_away).ok(),
                 vehicle_id: Some(a.vehicle_id).filter(|v| !v.is_empty()),
                 status: status_name(a.status),
+                occupancy: occupancy_name(a.occupancy),
                 delay_seconds: a.delay_seconds,
                 mode: mode_name(a.mode),
                 route_short_name: a.route_short_name.into(),
@@ -265,6 +284,7 @@ pub fn from_timetable(
             realtime: false,
             status: "scheduled_only",
             delay_seconds: 0,
+            occupancy: None,
         })
         .collect();
     Arrivals {

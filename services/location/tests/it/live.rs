@@ -2,7 +2,9 @@
 use std::time::Duration;
 
 use kagoshima_location::live::now;
-use kagoshima_proto::v1::{ArrivalStatus, GetArrivalsRequest, Position, StreamArrivalsRequest};
+use kagoshima_proto::v1::{
+    ArrivalStatus, GetArrivalsRequest, Occupancy, Position, StreamArrivalsRequest,
+};
 use kagoshima_proto::{Message, Timestamp};
 use kagoshima_tracker::Report;
 use tonic::Code;
@@ -404,6 +406,76 @@ async fn positions_over_the_broker_reach_arrivals() {
         let feed_end = value("kagoshima_location_feed_service_end_timestamp_seconds ")?;
         (on_trip >= 1.0 && stale == 0.0 && age < 60.0 && feed_end > now()).then_some(())
     })
+    .await;
+
+    // Crowding: the counter's boardings and alightings on this trip make its
+    // load (55 on board of a tram's 80: standing room only, about 70 %),
+    // on the vehicle, its arrivals and GTFS-Realtime.
+    let topic = format!("kagoshima/v1/tram/{vehicle}/passengers");
+    for (stop, boardings, alightings) in [(&stops[0].0, 40, 0), (&stops[1].0, 20, 5)] {
+        let count = kagoshima_proto::v1::PassengerCount {
+            vehicle_id: vehicle.clone(),
+            recorded_at: Some(Timestamp {
+                seconds: now() as i64,
+                nanos: 0,
+            }),
+            stop_id: stop.clone(),
+            boardings,
+            alightings,
+            trip_id: TRIP.into(),
+            ..Default::default()
+        };
+        device.publish(&topic, count.encode_to_vec()).await;
+    }
+    kagoshima_tests::eventually("occupancy from counts", Duration::from_secs(10), || async {
+        let vehicles = app
+            .client()
+            .await
+            .list_vehicles(kagoshima_proto::v1::ListVehiclesRequest {
+                route_id: String::new(),
+                lang: "en".into(),
+            })
+            .await
+            .ok()?
+            .into_inner()
+            .vehicles;
+        let v = vehicles.iter().find(|v| v.vehicle_id == vehicle)?;
+        (v.occupancy() == Occupancy::StandingRoomOnly).then_some(())
+    })
+    .await;
+    let a = client
+        .get_arrivals(GetArrivalsRequest {
+            stop_id: target.clone(),
+            lang: "en".into(),
+            limit: 50,
+            route_id: String::new(),
+        })
+        .await
+        .expect("arrivals")
+        .into_inner();
+    let row = a
+        .arrivals
+        .iter()
+        .find(|a| a.vehicle_id == vehicle)
+        .expect("the tram's row");
+    assert_eq!(row.occupancy(), Occupancy::StandingRoomOnly);
+    kagoshima_tests::eventually(
+        "occupancy in GTFS-Realtime",
+        Duration::from_secs(30),
+        || async {
+            let (_, _, body) = raw_get(app.http, "/gtfs-rt/vehicle-positions", "").await;
+            let feed = gtfs_realtime::FeedMessage::decode(body.as_slice()).ok()?;
+            let vp = feed
+                .entity
+                .iter()
+                .filter_map(|e| e.vehicle.as_ref())
+                .find(|v| {
+                    v.vehicle.as_ref().and_then(|d| d.id.as_deref()) == Some(vehicle.as_str())
+                })?;
+            // STANDING_ROOM_ONLY is 3 in GTFS-Realtime.
+            (vp.occupancy_status == Some(3) && vp.occupancy_percentage == Some(70)).then_some(())
+        },
+    )
     .await;
     device.disconnect().await;
 }

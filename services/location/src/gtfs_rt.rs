@@ -58,7 +58,24 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
     let mut entity = Vec::new();
     if let Some(tracker) = s.tracker.as_ref() {
         let net = tracker.network();
-        for v in tracker.vehicles(now) {
+        // The vehicle running each trip now (the freshest, should two claim
+        // one): a trip is published once, for that vehicle, and never as
+        // another vehicle's next trip of its block (validator E047).
+        let mut running: HashMap<(u32, chrono::NaiveDate), (&str, f64)> = HashMap::new();
+        let vehicles = tracker.vehicles(now);
+        for v in &vehicles {
+            if let (Some(trip), Some(date)) = (v.trip, v.service_date)
+                && now - v.recorded_at <= max_age_s
+            {
+                let claim = running
+                    .entry((trip, date))
+                    .or_insert((&v.vehicle_id, v.recorded_at));
+                if v.recorded_at > claim.1 {
+                    *claim = (&v.vehicle_id, v.recorded_at);
+                }
+            }
+        }
+        for v in &vehicles {
             if now - v.recorded_at > max_age_s {
                 continue;
             }
@@ -93,7 +110,11 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                         timestamp: stamp,
                         ..VehiclePosition::default()
                     };
-                    if let (Some(trip), Some(date)) = (v.trip, v.service_date) {
+                    if let (Some(trip), Some(date)) = (v.trip, v.service_date)
+                        && running
+                            .get(&(trip, date))
+                            .is_some_and(|(id, _)| *id == v.vehicle_id)
+                    {
                         vp.trip = Some(descriptor(trip, date));
                         let tr = &net.trips[trip as usize];
                         let mode = &net.routes[tr.route as usize].mode;
@@ -139,6 +160,8 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                                 delay: Some((p.departure - p.scheduled_departure).round() as i32),
                                 ..StopTimeEvent::default()
                             }),
+                            // SCHEDULED: the stop is served as planned (validator W009).
+                            schedule_relationship: Some(0),
                             ..StopTimeUpdate::default()
                         };
                         match by_trip.last_mut() {
@@ -149,6 +172,12 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                         }
                     }
                     for (trip, date, updates) in by_trip {
+                        if running
+                            .get(&(trip, date))
+                            .is_some_and(|(other, _)| *other != v.vehicle_id)
+                        {
+                            continue;
+                        }
                         entity.push(FeedEntity {
                             id: format!("trip-{}-{}", date_str(date), net.trips[trip as usize].id),
                             trip_update: Some(TripUpdate {

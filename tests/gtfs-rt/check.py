@@ -1,0 +1,66 @@
+"""GTFS-Realtime from the running platform, judged by outside tools: the
+feeds parse with Google's gtfs-realtime-bindings, vehicles carry occupancy
+from the passenger counters, and gtfs-rt-validator (PyPI) finds no error
+against the GTFS the demo serves.
+
+    check.py GTFS_DIR LOCATION_HTTP   (e.g. .data/demo/feed-shift-0m 127.0.0.1:51052)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+
+from google.transit import gtfs_realtime_pb2
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read()
+
+
+def main():
+    gtfs_dir, http = sys.argv[1:3]
+    base = f"http://{http}/gtfs-rt"
+    failures = []
+
+    vp = gtfs_realtime_pb2.FeedMessage()
+    vp.ParseFromString(fetch(f"{base}/vehicle-positions"))
+    tu = gtfs_realtime_pb2.FeedMessage()
+    tu.ParseFromString(fetch(f"{base}/trip-updates"))
+    vehicles = [e.vehicle for e in vp.entity if e.HasField("vehicle")]
+    crowded = [v for v in vehicles if v.HasField("occupancy_status")]
+    print(f"vehicle positions: {len(vehicles)}, with occupancy: {len(crowded)}; trip updates: {len(tu.entity)}")
+    if not vehicles or not tu.entity:
+        failures.append("empty feeds")
+    if not crowded:
+        failures.append("no vehicle carries occupancy_status")
+    for v in crowded:
+        if v.occupancy_percentage % 10:
+            failures.append(f"{v.vehicle.id}: occupancy_percentage {v.occupancy_percentage} is not coarse")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        feed = os.path.join(tmp, "feed.zip")
+        with zipfile.ZipFile(feed, "w") as z:
+            for name in os.listdir(gtfs_dir):
+                if name.endswith(".txt"):
+                    z.write(os.path.join(gtfs_dir, name), name)
+        out = os.path.join(tmp, "out")
+        validator = os.path.join(os.path.dirname(sys.executable), "gtfs-rt-validator")
+        subprocess.run([validator, "-gtfs", feed, "-vp", f"{base}/vehicle-positions",
+                        "-tu", f"{base}/trip-updates", "--out", out], check=True)
+        notices = json.load(open(os.path.join(out, "report.json")))["notices"]
+        for n in notices:
+            print(f"  {n['code']} {n['severity']} x{n.get('totalNotices')}: {n['sampleNotices'][0].get('prefix', '')}")
+            if n["severity"] == "ERROR":
+                failures.append(f"validator error {n['code']}")
+    if failures:
+        print("FAILED:\n  " + "\n  ".join(failures))
+        sys.exit(1)
+    print("gtfs-realtime: parses with the bindings, occupancy present, no validator error")
+
+
+if __name__ == "__main__":
+    main()

@@ -51,8 +51,9 @@ impl Application {
             config.database.max_connections,
         )
         .await?;
-        let host = Host::bind("indicators", Some(&config.grpc), &config.http).await?;
-        let indicators = Indicators::new(store.pool().clone(), config)?;
+        let mut host = Host::bind("indicators", Some(&config.grpc), &config.http).await?;
+        let metrics = IndicatorsMetrics::register(host.registry());
+        let indicators = Indicators::new(store.pool().clone(), config)?.with_metrics(metrics);
         Ok(Application {
             indicators,
             tokens,
@@ -90,25 +91,23 @@ impl Application {
         // Rollups follow the data: recompute dirty dates every interval.
         let refresher = {
             let health = host.health();
-            let metrics = IndicatorsMetrics::register(host.registry());
+            let dirty_dates = indicators.metrics().dirty_dates.clone();
             let shutdown = shutdown.clone();
             let every = Duration::from_secs(indicators.config.refresh.interval_s.max(1));
             tokio::spawn(async move {
                 loop {
+                    // Counted in the metrics by `refresh` itself, as are
+                    // the refreshes reports run first.
                     match indicators.refresh().await {
-                        Ok(done) => {
-                            metrics.record_success(done, chrono::Utc::now().timestamp());
-                            health.recover("refresh");
-                        }
+                        Ok(_) => health.recover("refresh"),
                         Err(e) => {
-                            metrics.record_failure();
                             warn!(error = %e, "refresh of dirty dates failed");
                             health.degrade("refresh", e.to_string());
                         }
                     }
                     match crate::rides::dirty_count(&indicators.pool).await {
                         Ok(n) => {
-                            metrics.dirty_dates.set(n);
+                            dirty_dates.set(n);
                         }
                         Err(e) => warn!(error = %e, "counting the dates to refresh failed"),
                     }

@@ -1,5 +1,6 @@
 //! What the CLI and the gRPC service share: one handle on the database, the
 //! configuration and the plan.
+use crate::metrics::IndicatorsMetrics;
 use chrono::{DateTime, Utc};
 use kagoshima_domain::calendar::YearMonth;
 use sqlx::PgPool;
@@ -19,6 +20,9 @@ pub struct Indicators {
     pub pool: PgPool,
     pub config: IndicatorsConfig,
     pub plan: Plan,
+    /// Every refresh is counted here, the periodic one and those a report
+    /// runs first (a default, unregistered set outside the service).
+    metrics: IndicatorsMetrics,
 }
 
 /// A rendered report file.
@@ -32,16 +36,40 @@ pub struct ReportFile {
 impl Indicators {
     pub fn new(pool: PgPool, config: IndicatorsConfig) -> Result<Indicators, IndicatorError> {
         let plan = Plan::load(config.plan.as_deref())?;
-        Ok(Indicators { pool, config, plan })
+        Ok(Indicators {
+            pool,
+            config,
+            plan,
+            metrics: IndicatorsMetrics::default(),
+        })
+    }
+
+    pub fn metrics(&self) -> &IndicatorsMetrics {
+        &self.metrics
+    }
+
+    /// Counts refreshes in `metrics` (registered with the service's registry).
+    pub fn with_metrics(mut self, metrics: IndicatorsMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Recomputes every dirty date (rides and rollups).
     pub async fn refresh(&self) -> Result<Refreshed, IndicatorError> {
-        let done = rides::refresh_dirty(&self.pool, &self.config.rides).await?;
-        Ok(Refreshed {
-            dates: done.len(),
-            rides: done.iter().map(|(_, o)| o.rides).sum(),
-        })
+        match rides::refresh_dirty(&self.pool, &self.config.rides).await {
+            Ok(done) => {
+                let done = Refreshed {
+                    dates: done.len(),
+                    rides: done.iter().map(|(_, o)| o.rides).sum(),
+                };
+                self.metrics.record_success(done, Utc::now().timestamp());
+                Ok(done)
+            }
+            Err(e) => {
+                self.metrics.record_failure();
+                Err(e)
+            }
+        }
     }
 
     /// Refuses unknown indicator ids.

@@ -148,6 +148,8 @@ test("a stop's timetable for today and another day, and favourite stops kept on 
   const page = await context.newPage();
   await page.goto(`${BASE}/?lang=ja&stop=${STOP}`);
   await page.locator("#stop-name", { hasText: "天文館通" }).waitFor();
+  // Step-free boarding, where the feed says (stops.txt wheelchair_boarding).
+  assert.match(await page.innerText(".step-free"), /段差なく乗車できます/);
   await page.locator("#timetable-box summary").click();
   const hours = page.locator("#timetable tr");
   await hours.first().waitFor({ timeout: 10000 });

@@ -10,7 +10,7 @@ use kagoshima_domain::calendar::service_date;
 use kagoshima_network::{search::normalize, service_day};
 use kagoshima_proto::v1::{
     Departure, GetStopTimetableResponse, LocalizedName, Route, RouteDirection, RouteShape,
-    RouteShapeStop, ShapePoint, Stop, TransitMode,
+    RouteShapeStop, ShapePoint, StepFree, Stop, TransitMode,
 };
 use sqlx::PgPool;
 
@@ -160,6 +160,7 @@ struct StopRow {
     name: String,
     lat: Option<f64>,
     lon: Option<f64>,
+    wheelchair_boarding: i16,
 }
 
 #[derive(sqlx::FromRow)]
@@ -238,8 +239,13 @@ impl StaticInfo {
     /// Stops by id, in the given order, with their routes.
     async fn stops(&self, fv: i64, ids: &[String], lang: &str) -> Result<Vec<Stop>, InfoError> {
         let rows: Vec<StopRow> = sqlx::query_as(
-            "SELECT stop_id, name, lat, lon FROM network_stops
-              WHERE feed_version_id = $1 AND stop_id = ANY($2)",
+            "SELECT s.stop_id, s.name, s.lat, s.lon,
+                    CASE WHEN s.wheelchair_boarding = 0 THEN coalesce(p.wheelchair_boarding, 0)
+                         ELSE s.wheelchair_boarding END::int2 AS wheelchair_boarding
+               FROM network_stops s
+               LEFT JOIN network_stops p
+                 ON p.feed_version_id = s.feed_version_id AND p.stop_id = s.parent_station
+              WHERE s.feed_version_id = $1 AND s.stop_id = ANY($2)",
         )
         .bind(fv)
         .bind(ids)
@@ -284,6 +290,12 @@ impl StaticInfo {
                         .filter(|r| serves.contains(r.route_id.as_str()))
                         .cloned()
                         .collect(),
+                    step_free: match row.wheelchair_boarding {
+                        1 => StepFree::Yes,
+                        2 => StepFree::No,
+                        _ => StepFree::Unknown,
+                    }
+                    .into(),
                     stop_id: row.stop_id,
                 }
             })

@@ -429,6 +429,7 @@ pub async fn import(
             Vec<i16>,
             Vec<Option<String>>,
             Vec<Option<String>>,
+            Vec<i16>,
         ) = Default::default();
         for s in chunk {
             let name = s.name.clone().unwrap_or_default();
@@ -462,10 +463,15 @@ pub async fn import(
             cols.6
                 .push(s.parent_station.clone().filter(|p| !p.is_empty()));
             cols.7.push(s.platform_code.clone());
+            cols.8.push(match s.wheelchair_boarding {
+                gtfs_structures::Availability::Available => 1,
+                gtfs_structures::Availability::NotAvailable => 2,
+                _ => 0,
+            });
         }
         sqlx::query(
-            "INSERT INTO network_stops (feed_version_id, stop_id, code, name, lat, lon, location_type, parent_station, platform_code)
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::int2[], $8::text[], $9::text[])",
+            "INSERT INTO network_stops (feed_version_id, stop_id, code, name, lat, lon, location_type, parent_station, platform_code, wheelchair_boarding)
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::int2[], $8::text[], $9::text[], $10::int2[])",
         )
         .bind(fv)
         .bind(&cols.0)
@@ -476,6 +482,7 @@ pub async fn import(
         .bind(&cols.5)
         .bind(&cols.6)
         .bind(&cols.7)
+        .bind(&cols.8)
         .execute(&mut *tx)
         .await?;
         progress.advance(chunk.len());

@@ -114,7 +114,9 @@
     const name = $("stop-name");
     name.textContent = stop.name.text;
     name.lang = stop.name.lang;
-    $("stop-meta").replaceChildren(...stop.routes.map(badge).flatMap(b => [b, " "]));
+    $("stop-meta").replaceChildren(...stop.routes.map(badge).flatMap(b => [b, " "]),
+      stop.step_free == null ? "" : el("span", { class: "step-free", "data-step-free": String(stop.step_free) },
+        t(lang, stop.step_free ? "step_free_yes" : "step_free_no")));
     showFavouriteButton();
     if ($("timetable-box").open) loadTimetable();
     if (focus) { name.tabIndex = -1; name.focus(); }

@@ -26,7 +26,7 @@ use axum::{
 use futures::Stream;
 use kagoshima_proto::v1::{
     GetRouteShapeRequest, GetStopRequest, ListRoutesRequest, ListVehiclesRequest, LocalizedName,
-    NearbyStopsRequest, Route, SearchStopsRequest, Stop, TransitMode,
+    NearbyStopsRequest, Route, SearchStopsRequest, StepFree, Stop, TransitMode,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -122,11 +122,20 @@ pub struct StopJson {
     pub lat: f64,
     pub lon: f64,
     pub routes: Vec<RouteJson>,
+    /// Whether a wheelchair user can board here; absent when the feed does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_free: Option<bool>,
 }
 
 impl From<Stop> for StopJson {
     fn from(s: Stop) -> Self {
+        let step_free = match s.step_free() {
+            StepFree::Yes => Some(true),
+            StepFree::No => Some(false),
+            StepFree::Unknown => None,
+        };
         StopJson {
+            step_free,
             stop_id: s.stop_id,
             name: s.name.into(),
             reading: s.reading,

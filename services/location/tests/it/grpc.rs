@@ -1,5 +1,6 @@
 use kagoshima_proto::v1::{
-    GetStopRequest, GetStopTimetableRequest, ListRoutesRequest, SearchStopsRequest, TransitMode,
+    GetStopRequest, GetStopTimetableRequest, ListRoutesRequest, SearchStopsRequest, StepFree,
+    TransitMode,
 };
 use kagoshima_runtime::rate_limit::RateLimitConfig;
 use tonic::Code;
@@ -52,6 +53,39 @@ async fn routes_by_mode() {
         .routes;
     assert_eq!(community.len(), 1);
     assert_eq!(community[0].route_id, "aibus-ishikidai");
+}
+
+#[tokio::test]
+async fn stops_say_whether_boarding_is_step_free() {
+    let loc = TestLocation::spawn().await;
+    let client = loc.client().await;
+    let step_free = |stop: &str| {
+        let mut client = client.clone();
+        let stop = stop.to_owned();
+        async move {
+            client
+                .get_stop(GetStopRequest {
+                    stop_id: stop,
+                    lang: "en".into(),
+                })
+                .await
+                .expect("stop")
+                .into_inner()
+                .stop
+                .expect("stop")
+                .step_free()
+        }
+    };
+    // The sample feed's stops.txt: 1, 2 and empty (no information).
+    assert_eq!(step_free("tram_tenmonkan_dori").await, StepFree::Yes);
+    assert_eq!(
+        step_free("tram_sakurajima_sambashi_dori").await,
+        StepFree::No
+    );
+    assert_eq!(
+        step_free("tram_korimoto_minamigawa").await,
+        StepFree::Unknown
+    );
 }
 
 #[tokio::test]

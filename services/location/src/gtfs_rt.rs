@@ -3,7 +3,7 @@
 //! most `gtfs_rt_cache_s` (15 s): a feed at most that old, never an entity
 //! older than 90 s when served (entities are built only from vehicles heard
 //! within 90 s minus the cache time). Last-Modified / If-Modified-Since.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use gtfs_realtime::{
@@ -75,6 +75,9 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                 }
             }
         }
+        // A trip no vehicle runs now may be the next block trip of two
+        // vehicles: it is published once (validator S003).
+        let mut published: HashSet<(u32, chrono::NaiveDate)> = HashSet::new();
         for v in &vehicles {
             if now - v.recorded_at > max_age_s {
                 continue;
@@ -175,6 +178,7 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                         if running
                             .get(&(trip, date))
                             .is_some_and(|(other, _)| *other != v.vehicle_id)
+                            || !published.insert((trip, date))
                         {
                             continue;
                         }

@@ -141,6 +141,9 @@ test("stops near the phone's position, nearest first, in the page's language", a
   const bad = await fetch(`${BASE}/api/stops/nearby?lang=en`);
   assert.equal(bad.status, 400);
   assert.match((await bad.json()).error.message, /lat and lon/);
+  const notANumber = await fetch(`${BASE}/api/stops/nearby?lat=north&lon=130.5&lang=en`);
+  assert.equal(notANumber.status, 400);
+  assert.match((await notANumber.json()).error.message, /lat must be degrees/);
   await page.close();
 });
 

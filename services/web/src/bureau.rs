@@ -20,9 +20,9 @@ use axum::{
 };
 use chrono::{Datelike, FixedOffset, Utc};
 use kagoshima_proto::v1::{
-    ExportReportRequest, GetFiscalYearRequest, GetMonthlyRequest, GetRidershipRequest,
-    IndicatorReport, IndicatorValue, ListVehiclesRequest, PolicyProgress, ReportFormat,
-    ShareRidership,
+    ExportReportRequest, ExportReportResponse, GetFiscalYearRequest, GetMonthlyRequest,
+    GetRidershipRequest, IndicatorReport, IndicatorValue, ListVehiclesRequest, PolicyProgress,
+    ReportFormat, ShareRidership,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -228,31 +228,41 @@ pub struct PeriodQuery {
     period: String,
 }
 
+/// ExportReport with the caller's token; an empty period is this fiscal year.
+async fn export_report(
+    s: &AppState,
+    headers: &HeaderMap,
+    format: ReportFormat,
+    period: &str,
+) -> Result<ExportReportResponse, ApiError> {
+    let period = match period.trim() {
+        "" => {
+            let now = jst_now();
+            format!("FY{}", fiscal_year_of(now.year(), now.month()))
+        }
+        p => p.to_owned(),
+    };
+    Ok(s.upstream
+        .indicators
+        .clone()
+        .export_report(with_token(
+            ExportReportRequest {
+                format: format.into(),
+                period,
+            },
+            headers,
+        ))
+        .await?
+        .into_inner())
+}
+
 /// The indicators' trend chart, as IndicatorService draws it.
 pub async fn report_svg(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
-    let period = if q.period.trim().is_empty() {
-        let now = jst_now();
-        format!("FY{}", fiscal_year_of(now.year(), now.month()))
-    } else {
-        q.period.trim().to_owned()
-    };
-    let file = s
-        .upstream
-        .indicators
-        .clone()
-        .export_report(with_token(
-            ExportReportRequest {
-                format: ReportFormat::Svg.into(),
-                period,
-            },
-            &headers,
-        ))
-        .await?
-        .into_inner();
+    let file = export_report(&s, &headers, ReportFormat::Svg, &q.period).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
@@ -276,8 +286,9 @@ pub struct ExportQuery {
     period: String,
 }
 
-/// The report of a month ("YYYY-MM") or a fiscal year ("FY2025") as a file
-/// to download: CSV, XLSX or SVG, named by IndicatorService.
+/// The report of a month ("YYYY-MM") or a fiscal year ("FY2025", the
+/// current one when empty) as a file to download: CSV, XLSX or SVG, named
+/// by IndicatorService.
 pub async fn export(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -293,19 +304,7 @@ pub async fn export(
             )));
         }
     };
-    let file = s
-        .upstream
-        .indicators
-        .clone()
-        .export_report(with_token(
-            ExportReportRequest {
-                format: format.into(),
-                period: q.period.trim().to_owned(),
-            },
-            &headers,
-        ))
-        .await?
-        .into_inner();
+    let file = export_report(&s, &headers, format, &q.period).await?;
     // The name comes from our own service; keep it to safe characters anyway.
     let name: String = file
         .file_name

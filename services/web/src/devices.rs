@@ -18,12 +18,19 @@ use kagoshima_proto::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{app::AppState, bureau::with_token, error::ApiError};
+use crate::{app::AppState, bureau::with_token, error::ApiError, passenger::param};
 
 #[derive(Debug, Deserialize)]
 pub struct WindowQuery {
     #[serde(default)]
-    hours: u32,
+    hours: String,
+}
+
+impl WindowQuery {
+    /// The window asked for; 0 (absent) lets IngestService choose its default.
+    fn hours(&self) -> Result<u32, ApiError> {
+        Ok(param("hours", &self.hours, "a number of hours from 1 to 744")?.unwrap_or(0))
+    }
 }
 
 fn time(t: Option<Timestamp>) -> Value {
@@ -60,7 +67,7 @@ pub async fn list(
         .clone()
         .list_devices(with_token(
             ListDevicesRequest {
-                window_hours: q.hours,
+                window_hours: q.hours()?,
             },
             &headers,
         ))
@@ -92,7 +99,7 @@ pub async fn one(
         .get_device_diagnostics(with_token(
             GetDeviceDiagnosticsRequest {
                 vehicle_id,
-                window_hours: q.hours,
+                window_hours: q.hours()?,
             },
             &headers,
         ))

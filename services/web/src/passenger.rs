@@ -244,16 +244,37 @@ pub async fn search(
     Ok(Json(json!({ "lang": lang, "query": query, "stops": stops })).into_response())
 }
 
+/// Query parameters are taken as text and parsed here, so that a bad one
+/// gets the API's JSON error saying what is expected (not the extractor's
+/// plain-text rejection).
 #[derive(Debug, Deserialize)]
 pub struct NearbyQuery {
-    lat: Option<f64>,
-    lon: Option<f64>,
+    #[serde(default)]
+    lat: String,
+    #[serde(default)]
+    lon: String,
     #[serde(default)]
     lang: String,
     #[serde(default)]
-    limit: u32,
+    limit: String,
     #[serde(default)]
-    radius_m: u32,
+    radius_m: String,
+}
+
+/// An optional query parameter: `None` when empty, a 400 saying what
+/// `name` must be when it does not parse.
+pub(crate) fn param<T: std::str::FromStr>(
+    name: &str,
+    value: &str,
+    expected: &str,
+) -> Result<Option<T>, ApiError> {
+    match value.trim() {
+        "" => Ok(None),
+        v => v
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::BadRequest(format!("{name} must be {expected} (got {v:?})"))),
+    }
 }
 
 /// `GET /api/stops/nearby?lat=&lon=&lang=`: the stops nearest a place
@@ -264,7 +285,10 @@ pub async fn nearby(
     Query(q): Query<NearbyQuery>,
 ) -> Result<Response, ApiError> {
     let lang = parse_lang(&q.lang)?;
-    let (Some(lat), Some(lon)) = (q.lat, q.lon) else {
+    let degrees = "degrees, e.g. 31.5912";
+    let lat = param::<f64>("lat", &q.lat, degrees)?;
+    let lon = param::<f64>("lon", &q.lon, degrees)?;
+    let (Some(lat), Some(lon)) = (lat, lon) else {
         return Err(ApiError::BadRequest(
             "give lat and lon in degrees, e.g. ?lat=31.5912&lon=130.5571".into(),
         ));
@@ -276,8 +300,8 @@ pub async fn nearby(
             lat,
             lon,
             lang: lang.into(),
-            limit: q.limit,
-            radius_m: q.radius_m,
+            limit: param("limit", &q.limit, "a number from 1 to 20")?.unwrap_or(0),
+            radius_m: param("radius_m", &q.radius_m, "metres from 1 to 3000")?.unwrap_or(0),
         })
         .await?
         .into_inner()

@@ -238,7 +238,7 @@ pub fn run(args: &AccuracyArgs, command_line: &str) -> anyhow::Result<Outcome> {
         .clone()
         .unwrap_or_else(kagoshima_sim::feed::sample_feed_dir);
     let net = Arc::new(Network::build(
-        kagoshima_location::network_load::from_gtfs(&feed_dir)?,
+        kagoshima_network::read::snapshot::from_feed(&feed_dir)?,
     )?);
     let sim_feed = SimFeed::load(&feed_dir)?;
     let dt = day_type(args.date);
@@ -573,7 +573,7 @@ fn svg(o: &Outcome) -> String {
 pub fn bench_matching(positions: usize, date: NaiveDate) -> anyhow::Result<(usize, f64)> {
     let feed_dir = kagoshima_sim::feed::sample_feed_dir();
     let net = Arc::new(Network::build(
-        kagoshima_location::network_load::from_gtfs(&feed_dir)?,
+        kagoshima_network::read::snapshot::from_feed(&feed_dir)?,
     )?);
     let sim_feed = SimFeed::load(&feed_dir)?;
     let mut cfg = SimConfig::new(date);

@@ -207,13 +207,12 @@ async fn main() -> anyhow::Result<()> {
         channels.push(Channel::from_shared(grpc_url.clone())?.connect().await?);
     }
     let stops: Vec<String> = if args.stop == "all" {
-        sqlx::query_scalar(
-            "SELECT stop_id FROM network_stops
-              WHERE feed_version_id = (SELECT id FROM feed_versions WHERE active)
-              ORDER BY stop_id",
-        )
-        .fetch_all(db.pool())
-        .await?
+        let network = kagoshima_network::read::snapshot::active(db.pool())
+            .await?
+            .context("no active feed")?;
+        let mut ids: Vec<String> = network.input.stops.into_iter().map(|s| s.stop_id).collect();
+        ids.sort();
+        ids
     } else {
         vec![args.stop.clone()]
     };
@@ -398,28 +397,42 @@ fn prost_len(m: &kagoshima_proto::v1::GetArrivalsResponse) -> usize {
     m.encoded_len()
 }
 
-/// (trip_id, arrival_s, departure_s, lat, lon) of one stop time.
-type StopTimeRow = (String, Option<i32>, Option<i32>, Option<f64>, Option<f64>);
-
 /// Trips of today's services between their first departure and last arrival now.
 async fn running_trips(pool: &sqlx::PgPool) -> anyhow::Result<Vec<Trip>> {
-    let fv = kagoshima_network::active_version(pool)
+    let network = kagoshima_network::read::snapshot::active(pool)
         .await?
         .context("no active feed")?;
     let date = kagoshima_domain::calendar::transit_service_day(chrono::Utc::now());
-    let services = kagoshima_network::services_on(pool, fv, date).await?;
-    let rows: Vec<StopTimeRow> = sqlx::query_as(
-        "SELECT st.trip_id, st.arrival_s, st.departure_s, s.lat, s.lon
-           FROM network_stop_times st
-           JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id
-           JOIN network_stops s ON s.feed_version_id = st.feed_version_id AND s.stop_id = st.stop_id
-          WHERE st.feed_version_id = $1 AND t.service_id = ANY($2)
-          ORDER BY st.trip_id, st.stop_sequence",
-    )
-    .bind(fv)
-    .bind(&services.service_ids)
-    .fetch_all(pool)
-    .await?;
+    let services = kagoshima_network::services_on(pool, network.version, date).await?;
+    let input = network.input;
+    let running: std::collections::HashSet<&str> = input
+        .trips
+        .iter()
+        .filter(|t| services.service_ids.contains(&t.service_id))
+        .map(|t| t.trip_id.as_str())
+        .collect();
+    let places: std::collections::HashMap<&str, (f64, f64)> = input
+        .stops
+        .iter()
+        .filter(|s| (s.lat, s.lon) != (0.0, 0.0))
+        .map(|s| (s.stop_id.as_str(), (s.lat, s.lon)))
+        .collect();
+    let mut calls: Vec<_> = input
+        .stop_times
+        .iter()
+        .filter(|st| running.contains(st.trip_id.as_str()))
+        .collect();
+    calls.sort_by(|a, b| (&a.trip_id, a.stop_sequence).cmp(&(&b.trip_id, b.stop_sequence)));
+    let rows = calls.into_iter().map(|st| {
+        let place = places.get(st.stop_id.as_str());
+        (
+            st.trip_id.clone(),
+            st.arrival_s,
+            st.departure_s,
+            place.map(|p| p.0),
+            place.map(|p| p.1),
+        )
+    });
     let base = day_start(date);
     let mut trips: Vec<Trip> = Vec::new();
     for (trip, arr, dep, lat, lon) in rows {

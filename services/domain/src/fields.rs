@@ -2,7 +2,8 @@
 //! validated: Rust enums, never strings or bare protobuf numbers. The
 //! validator is the only place a protobuf number becomes one of these (an
 //! unknown or unset number is refused there), and [`code`](TapAction::code)
-//! is the only place one becomes the text stored in the database.
+//! is the only place one becomes the text stored in the database
+//! ([`from_code`](TapAction::from_code) reads it back).
 use kagoshima_proto::v1;
 
 /// Declares a domain enum mirroring a protobuf enum, with its database code.
@@ -22,6 +23,14 @@ macro_rules! field_enum {
             pub fn code(self) -> &'static str {
                 match self {
                     $($name::$variant => $code),+
+                }
+            }
+
+            /// The value stored as `code` in the database; `None` for other text.
+            pub fn from_code(code: &str) -> Option<$name> {
+                match code {
+                    $($code => Some($name::$variant),)+
+                    _ => None,
                 }
             }
 
@@ -119,5 +128,17 @@ mod tests {
         assert_eq!(TapAction::Off.code(), "off");
         assert_eq!(TapResult::DenyListed.code(), "deny_listed");
         assert_eq!(RiderCategory::Child.code(), "child");
+    }
+
+    #[test]
+    fn every_value_round_trips_through_its_database_text() {
+        for a in TapAction::ALL {
+            assert_eq!(TapAction::from_code(a.code()), Some(*a));
+        }
+        for r in TapResult::ALL {
+            assert_eq!(TapResult::from_code(r.code()), Some(*r));
+        }
+        assert_eq!(TapAction::from_code("On"), None);
+        assert_eq!(TapAction::from_code(""), None);
     }
 }

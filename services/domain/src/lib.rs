@@ -5,5 +5,6 @@ pub mod card_data;
 pub mod decode;
 pub mod fields;
 pub mod service_area;
+pub mod stop_visit;
 pub mod topic;
 pub mod validation;

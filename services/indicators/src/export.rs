@@ -1,10 +1,12 @@
 //! Exports for analysts: TIDES-shaped tables, and open data with small cells
 //! suppressed. No card hash, token or pseudonym ever leaves: TIDES
 //! `fare_transactions` is written without its optional `token_id` column.
+use std::collections::HashSet;
 use std::io::Write;
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use kagoshima_domain::calendar::{YearMonth, jst_day_start};
+use kagoshima_storage::events;
 use sqlx::{PgPool, Row};
 
 use crate::error::IndicatorError;
@@ -109,147 +111,99 @@ pub async fn tides(
     let mut n = 0u64;
     match table {
         TidesTable::FareTransactions => {
-            // Approved taps only carry money; declined taps are kept out.
-            let rows = sqlx::query(
-                "SELECT t.event_id, (t.occurred_at AT TIME ZONE 'Asia/Tokyo')::date AS d, t.occurred_at,
-                        t.fare_yen, t.action, t.result, t.trip_id, t.stop_id, t.vehicle_id,
-                        t.validator_id, t.medium, t.rider_category, t.num_riders,
-                        r.transfer
-                 FROM taps t
-                 LEFT JOIN rides r ON r.ride_id = t.event_id AND r.board_at = t.occurred_at
-                 WHERE t.occurred_at >= $1 AND t.occurred_at < $2
-                 ORDER BY t.occurred_at, t.event_id",
-            )
-            .bind(start)
-            .bind(end)
-            .fetch_all(pool)
-            .await?;
-            for r in rows {
-                let action: String = r.try_get("action")?;
-                let result: String = r.try_get("result")?;
-                let transfer: Option<bool> = r.try_get("transfer")?;
-                let fare_action = match (action.as_str(), result.as_str(), transfer) {
-                    (_, "declined" | "deny_listed", _) => "denied",
-                    ("on", _, Some(true)) => "transfer",
-                    ("on", _, _) => "enter",
+            let transfers = transfer_boardings(pool, start, end).await?;
+            for t in events::taps_between(pool, start, end).await? {
+                // Approved taps carry money; declined taps are denied.
+                let fare_action = match (t.action.as_str(), t.result.as_str()) {
+                    (_, "declined" | "deny_listed") => "denied",
+                    ("on", _) if transfers.contains(&(t.event_id.clone(), t.occurred_at)) => {
+                        "transfer"
+                    }
+                    ("on", _) => "enter",
                     _ => "exit",
                 };
-                let medium: String = r.try_get("medium")?;
-                let d: NaiveDate = r.try_get("d")?;
                 w.write_record([
-                    r.try_get::<String, _>("event_id")?,
-                    d.to_string(),
-                    ts(r.try_get("occurred_at")?),
-                    r.try_get::<i32, _>("fare_yen")?.to_string(),
+                    t.event_id,
+                    t.jst_date.to_string(),
+                    ts(Some(t.occurred_at)),
+                    t.fare_yen.to_string(),
                     fare_action.to_owned(),
-                    o(r.try_get::<Option<String>, _>("trip_id")?),
+                    o(t.trip_id),
                     String::new(),
-                    o(r.try_get::<Option<String>, _>("stop_id")?),
-                    r.try_get("vehicle_id")?,
-                    r.try_get("validator_id")?,
-                    if medium == "mobile" {
+                    o(t.stop_id),
+                    t.vehicle_id,
+                    t.validator_id,
+                    if t.medium == "mobile" {
                         "mobile_nfc".to_owned()
                     } else {
                         "bank_card".to_owned()
                     },
-                    r.try_get("rider_category")?,
+                    t.rider_category,
                     "pay_as_you_go".to_owned(),
                     String::new(),
-                    r.try_get::<i16, _>("num_riders")?.to_string(),
+                    t.num_riders.to_string(),
                 ])
                 .map_err(err)?;
                 n += 1;
             }
         }
         TidesTable::StopVisits => {
-            let rows = sqlx::query(
-                "SELECT service_date, trip_id, stop_sequence, stop_id, vehicle_id, scheduled_arrival,
-                        scheduled_departure, actual_arrival, actual_departure
-                 FROM stop_visits WHERE service_date BETWEEN $1 AND $2
-                 ORDER BY service_date, trip_id, stop_sequence",
-            )
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool)
-            .await?;
-            for r in rows {
+            for v in kagoshima_storage::stop_visits::between(pool, from, to).await? {
                 w.write_record([
-                    r.try_get::<NaiveDate, _>("service_date")?.to_string(),
-                    r.try_get("trip_id")?,
-                    r.try_get::<i32, _>("stop_sequence")?.to_string(),
-                    r.try_get("stop_id")?,
-                    r.try_get("vehicle_id")?,
-                    ts(r.try_get("scheduled_arrival")?),
-                    ts(r.try_get("scheduled_departure")?),
-                    ts(Some(r.try_get("actual_arrival")?)),
-                    ts(r.try_get("actual_departure")?),
+                    v.service_date.to_string(),
+                    v.trip_id,
+                    v.stop_sequence.to_string(),
+                    v.stop_id,
+                    v.vehicle_id,
+                    ts(v.scheduled_arrival),
+                    ts(v.scheduled_departure),
+                    ts(Some(v.actual_arrival)),
+                    ts(v.actual_departure),
                 ])
                 .map_err(err)?;
                 n += 1;
             }
         }
         TidesTable::VehicleLocations => {
-            let rows = sqlx::query(
-                "SELECT vehicle_id, recorded_at, (recorded_at AT TIME ZONE 'Asia/Tokyo')::date AS d,
-                        trip_id, lat, lon, bearing, speed, accuracy
-                 FROM vehicle_positions WHERE recorded_at >= $1 AND recorded_at < $2
-                 ORDER BY recorded_at, vehicle_id",
-            )
-            .bind(start)
-            .bind(end)
-            .fetch_all(pool)
-            .await?;
-            for r in rows {
-                let vehicle: String = r.try_get("vehicle_id")?;
-                let at: DateTime<Utc> = r.try_get("recorded_at")?;
+            for p in events::positions_between(pool, start, end).await? {
                 w.write_record([
-                    format!("{vehicle}-{}", at.timestamp_millis()),
-                    r.try_get::<NaiveDate, _>("d")?.to_string(),
-                    ts(Some(at)),
-                    o(r.try_get::<Option<String>, _>("trip_id")?),
-                    vehicle,
-                    r.try_get::<f64, _>("lat")?.to_string(),
-                    r.try_get::<f64, _>("lon")?.to_string(),
-                    o(r.try_get::<Option<f32>, _>("bearing")?),
-                    o(r.try_get::<Option<f32>, _>("speed")?),
-                    o(r.try_get::<Option<f32>, _>("accuracy")?),
+                    format!("{}-{}", p.vehicle_id, p.recorded_at.timestamp_millis()),
+                    p.jst_date.to_string(),
+                    ts(Some(p.recorded_at)),
+                    o(p.trip_id),
+                    p.vehicle_id,
+                    p.lat.to_string(),
+                    p.lon.to_string(),
+                    o(p.bearing),
+                    o(p.speed),
+                    o(p.accuracy),
                 ])
                 .map_err(err)?;
                 n += 1;
             }
         }
         TidesTable::PassengerEvents => {
-            let rows = sqlx::query(
-                "SELECT vehicle_id, recorded_at, (recorded_at AT TIME ZONE 'Asia/Tokyo')::date AS d,
-                        trip_id, stop_id, boardings, alightings
-                 FROM passenger_counts WHERE recorded_at >= $1 AND recorded_at < $2
-                 ORDER BY recorded_at, vehicle_id, stop_id",
-            )
-            .bind(start)
-            .bind(end)
-            .fetch_all(pool)
-            .await?;
-            for r in rows {
-                let vehicle: String = r.try_get("vehicle_id")?;
-                let at: DateTime<Utc> = r.try_get("recorded_at")?;
-                let stop: String = r.try_get("stop_id")?;
-                let d: NaiveDate = r.try_get("d")?;
-                let trip = o(r.try_get::<Option<String>, _>("trip_id")?);
-                for (kind, col) in [
-                    ("Passenger boarded", "boardings"),
-                    ("Passenger alighted", "alightings"),
+            for c in events::passenger_counts_between(pool, start, end).await? {
+                let trip = o(c.trip_id.clone());
+                for (kind, col, count) in [
+                    ("Passenger boarded", "boardings", c.boardings),
+                    ("Passenger alighted", "alightings", c.alightings),
                 ] {
-                    let count: i32 = r.try_get(col)?;
                     if count == 0 {
                         continue;
                     }
                     w.write_record([
-                        format!("{vehicle}-{}-{stop}-{col}", at.timestamp_millis()),
-                        d.to_string(),
-                        ts(Some(at)),
+                        format!(
+                            "{}-{}-{}-{col}",
+                            c.vehicle_id,
+                            c.recorded_at.timestamp_millis(),
+                            c.stop_id
+                        ),
+                        c.jst_date.to_string(),
+                        ts(Some(c.recorded_at)),
                         trip.clone(),
-                        stop.clone(),
-                        vehicle.clone(),
+                        c.stop_id.clone(),
+                        c.vehicle_id.clone(),
                         kind.to_owned(),
                         count.to_string(),
                     ])
@@ -262,6 +216,23 @@ pub async fn tides(
     w.flush()
         .map_err(|e| IndicatorError::Report(e.to_string()))?;
     Ok(n)
+}
+
+/// The rides in `[from, to)` that are free transfers: (ride id = its tap on's
+/// event id, boarding time).
+async fn transfer_boardings(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<HashSet<(String, DateTime<Utc>)>, IndicatorError> {
+    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT ride_id, board_at FROM rides WHERE transfer AND board_at >= $1 AND board_at < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Open data for a month: uses per route and boarding stop, per route, day

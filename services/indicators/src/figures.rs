@@ -19,10 +19,11 @@
 //!   last 24 h of the period (or of now, for the current period).
 //! * anything else: the survey_results row of the fiscal year, else the plan
 //!   file's actual.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kagoshima_domain::calendar::{FiscalYear, jst_day_start, service_date};
+use kagoshima_network::read::schedule;
 use sqlx::PgPool;
 
 use crate::config::IndicatorsConfig;
@@ -311,22 +312,12 @@ pub async fn measure(
     );
 
     // No. 56 ①.
-    let (search_days, searches): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), coalesce(sum(searches), 0)::bigint FROM search_counts
-         WHERE mode = 'community_bus' AND day BETWEEN $1 AND $2",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_one(pool)
-    .await?;
-    let any_searches: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM search_counts)")
-        .fetch_one(pool)
-        .await?;
+    let searched = kagoshima_storage::usage::searches(pool, "community_bus", from, to).await?;
     out.insert(
         "aibus_stop_searches".to_owned(),
         Measured {
-            value: if any_searches || search_days > 0 {
-                count(searches)
+            value: if searched.ever_counted || searched.days > 0 {
+                count(searched.searches)
             } else {
                 None
             },
@@ -370,17 +361,9 @@ pub async fn measure(
 
     // No. 67: units alive at the end of the period (or now).
     let until = end.min(now);
-    let (alive, seen): (i64, i64) = sqlx::query_as(
-        "SELECT count(DISTINCT vehicle_id) FILTER (WHERE recorded_at >= $3),
-                count(DISTINCT vehicle_id)
-         FROM device_status
-         WHERE device_kind = 'signage' AND recorded_at >= $1 AND recorded_at < $2",
-    )
-    .bind(start)
-    .bind(until)
-    .bind(until - Duration::hours(24))
-    .fetch_one(pool)
-    .await?;
+    let (alive, seen) =
+        kagoshima_storage::events::signage_units(pool, start, until, until - Duration::hours(24))
+            .await?;
     put("signage_units_seen_in_period", seen.to_string());
     out.insert(
         "signage_units_running".to_owned(),
@@ -480,70 +463,10 @@ pub async fn availability(
     Ok((service, available))
 }
 
-/// The services of the active feed running on the date `$1`: CTEs `fv`
-/// and `svc`, shared by the queries below.
-macro_rules! services_on_date_ctes {
-    () => {
-        r#"
-        WITH fv AS (SELECT id FROM feed_versions WHERE active),
-        svc AS (
-            (SELECT c.service_id FROM network_calendars c, fv
-             WHERE c.feed_version_id = fv.id AND $1::date BETWEEN c.start_date AND c.end_date
-               AND CASE extract(isodow FROM $1::date)
-                     WHEN 1 THEN c.monday WHEN 2 THEN c.tuesday WHEN 3 THEN c.wednesday
-                     WHEN 4 THEN c.thursday WHEN 5 THEN c.friday WHEN 6 THEN c.saturday
-                     ELSE c.sunday END
-             UNION
-             SELECT d.service_id FROM network_calendar_dates d, fv
-             WHERE d.feed_version_id = fv.id AND d.date = $1::date AND d.exception_type = 1)
-            EXCEPT
-            SELECT d.service_id FROM network_calendar_dates d, fv
-            WHERE d.feed_version_id = fv.id AND d.date = $1::date AND d.exception_type = 2
-        )"#
-    };
-}
-
-/// CTEs `spans` (each vehicle's first and last minute: blocks, or trips
-/// without a block) and `scheduled` (vehicles scheduled per minute), for
-/// the services matching `$services` (SQL after `t.service_id`) and the
-/// modes in the parameter `$modes`. Needs the CTE `fv` before it.
-macro_rules! scheduled_ctes {
-    ($services:literal, $modes:literal) => {
-        concat!(
-            r#",
-        spans AS (
-            SELECT coalesce(t.block_id, 'trip:' || t.trip_id) AS block,
-                   min(coalesce(st.departure_s, st.arrival_s)) AS s0,
-                   max(coalesce(st.arrival_s, st.departure_s)) AS s1
-            FROM network_trips t
-            JOIN fv ON t.feed_version_id = fv.id
-            JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
-            JOIN network_stop_times st ON st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id
-            WHERE t.service_id "#,
-            $services,
-            " AND r.mode = ANY(",
-            $modes,
-            r#")
-            GROUP BY t.trip_id, t.block_id
-        ),
-        scheduled AS (
-            SELECT m, count(DISTINCT block) AS n
-            FROM spans, generate_series(ceil(s0 / 60.0)::int, floor(s1 / 60.0)::int) AS m
-            GROUP BY m
-        )"#
-        )
-    };
-}
-
 /// The services of the active feed running on `date`, sorted.
 async fn services_running(pool: &PgPool, date: NaiveDate) -> Result<Vec<String>, IndicatorError> {
-    let ids: Vec<String> = sqlx::query_scalar(concat!(
-        services_on_date_ctes!(),
-        " SELECT service_id FROM svc ORDER BY service_id"
-    ))
-    .bind(date)
-    .fetch_all(pool)
-    .await?;
+    let mut ids = schedule::services_on(pool, date).await?.service_ids;
+    ids.sort();
     Ok(ids)
 }
 
@@ -555,18 +478,34 @@ async fn has_positions(
     date: NaiveDate,
 ) -> Result<bool, IndicatorError> {
     let a = &config.availability;
-    let found: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM vehicle_positions p
-                         WHERE p.recorded_at >= $1 - make_interval(secs => $3)
-                           AND p.recorded_at < $1 + INTERVAL '36 hours'
-                           AND p.mode = ANY($2))",
+    let start = jst_day_start(date);
+    Ok(kagoshima_storage::events::any_position(
+        pool,
+        start - Duration::seconds(a.fresh_s),
+        start + Duration::hours(36),
+        &a.modes,
     )
-    .bind(jst_day_start(date))
-    .bind(&a.modes)
-    .bind(a.fresh_s as f64)
-    .fetch_one(pool)
-    .await?;
-    Ok(found)
+    .await?)
+}
+
+/// For each minute of a service day with a vehicle scheduled, how many: the
+/// distinct vehicles (blocks, or trips without a block) of `services` whose
+/// trip spans that minute (minute m is m × 60 GTFS seconds).
+async fn scheduled_by_minute(
+    pool: &PgPool,
+    config: &IndicatorsConfig,
+    services: &[String],
+) -> Result<BTreeMap<i64, usize>, IndicatorError> {
+    let spans = schedule::vehicle_spans(pool, services, &config.availability.modes).await?;
+    let mut vehicles: BTreeMap<i64, HashSet<&str>> = BTreeMap::new();
+    for span in &spans {
+        // Minutes whose start falls within the trip: ceil(first) to floor(last).
+        let first = span.first_s.div_euclid(60) + i64::from(span.first_s.rem_euclid(60) != 0);
+        for m in first..=span.last_s.div_euclid(60) {
+            vehicles.entry(m).or_default().insert(span.vehicle.as_str());
+        }
+    }
+    Ok(vehicles.into_iter().map(|(m, v)| (m, v.len())).collect())
 }
 
 /// Minutes with at least one vehicle scheduled when `services` run: the
@@ -576,16 +515,7 @@ async fn scheduled_minutes(
     config: &IndicatorsConfig,
     services: &[String],
 ) -> Result<i64, IndicatorError> {
-    let minutes: i64 = sqlx::query_scalar(concat!(
-        "WITH fv AS (SELECT id FROM feed_versions WHERE active)",
-        scheduled_ctes!("= ANY($1)", "$2"),
-        " SELECT count(*)::bigint FROM scheduled WHERE n > 0"
-    ))
-    .bind(services)
-    .bind(&config.availability.modes)
-    .fetch_one(pool)
-    .await?;
-    Ok(minutes)
+    Ok(scheduled_by_minute(pool, config, services).await?.len() as i64)
 }
 
 /// One service date's availability: for each minute of the service day,
@@ -599,32 +529,21 @@ pub async fn compute_availability(
     date: NaiveDate,
 ) -> Result<(i32, i32), IndicatorError> {
     let a = &config.availability;
-    let row: (i64, i64) = sqlx::query_as(concat!(
-        services_on_date_ctes!(),
-        scheduled_ctes!("IN (SELECT service_id FROM svc)", "$3"),
-        r#",
-        fresh AS (
-            SELECT m, count(DISTINCT p.vehicle_id) AS n
-            FROM vehicle_positions p,
-                 generate_series(ceil(extract(epoch FROM p.recorded_at - $2) / 60.0)::int,
-                                 (ceil((extract(epoch FROM p.recorded_at - $2) + $4) / 60.0) - 1)::int) AS m
-            WHERE p.recorded_at >= $2 - make_interval(secs => $4)
-              AND p.recorded_at < $2 + INTERVAL '36 hours'
-              AND p.mode = ANY($3)
-            GROUP BY m
-        )
-        SELECT count(*)::bigint,
-               count(*) FILTER (WHERE coalesce(f.n, 0) >= s.n * $5)::bigint
-        FROM scheduled s LEFT JOIN fresh f USING (m)
-        WHERE s.n > 0
-        "#
-    ))
-    .bind(date)
-    .bind(jst_day_start(date))
-    .bind(&a.modes)
-    .bind(a.fresh_s as f64)
-    .bind(a.vehicle_share)
-    .fetch_one(pool)
-    .await?;
-    Ok((row.0 as i32, row.1 as i32))
+    let services = services_running(pool, date).await?;
+    let scheduled = scheduled_by_minute(pool, config, &services).await?;
+    let fresh: HashMap<i64, i64> = kagoshima_storage::events::fresh_vehicles_by_minute(
+        pool,
+        jst_day_start(date),
+        a.fresh_s as f64,
+        &a.modes,
+    )
+    .await?
+    .into_iter()
+    .map(|(m, n)| (i64::from(m), n))
+    .collect();
+    let available = scheduled
+        .iter()
+        .filter(|(m, n)| fresh.get(m).copied().unwrap_or(0) as f64 >= **n as f64 * a.vehicle_share)
+        .count();
+    Ok((scheduled.len() as i32, available as i32))
 }

@@ -98,13 +98,7 @@ pub async fn ridership(
     if let Some(r) = route
         && rows.is_empty()
     {
-        let known: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM network_routes nr JOIN feed_versions fv
-                 ON fv.id = nr.feed_version_id AND fv.active WHERE nr.route_id = $1)",
-        )
-        .bind(r)
-        .fetch_one(pool)
-        .await?;
+        let known = kagoshima_network::read::schedule::active_route_exists(pool, r).await?;
         if !known {
             return Err(IndicatorError::UnknownRoute(r.to_owned()));
         }
@@ -132,14 +126,8 @@ pub async fn ridership(
         }
     }
 
-    let names: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT nr.route_id, coalesce(nr.short_name, ''), coalesce(nr.long_name, '')
-         FROM network_routes nr JOIN feed_versions fv ON fv.id = nr.feed_version_id AND fv.active
-         WHERE nr.route_id = ANY($1)",
-    )
-    .bind(routes.keys().cloned().collect::<Vec<_>>())
-    .fetch_all(pool)
-    .await?;
+    let route_ids: Vec<String> = routes.keys().cloned().collect();
+    let names = kagoshima_network::read::schedule::route_names(pool, &route_ids).await?;
     let names: BTreeMap<String, (String, String)> =
         names.into_iter().map(|(id, s, l)| (id, (s, l))).collect();
     let mut by_route: Vec<RouteCounts> = routes

@@ -27,7 +27,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kagoshima_domain::calendar::{day_type, transit_service_day, transit_service_day_start};
-use sqlx::{PgPool, Row};
+use kagoshima_domain::fields::TapAction;
+use kagoshima_network::read::schedule::{self, TripIndex};
+use kagoshima_storage::taps::{StoredTap, Vicinity};
+use sqlx::PgPool;
 use tracing::info;
 
 use crate::config::RidesConfig;
@@ -104,8 +107,12 @@ pub async fn refresh_dirty(
     .fetch_all(pool)
     .await?;
     let mut done = Vec::new();
+    if marks.is_empty() {
+        return Ok(done);
+    }
+    let index = TripIndex::active(pool).await?;
     for (date, generation) in marks {
-        let outcome = recompute_date(pool, config, date).await?;
+        let outcome = recompute_with(pool, config, &index, date).await?;
         sqlx::query(
             "DELETE FROM indicator_dirty_dates WHERE service_date = $1 AND generation = $2",
         )
@@ -153,13 +160,32 @@ pub async fn recompute_date(
     config: &RidesConfig,
     date: NaiveDate,
 ) -> Result<DateOutcome, IndicatorError> {
+    let index = TripIndex::active(pool).await?;
+    recompute_with(pool, config, &index, date).await
+}
+
+async fn recompute_with(
+    pool: &PgPool,
+    config: &RidesConfig,
+    index: &TripIndex,
+    date: NaiveDate,
+) -> Result<DateOutcome, IndicatorError> {
     // Rides follow the timetable's service day (03:00 to 03:00 JST), so a
     // ride belongs to the trip that carried it: see kagoshima_domain::calendar.
     let day_start = transit_service_day_start(date);
     let day_end = day_start + Duration::days(1);
     let read_from = day_start - Duration::minutes(config.transfer_window_min.max(0) + 60);
     let read_to = day_end + Duration::minutes(config.pair_window_min.max(0));
-    let taps = load_taps(pool, config, read_from, read_to).await?;
+    let vicinity = Vicinity {
+        stop_visit_margin_s: config.stop_visit_margin_s as f64,
+        position_window_s: config.position_window_s as f64,
+    };
+    let taps: Vec<TapIn> =
+        kagoshima_storage::taps::approved_with_vicinity(pool, read_from, read_to, vicinity)
+            .await?
+            .into_iter()
+            .map(|t| placed(t, index, config.max_stop_distance_m))
+            .collect();
     let groups = transfer_groups(pool, config).await?;
     let rides = pair(&taps, config, &groups, day_start, day_end);
     let outcome = DateOutcome {
@@ -176,7 +202,7 @@ pub async fn recompute_date(
     let timescale: bool = sqlx::query_scalar("SELECT kagoshima_timescale_enabled()")
         .fetch_one(&mut *tx)
         .await?;
-    rollups::rebuild_tables(&mut tx, date, timescale).await?;
+    rollups::rebuild_tables(&mut tx, date, &rollups::loads(&rides, index), timescale).await?;
     tx.commit().await?;
     if timescale {
         rollups::refresh_continuous(pool, day_start, day_end).await?;
@@ -195,17 +221,7 @@ async fn transfer_groups(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT s.stop_id, s.name FROM network_stops s
-         JOIN feed_versions f ON f.id = s.feed_version_id AND f.active
-         WHERE s.stop_id IN (
-             SELECT st.stop_id FROM network_stop_times st
-             JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id
-             JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
-             WHERE st.feed_version_id = f.id AND r.mode = 'tram')",
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = schedule::stops_of_mode(pool, "tram").await?;
     for (stop_id, name) in rows {
         if let Some(group) = config
             .transfer_stop_names
@@ -218,111 +234,66 @@ async fn transfer_groups(
     Ok(groups)
 }
 
-async fn load_taps(
-    pool: &PgPool,
-    config: &RidesConfig,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<TapIn>, IndicatorError> {
-    // The stop, its sequence, the trip and its direction, from (in order) the
-    // tap itself, the vehicle's stop visit at that moment, or its nearest
-    // position's nearest stop.
-    let rows = sqlx::query(
-        r#"
-        WITH fv AS (SELECT id FROM feed_versions WHERE active)
-        SELECT t.event_id, t.occurred_at, t.vehicle_id, t.mode, t.action, t.card_hash,
-               t.medium, t.brand, t.issuer_country, t.rider_category, t.num_riders,
-               t.fare_yen,
-               coalesce(t.stop_id, sv.stop_id, ps.stop_id) AS stop_id,
-               CASE WHEN t.stop_id IS NOT NULL THEN 'tap'
-                    WHEN sv.stop_id IS NOT NULL THEN 'stop_visit'
-                    WHEN ps.stop_id IS NOT NULL THEN 'position'
-                    ELSE 'unknown' END AS stop_source,
-               coalesce(t.route_id, sv.route_id, ps.route_id, nt.route_id) AS route_id,
-               coalesce(t.trip_id, sv.trip_id, ps.trip_id) AS trip_id,
-               coalesce(sv.direction_id, nt.direction_id) AS direction_id,
-               coalesce(CASE WHEN sv.stop_id = coalesce(t.stop_id, sv.stop_id) THEN sv.stop_sequence END,
-                        seq.stop_sequence) AS stop_sequence
-        FROM taps t
-        LEFT JOIN LATERAL (
-            SELECT s.stop_id, s.stop_sequence, s.route_id, s.trip_id, s.direction_id
-            FROM stop_visits s
-            WHERE s.vehicle_id = t.vehicle_id
-              AND s.actual_arrival <= t.occurred_at + make_interval(secs => $3)
-              AND coalesce(s.actual_departure, s.actual_arrival) + make_interval(secs => $3) >= t.occurred_at
-              AND (t.stop_id IS NULL OR s.stop_id = t.stop_id)
-            ORDER BY s.actual_arrival DESC
-            LIMIT 1
-        ) sv ON true
-        LEFT JOIN LATERAL (
-            SELECT p.lat, p.lon, p.trip_id, p.route_id
-            FROM vehicle_positions p
-            WHERE t.stop_id IS NULL AND sv.stop_id IS NULL
-              AND p.vehicle_id = t.vehicle_id
-              AND p.recorded_at BETWEEN t.occurred_at - make_interval(secs => $4)
-                                    AND t.occurred_at + make_interval(secs => $4)
-            ORDER BY abs(extract(epoch FROM p.recorded_at - t.occurred_at))
-            LIMIT 1
-        ) pos ON true
-        LEFT JOIN LATERAL (
-            SELECT x.stop_id, pos.trip_id, pos.route_id FROM (
-                SELECT ns.stop_id,
-                       6371000 * sqrt(power(radians(ns.lat - pos.lat), 2)
-                           + power(radians(ns.lon - pos.lon) * cos(radians(pos.lat)), 2)) AS dist
-                FROM network_stops ns, fv
-                WHERE ns.feed_version_id = fv.id AND ns.lat IS NOT NULL AND ns.location_type = 0
-            ) x
-            WHERE pos.lat IS NOT NULL AND x.dist <= $5
-            ORDER BY x.dist
-            LIMIT 1
-        ) ps ON true
-        LEFT JOIN LATERAL (
-            SELECT tr.route_id, tr.direction_id FROM network_trips tr, fv
-            WHERE tr.feed_version_id = fv.id AND tr.trip_id = coalesce(t.trip_id, sv.trip_id, ps.trip_id)
-        ) nt ON true
-        LEFT JOIN LATERAL (
-            SELECT min(st.stop_sequence) AS stop_sequence FROM network_stop_times st, fv
-            WHERE st.feed_version_id = fv.id
-              AND st.trip_id = coalesce(t.trip_id, sv.trip_id, ps.trip_id)
-              AND st.stop_id = coalesce(t.stop_id, sv.stop_id, ps.stop_id)
-        ) seq ON true
-        WHERE t.occurred_at >= $1 AND t.occurred_at < $2
-          AND t.result IN ('approved', 'offline_approved')
-        ORDER BY t.card_hash, t.medium, t.occurred_at, t.action, t.event_id
-        "#,
-    )
-    .bind(from)
-    .bind(to)
-    .bind(config.stop_visit_margin_s as f64)
-    .bind(config.position_window_s as f64)
-    .bind(config.max_stop_distance_m)
-    .fetch_all(pool)
-    .await?;
-    let mut taps = Vec::with_capacity(rows.len());
-    for r in rows {
-        let action: String = r.try_get("action")?;
-        taps.push(TapIn {
-            event_id: r.try_get("event_id")?,
-            at: r.try_get("occurred_at")?,
-            vehicle_id: r.try_get("vehicle_id")?,
-            mode: r.try_get("mode")?,
-            on: action == "on",
-            card_hash: r.try_get("card_hash")?,
-            medium: r.try_get("medium")?,
-            brand: r.try_get("brand")?,
-            issuer_country: r.try_get("issuer_country")?,
-            rider_category: r.try_get("rider_category")?,
-            num_riders: r.try_get("num_riders")?,
-            fare_yen: r.try_get("fare_yen")?,
-            stop_id: r.try_get("stop_id")?,
-            stop_sequence: r.try_get("stop_sequence")?,
-            stop_source: r.try_get("stop_source")?,
-            route_id: r.try_get("route_id")?,
-            trip_id: r.try_get("trip_id")?,
-            direction_id: r.try_get("direction_id")?,
-        });
+/// A stored tap placed on the network: its stop, sequence, trip and
+/// direction from (in order) the tap itself, the vehicle's stop visit at that
+/// moment, or the stop nearest to its position closest in time.
+fn placed(t: StoredTap, index: &TripIndex, max_stop_distance_m: f64) -> TapIn {
+    let near = t
+        .position
+        .as_ref()
+        .and_then(|p| index.nearest_stop(p.lat, p.lon, max_stop_distance_m));
+    let visit = t.visit.as_ref();
+    let stop_id = t
+        .stop_id
+        .clone()
+        .or_else(|| visit.map(|v| v.stop_id.clone()))
+        .or_else(|| near.map(str::to_owned));
+    let stop_source = match (&t.stop_id, visit, near) {
+        (Some(_), _, _) => "tap",
+        (None, Some(_), _) => "stop_visit",
+        (None, None, Some(_)) => "position",
+        _ => "unknown",
+    };
+    // A position's trip and route count only when it placed the tap at a stop.
+    let position = t.position.as_ref().filter(|_| near.is_some());
+    let trip_id = t
+        .trip_id
+        .clone()
+        .or_else(|| visit.map(|v| v.trip_id.clone()))
+        .or_else(|| position.and_then(|p| p.trip_id.clone()));
+    let scheduled = trip_id.as_deref().and_then(|trip| index.trip(trip));
+    let route_id = t
+        .route_id
+        .clone()
+        .or_else(|| visit.and_then(|v| v.route_id.clone()))
+        .or_else(|| position.and_then(|p| p.route_id.clone()))
+        .or_else(|| scheduled.map(|(route, _)| route.to_owned()));
+    let direction_id = visit
+        .and_then(|v| v.direction_id)
+        .or_else(|| scheduled.and_then(|(_, direction)| direction));
+    let stop_sequence = visit
+        .map(|v| v.stop_sequence)
+        .or_else(|| index.sequence_of(trip_id.as_deref()?, stop_id.as_deref()?));
+    TapIn {
+        event_id: t.event_id,
+        at: t.at,
+        vehicle_id: t.vehicle_id,
+        mode: t.mode,
+        on: t.action == TapAction::On,
+        card_hash: t.card_hash,
+        medium: t.medium,
+        brand: t.brand,
+        issuer_country: t.issuer_country,
+        rider_category: t.rider_category,
+        num_riders: t.num_riders,
+        fare_yen: t.fare_yen,
+        stop_id,
+        stop_sequence,
+        stop_source: stop_source.to_owned(),
+        route_id,
+        trip_id,
+        direction_id,
     }
-    Ok(taps)
 }
 
 fn same_journey(on: &TapIn, off: &TapIn) -> bool {
@@ -506,4 +477,111 @@ async fn insert_rides(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use kagoshima_storage::taps::{PositionAt, VisitAt};
+
+    use super::*;
+
+    fn index() -> TripIndex {
+        TripIndex::new(
+            vec![
+                ("tenmonkan".into(), 31.5910, 130.5555),
+                ("izuro".into(), 31.5930, 130.5570),
+            ],
+            vec![("trip-1".into(), "route-2".into(), Some(1))],
+            vec![
+                ("trip-1".into(), 4, "tenmonkan".into()),
+                ("trip-1".into(), 5, "izuro".into()),
+            ],
+        )
+    }
+
+    fn tap() -> StoredTap {
+        StoredTap {
+            event_id: "ev".into(),
+            at: "2026-06-01T01:00:00Z".parse().unwrap(),
+            vehicle_id: "tram-101".into(),
+            mode: "tram".into(),
+            action: TapAction::On,
+            card_hash: vec![1; 32],
+            medium: "card".into(),
+            brand: None,
+            issuer_country: None,
+            rider_category: "adult".into(),
+            num_riders: 1,
+            fare_yen: 170,
+            stop_id: None,
+            route_id: None,
+            trip_id: None,
+            visit: None,
+            position: None,
+        }
+    }
+
+    #[test]
+    fn a_tap_is_placed_by_its_own_stop_then_the_visit_then_the_position() {
+        let ix = index();
+        let mut own = tap();
+        own.stop_id = Some("izuro".into());
+        own.trip_id = Some("trip-1".into());
+        let placed_own = placed(own, &ix, 300.0);
+        assert_eq!(placed_own.stop_source, "tap");
+        assert_eq!(placed_own.stop_sequence, Some(5));
+        // The trip gives the route and direction the tap lacked.
+        assert_eq!(placed_own.route_id.as_deref(), Some("route-2"));
+        assert_eq!(placed_own.direction_id, Some(1));
+
+        let mut visited = tap();
+        visited.visit = Some(VisitAt {
+            stop_id: "tenmonkan".into(),
+            stop_sequence: 4,
+            route_id: Some("route-2".into()),
+            trip_id: "trip-1".into(),
+            direction_id: Some(1),
+        });
+        let v = placed(visited, &ix, 300.0);
+        assert_eq!(
+            (
+                v.stop_source.as_str(),
+                v.stop_id.as_deref(),
+                v.stop_sequence
+            ),
+            ("stop_visit", Some("tenmonkan"), Some(4))
+        );
+
+        let mut near = tap();
+        near.position = Some(PositionAt {
+            lat: 31.5929,
+            lon: 130.5570,
+            trip_id: Some("trip-1".into()),
+            route_id: None,
+        });
+        let p = placed(near, &ix, 300.0);
+        assert_eq!(
+            (
+                p.stop_source.as_str(),
+                p.stop_id.as_deref(),
+                p.stop_sequence
+            ),
+            ("position", Some("izuro"), Some(5))
+        );
+        assert_eq!(p.trip_id.as_deref(), Some("trip-1"));
+    }
+
+    #[test]
+    fn a_position_far_from_every_stop_places_nothing_not_even_its_trip() {
+        let mut far = tap();
+        far.position = Some(PositionAt {
+            lat: 31.70,
+            lon: 130.70,
+            trip_id: Some("trip-1".into()),
+            route_id: Some("route-2".into()),
+        });
+        let p = placed(far, &index(), 300.0);
+        assert_eq!(p.stop_source, "unknown");
+        assert_eq!((p.stop_id, p.trip_id, p.route_id), (None, None, None));
+    }
 }

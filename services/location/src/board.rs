@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use kagoshima_proto::v1::ArrivalStatus;
 use kagoshima_tracker::{Network, Tracker, VehicleStatus, network::day_start};
 
-use crate::network_load::Names;
+use kagoshima_network::read::Names;
 
 /// How far ahead a live vehicle's predictions go (its next trips included).
 pub const PREDICTION_HORIZON_S: f64 = 3.0 * 3600.0;
@@ -492,7 +492,7 @@ mod tests {
     fn network() -> Arc<Network> {
         let feed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../simulators/feed/kagoshima");
-        let input = crate::network_load::from_gtfs(&feed).expect("sample feed");
+        let input = kagoshima_network::read::snapshot::from_feed(&feed).expect("sample feed");
         Arc::new(Network::build(input).expect("network"))
     }
 

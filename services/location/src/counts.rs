@@ -4,7 +4,8 @@
 //! stop_id), 1 to search_counts(day, 'all') and 1 to search_counts(day, mode)
 //! for each mode serving a returned stop; GetStop and GetStopTimetable add 1
 //! for their stop. The day is the JST date. No query text and nothing about
-//! the client is stored.
+//! the client is stored. The counters themselves are storage's
+//! ([`kagoshima_storage::usage`]).
 //!
 //! A failed counter update is logged and the answer still goes out: the
 //! passenger is not refused because a statistic could not be written.
@@ -38,52 +39,14 @@ pub async fn record_search(pool: &PgPool, day: NaiveDate, stops: &[Stop]) {
         .collect();
     modes.insert("all");
     let modes: Vec<&str> = modes.into_iter().collect();
-    let result = async {
-        let mut tx = pool.begin().await?;
-        bump_stops(&mut tx, day, &stop_ids).await?;
-        sqlx::query(
-            "INSERT INTO search_counts (day, mode, searches) SELECT $1, m, 1 FROM UNNEST($2::text[]) AS m
-             ON CONFLICT (day, mode) DO UPDATE SET searches = search_counts.searches + 1",
-        )
-        .bind(day)
-        .bind(&modes)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await
-    }
-    .await;
-    if let Err(e) = result {
+    if let Err(e) = kagoshima_storage::usage::add_searches(pool, day, &modes, &stop_ids, 1).await {
         tracing::warn!(error = %e, "could not count a stop search");
     }
 }
 
 /// Counts one look at a stop (GetStop, GetStopTimetable).
 pub async fn record_lookup(pool: &PgPool, day: NaiveDate, stop_id: &str) {
-    let result = async {
-        let mut conn = pool.acquire().await?;
-        bump_stops(&mut conn, day, &[stop_id]).await
-    }
-    .await;
-    if let Err(e) = result {
+    if let Err(e) = kagoshima_storage::usage::add_lookup(pool, day, stop_id).await {
         tracing::warn!(error = %e, "could not count a stop lookup");
     }
-}
-
-async fn bump_stops(
-    conn: &mut sqlx::PgConnection,
-    day: NaiveDate,
-    stop_ids: &[&str],
-) -> Result<(), sqlx::Error> {
-    if stop_ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO stop_search_counts (day, stop_id, count) SELECT $1, s, 1 FROM UNNEST($2::text[]) AS s
-         ON CONFLICT (day, stop_id) DO UPDATE SET count = stop_search_counts.count + 1",
-    )
-    .bind(day)
-    .bind(stop_ids)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

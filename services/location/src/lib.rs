@@ -15,7 +15,6 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod mqtt;
-pub mod network_load;
 pub mod static_info;
 
 pub use app::{Application, LocationError};

@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{NaiveDate, Utc};
 use kagoshima_domain::calendar::service_date;
-use kagoshima_network::{search::normalize, service_day};
+use kagoshima_network::read::catalog::{Catalog, PatternRecord, ShapePointRecord, StopRecord};
+use kagoshima_network::search::normalize;
 use kagoshima_proto::v1::{
     Departure, GetStopTimetableResponse, LocalizedName, Route, RouteDirection, RouteShape,
     RouteShapeStop, ShapePoint, StepFree, Stop, TransitMode,
@@ -95,25 +96,18 @@ struct Names(HashMap<String, HashMap<String, String>>);
 
 impl Names {
     async fn load(
-        pool: &PgPool,
-        fv: i64,
+        catalog: &Catalog,
         kind: &str,
         keys: &[String],
         lang: &str,
     ) -> Result<Names, sqlx::Error> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT key, lang, text FROM network_names
-              WHERE feed_version_id = $1 AND kind = $2 AND key = ANY($3) AND lang = ANY($4)",
-        )
-        .bind(fv)
-        .bind(kind)
-        .bind(keys)
-        .bind(vec![lang, "ja", READING])
-        .fetch_all(pool)
-        .await?;
         let mut names = Names::default();
-        for (key, lang, text) in rows {
-            names.0.entry(key).or_default().insert(lang, text);
+        for row in catalog.names(kind, keys, &[lang, "ja", READING]).await? {
+            names
+                .0
+                .entry(row.key)
+                .or_default()
+                .insert(row.lang, row.text);
         }
         Ok(names)
     }
@@ -143,37 +137,6 @@ impl Names {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct RouteRow {
-    route_id: String,
-    agency_id: Option<String>,
-    short_name: Option<String>,
-    long_name: Option<String>,
-    mode: String,
-    color: Option<String>,
-    text_color: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct StopRow {
-    stop_id: String,
-    name: String,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    wheelchair_boarding: i16,
-}
-
-#[derive(sqlx::FromRow)]
-struct DepartureRow {
-    trip_id: String,
-    route_id: String,
-    headsign: Option<String>,
-    time_s: i32,
-    direction_id: Option<i16>,
-    mode: String,
-    short_name: Option<String>,
-}
-
 /// The static information service, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct StaticInfo {
@@ -189,35 +152,21 @@ impl StaticInfo {
         &self.pool
     }
 
-    async fn version(&self) -> Result<i64, InfoError> {
-        service_day::active_version(&self.pool)
-            .await?
-            .ok_or(InfoError::NoFeed)
+    async fn catalog(&self) -> Result<Catalog, InfoError> {
+        Catalog::active(&self.pool).await?.ok_or(InfoError::NoFeed)
     }
 
     async fn routes(
         &self,
-        fv: i64,
+        catalog: &Catalog,
         only: Option<&[String]>,
         mode: Option<&str>,
         lang: &str,
     ) -> Result<Vec<Route>, InfoError> {
-        let rows: Vec<RouteRow> = sqlx::query_as(
-            "SELECT route_id, agency_id, short_name, long_name, mode, color, text_color
-               FROM network_routes
-              WHERE feed_version_id = $1
-                AND ($2::text[] IS NULL OR route_id = ANY($2))
-                AND ($3::text IS NULL OR mode = $3)
-              ORDER BY sort_order NULLS LAST, route_type, route_id",
-        )
-        .bind(fv)
-        .bind(only)
-        .bind(mode)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = catalog.routes(only, mode).await?;
         let ids: Vec<String> = rows.iter().map(|r| r.route_id.clone()).collect();
-        let short = Names::load(&self.pool, fv, "route_short", &ids, lang).await?;
-        let long = Names::load(&self.pool, fv, "route_long", &ids, lang).await?;
+        let short = Names::load(catalog, "route_short", &ids, lang).await?;
+        let long = Names::load(catalog, "route_long", &ids, lang).await?;
         Ok(rows
             .into_iter()
             .map(|r| Route {
@@ -237,39 +186,23 @@ impl StaticInfo {
     }
 
     /// Stops by id, in the given order, with their routes.
-    async fn stops(&self, fv: i64, ids: &[String], lang: &str) -> Result<Vec<Stop>, InfoError> {
-        let rows: Vec<StopRow> = sqlx::query_as(
-            "SELECT s.stop_id, s.name, s.lat, s.lon,
-                    CASE WHEN s.wheelchair_boarding = 0 THEN coalesce(p.wheelchair_boarding, 0)
-                         ELSE s.wheelchair_boarding END::int2 AS wheelchair_boarding
-               FROM network_stops s
-               LEFT JOIN network_stops p
-                 ON p.feed_version_id = s.feed_version_id AND p.stop_id = s.parent_station
-              WHERE s.feed_version_id = $1 AND s.stop_id = ANY($2)",
-        )
-        .bind(fv)
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await?;
-        let serving: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT st.stop_id, t.route_id
-               FROM network_stop_times st
-               JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id
-              WHERE st.feed_version_id = $1 AND st.stop_id = ANY($2)",
-        )
-        .bind(fv)
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await?;
+    async fn stops(
+        &self,
+        catalog: &Catalog,
+        ids: &[String],
+        lang: &str,
+    ) -> Result<Vec<Stop>, InfoError> {
+        let rows = catalog.stops(ids).await?;
+        let serving = catalog.routes_serving(ids).await?;
         let route_ids: Vec<String> = serving
             .iter()
             .map(|(_, r)| r.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let routes = self.routes(fv, Some(&route_ids), None, lang).await?;
-        let names = Names::load(&self.pool, fv, "stop", ids, lang).await?;
-        let mut by_id: HashMap<String, StopRow> =
+        let routes = self.routes(catalog, Some(&route_ids), None, lang).await?;
+        let names = Names::load(catalog, "stop", ids, lang).await?;
+        let mut by_id: HashMap<String, StopRecord> =
             rows.into_iter().map(|r| (r.stop_id.clone(), r)).collect();
         Ok(ids
             .iter()
@@ -302,11 +235,11 @@ impl StaticInfo {
             .collect())
     }
 
-    async fn stop(&self, fv: i64, stop_id: &str, lang: &str) -> Result<Stop, InfoError> {
+    async fn stop(&self, catalog: &Catalog, stop_id: &str, lang: &str) -> Result<Stop, InfoError> {
         if stop_id.trim().is_empty() {
             return Err(InfoError::InvalidArgument("stop_id is required".into()));
         }
-        self.stops(fv, &[stop_id.to_owned()], lang)
+        self.stops(catalog, &[stop_id.to_owned()], lang)
             .await?
             .pop()
             .ok_or_else(|| InfoError::NotFound(format!("no stop {stop_id:?} in the active feed")))
@@ -319,15 +252,15 @@ impl StaticInfo {
         lang: &str,
     ) -> Result<Vec<Route>, InfoError> {
         let lang = parse_lang(lang)?;
-        let fv = self.version().await?;
-        self.routes(fv, None, mode_name(mode), lang).await
+        let catalog = self.catalog().await?;
+        self.routes(&catalog, None, mode_name(mode), lang).await
     }
 
     /// One stop with its routes; counted as a lookup of that stop.
     pub async fn get_stop(&self, stop_id: &str, lang: &str) -> Result<Stop, InfoError> {
         let lang = parse_lang(lang)?;
-        let fv = self.version().await?;
-        let stop = self.stop(fv, stop_id, lang).await?;
+        let catalog = self.catalog().await?;
+        let stop = self.stop(&catalog, stop_id, lang).await?;
         counts::record_lookup(&self.pool, today(), &stop.stop_id).await;
         Ok(stop)
     }
@@ -361,24 +294,9 @@ impl StaticInfo {
                 "query is empty: give part of a stop name (kanji, kana, romaji or English)".into(),
             ));
         }
-        let fv = self.version().await?;
-        // Keys hold letters and digits only, so LIKE needs no escaping.
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT k.stop_id
-               FROM network_stop_search_keys k
-               JOIN network_stops s ON s.feed_version_id = k.feed_version_id AND s.stop_id = k.stop_id
-              WHERE k.feed_version_id = $1 AND k.key LIKE '%' || $2 || '%' AND s.location_type IN (0, 1)
-              GROUP BY k.stop_id, s.name
-              ORDER BY min(CASE WHEN k.key = $2 THEN 0 WHEN k.key LIKE $2 || '%' THEN 1 ELSE 2 END),
-                       length(s.name), k.stop_id
-              LIMIT $3",
-        )
-        .bind(fv)
-        .bind(&key)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        let stops = self.stops(fv, &ids, lang).await?;
+        let catalog = self.catalog().await?;
+        let ids = catalog.search_stop_ids(&key, limit).await?;
+        let stops = self.stops(&catalog, &ids, lang).await?;
         counts::record_search(&self.pool, today(), &stops).await;
         Ok(stops)
     }
@@ -421,33 +339,10 @@ impl StaticInfo {
                 )));
             }
         };
-        let fv = self.version().await?;
-        // A box around the place first (an index-friendly filter), then the
-        // equirectangular distance, exact enough at a few kilometres.
-        let dlat = f64::from(radius) / 111_320.0;
-        let dlon = dlat / lat.to_radians().cos().max(0.01);
-        let rows: Vec<(String, f64)> = sqlx::query_as(
-            "SELECT stop_id, dist FROM (
-                SELECT stop_id,
-                       6371000 * sqrt(power(radians(lat - $2), 2)
-                           + power(radians(lon - $3) * cos(radians($2)), 2)) AS dist
-                  FROM network_stops
-                 WHERE feed_version_id = $1 AND lat BETWEEN $2 - $4 AND $2 + $4
-                   AND lon BETWEEN $3 - $5 AND $3 + $5
-                   AND (location_type = 1 OR (location_type = 0 AND parent_station IS NULL))
-             ) s WHERE dist <= $6 ORDER BY dist, stop_id LIMIT $7",
-        )
-        .bind(fv)
-        .bind(lat)
-        .bind(lon)
-        .bind(dlat)
-        .bind(dlon)
-        .bind(f64::from(radius))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let catalog = self.catalog().await?;
+        let rows = catalog.stops_near(lat, lon, radius, limit).await?;
         let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
-        let stops = self.stops(fv, &ids, lang).await?;
+        let stops = self.stops(&catalog, &ids, lang).await?;
         let distance: HashMap<&str, f64> = rows.iter().map(|(id, d)| (id.as_str(), *d)).collect();
         Ok(stops
             .into_iter()
@@ -477,55 +372,33 @@ impl StaticInfo {
             })?,
         };
         let route_id = route_id.map(str::trim).filter(|r| !r.is_empty());
-        let fv = self.version().await?;
-        let stop = self.stop(fv, stop_id, lang).await?;
-        if let Some(route) = route_id {
-            let known: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM network_routes WHERE feed_version_id = $1 AND route_id = $2)",
-            )
-            .bind(fv)
-            .bind(route)
-            .fetch_one(&self.pool)
-            .await?;
-            if !known {
-                return Err(InfoError::NotFound(format!(
-                    "no route {route:?} in the active feed"
-                )));
-            }
+        let catalog = self.catalog().await?;
+        let stop = self.stop(&catalog, stop_id, lang).await?;
+        if let Some(route) = route_id
+            && !catalog.route_exists(route).await?
+        {
+            return Err(InfoError::NotFound(format!(
+                "no route {route:?} in the active feed"
+            )));
         }
-        let day = service_day::services_on(&self.pool, fv, date).await?;
-        let rows: Vec<DepartureRow> = sqlx::query_as(
-            "SELECT st.trip_id, t.route_id, coalesce(st.stop_headsign, t.headsign) AS headsign,
-                    coalesce(st.departure_s, st.arrival_s) AS time_s, t.direction_id, r.mode, r.short_name
-               FROM network_stop_times st
-               JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id
-               JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
-              WHERE st.feed_version_id = $1 AND st.stop_id = $2 AND t.service_id = ANY($3)
-                AND NOT st.last_stop AND st.pickup_type <> 1
-                AND coalesce(st.departure_s, st.arrival_s) IS NOT NULL
-                AND ($4::text IS NULL OR t.route_id = $4)
-              ORDER BY time_s, t.route_id, st.trip_id",
-        )
-        .bind(fv)
-        .bind(&stop.stop_id)
-        .bind(&day.service_ids)
-        .bind(route_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let day = catalog.services_on(date).await?;
+        let rows = catalog
+            .departures(&stop.stop_id, &day.service_ids, route_id)
+            .await?;
         let headsigns: Vec<String> = rows
             .iter()
             .filter_map(|r| r.headsign.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let headsign_names = Names::load(&self.pool, fv, "headsign", &headsigns, lang).await?;
+        let headsign_names = Names::load(&catalog, "headsign", &headsigns, lang).await?;
         let route_ids: Vec<String> = rows
             .iter()
             .map(|r| r.route_id.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let short_names = Names::load(&self.pool, fv, "route_short", &route_ids, lang).await?;
+        let short_names = Names::load(&catalog, "route_short", &route_ids, lang).await?;
         let departures = rows
             .into_iter()
             .map(|r| {
@@ -568,30 +441,6 @@ impl StaticInfo {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct PatternRow {
-    direction_id: i32,
-    shape_id: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ShapeStopRow {
-    stop_id: String,
-    name: String,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    stop_sequence: i32,
-    shape_dist: Option<f64>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ShapePointRow {
-    lat: f64,
-    lon: f64,
-    dist_m: Option<f64>,
-    derived: bool,
-}
-
 impl StaticInfo {
     /// A route's geometry: per direction, the points of its most common
     /// shape and the stops of that shape's longest trip, in order.
@@ -613,32 +462,18 @@ impl StaticInfo {
                 "direction_id {d} is not 0 or 1"
             )));
         }
-        let fv = self.version().await?;
+        let catalog = self.catalog().await?;
         let route = self
-            .routes(fv, Some(&[route_id.to_owned()]), None, lang)
+            .routes(&catalog, Some(&[route_id.to_owned()]), None, lang)
             .await?
             .pop()
             .ok_or_else(|| {
                 InfoError::NotFound(format!("no route {route_id:?} in the active feed"))
             })?;
-        // The most common shape of each direction.
-        let patterns: Vec<PatternRow> = sqlx::query_as(
-            "SELECT DISTINCT ON (direction_id) direction_id, shape_id
-               FROM (SELECT coalesce(direction_id, -1)::int AS direction_id, shape_id, count(*) AS n
-                       FROM network_trips
-                      WHERE feed_version_id = $1 AND route_id = $2
-                        AND ($3::int IS NULL OR direction_id = $3)
-                      GROUP BY 1, 2) p
-              ORDER BY direction_id, n DESC, shape_id NULLS LAST",
-        )
-        .bind(fv)
-        .bind(route_id)
-        .bind(direction_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let patterns = catalog.route_patterns(route_id, direction_id).await?;
         let mut directions = Vec::with_capacity(patterns.len());
         for pattern in patterns {
-            directions.push(self.direction(fv, route_id, pattern, lang).await?);
+            directions.push(self.direction(&catalog, route_id, pattern, lang).await?);
         }
         Ok(RouteShape {
             route: Some(route),
@@ -648,56 +483,24 @@ impl StaticInfo {
 
     async fn direction(
         &self,
-        fv: i64,
+        catalog: &Catalog,
         route_id: &str,
-        pattern: PatternRow,
+        pattern: PatternRecord,
         lang: &str,
     ) -> Result<RouteDirection, InfoError> {
-        let trip: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT t.trip_id, t.headsign
-               FROM network_trips t
-              WHERE t.feed_version_id = $1 AND t.route_id = $2
-                AND coalesce(t.direction_id, -1) = $3 AND t.shape_id IS NOT DISTINCT FROM $4
-              ORDER BY (SELECT count(*) FROM network_stop_times st
-                         WHERE st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id) DESC,
-                       t.trip_id
-              LIMIT 1",
-        )
-        .bind(fv)
-        .bind(route_id)
-        .bind(pattern.direction_id)
-        .bind(&pattern.shape_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let (trip_id, headsign) = trip.unwrap_or_default();
-        let stop_rows: Vec<ShapeStopRow> = sqlx::query_as(
-            "SELECT st.stop_id, s.name, s.lat, s.lon, st.stop_sequence, st.shape_dist
-               FROM network_stop_times st
-               JOIN network_stops s ON s.feed_version_id = st.feed_version_id AND s.stop_id = st.stop_id
-              WHERE st.feed_version_id = $1 AND st.trip_id = $2
-              ORDER BY st.stop_sequence",
-        )
-        .bind(fv)
-        .bind(&trip_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let point_rows: Vec<ShapePointRow> = match &pattern.shape_id {
+        let (trip_id, headsign) = catalog
+            .longest_trip(route_id, &pattern)
+            .await?
+            .unwrap_or_default();
+        let stop_rows = catalog.trip_stops(&trip_id).await?;
+        let point_rows = match &pattern.shape_id {
             None => Vec::new(),
-            Some(shape_id) => {
-                sqlx::query_as(
-                    "SELECT lat, lon, dist_m, derived FROM network_shapes
-                      WHERE feed_version_id = $1 AND shape_id = $2 ORDER BY seq",
-                )
-                .bind(fv)
-                .bind(shape_id)
-                .fetch_all(&self.pool)
-                .await?
-            }
+            Some(shape_id) => catalog.shape(shape_id).await?,
         };
         let derived = point_rows.iter().any(|p| p.derived);
         let points = shape_points(&point_rows);
         let ids: Vec<String> = stop_rows.iter().map(|s| s.stop_id.clone()).collect();
-        let names = Names::load(&self.pool, fv, "stop", &ids, lang).await?;
+        let names = Names::load(catalog, "stop", &ids, lang).await?;
         let mut from = 0;
         let stops = stop_rows
             .into_iter()
@@ -733,7 +536,7 @@ impl StaticInfo {
             })
             .collect();
         let headsign = match &headsign {
-            Some(h) => Names::load(&self.pool, fv, "headsign", std::slice::from_ref(h), lang)
+            Some(h) => Names::load(catalog, "headsign", std::slice::from_ref(h), lang)
                 .await?
                 .get(h, lang, h),
             None => LocalizedName {
@@ -754,9 +557,9 @@ impl StaticInfo {
 
 /// Shape points with their distance along the shape (the stored dist_m, else
 /// summed from the coordinates).
-fn shape_points(rows: &[ShapePointRow]) -> Vec<ShapePoint> {
+fn shape_points(rows: &[ShapePointRecord]) -> Vec<ShapePoint> {
     let mut along = 0.0;
-    let mut previous: Option<&ShapePointRow> = None;
+    let mut previous: Option<&ShapePointRecord> = None;
     rows.iter()
         .map(|p| {
             if let Some(q) = previous {

@@ -4,9 +4,13 @@
 mod batch;
 mod dead_letter;
 mod devices;
+pub mod events;
 mod jobs;
 mod pool;
 pub mod private_postgres;
+pub mod stop_visits;
+pub mod taps;
+pub mod usage;
 
 pub use batch::{
     Batch, BatchOutcome, DeviceSeen, PassengerRow, PositionRow, REGISTRY_RESOLUTION, StatusRow,

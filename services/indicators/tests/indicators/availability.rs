@@ -4,9 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kagoshima_domain::calendar::{YearMonth, jst_day_start};
+use kagoshima_domain::fields::DeviceKind;
+use kagoshima_domain::topic::Mode;
 use kagoshima_indicators::figures;
 use kagoshima_indicators::period::Period;
 use kagoshima_indicators::{Indicators, IndicatorsConfig};
+use kagoshima_storage::{Batch, PositionRow, StatusRow, Store};
 use kagoshima_tests::TestDb;
 use sqlx::PgPool;
 
@@ -22,20 +25,69 @@ fn at(date: NaiveDate, secs: i64) -> DateTime<Utc> {
 /// (vehicle = block, or `trip:<id>` without block; mode; first departure;
 /// last arrival), GTFS seconds.
 async fn weekday_trips(pool: &PgPool) -> Vec<(String, String, i64, i64)> {
-    sqlx::query_as(
-        "SELECT coalesce(t.block_id, 'trip:' || t.trip_id), r.mode,
-                min(coalesce(st.departure_s, st.arrival_s))::bigint,
-                max(coalesce(st.arrival_s, st.departure_s))::bigint
-         FROM network_trips t
-         JOIN feed_versions fv ON fv.id = t.feed_version_id AND fv.active
-         JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
-         JOIN network_stop_times st ON st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id
-         WHERE t.service_id = 'weekday' AND r.mode IN ('tram', 'bus')
-         GROUP BY t.trip_id, t.block_id, r.mode",
+    let spans = kagoshima_network::read::schedule::vehicle_spans(
+        pool,
+        &["weekday".to_owned()],
+        &["tram".to_owned(), "bus".to_owned()],
     )
-    .fetch_all(pool)
     .await
-    .unwrap()
+    .unwrap();
+    spans
+        .into_iter()
+        .map(|s| (s.vehicle, s.mode, s.first_s, s.last_s))
+        .collect()
+}
+
+/// Stores positions the way ingest does, through the storage crate.
+async fn store_positions(pool: &PgPool, rows: Vec<(String, DateTime<Utc>, String)>) {
+    let store = Store::from_pool(pool.clone());
+    for chunk in rows.chunks(20_000) {
+        let batch = Batch {
+            positions: chunk
+                .iter()
+                .map(|(vehicle_id, recorded_at, mode)| PositionRow {
+                    vehicle_id: vehicle_id.clone(),
+                    recorded_at: *recorded_at,
+                    mode: Mode::parse(mode).expect("a mode").as_str(),
+                    lat: 31.5966,
+                    lon: 130.5571,
+                    bearing: None,
+                    speed: None,
+                    accuracy: None,
+                    trip_id: None,
+                    route_id: None,
+                    odometer: None,
+                })
+                .collect(),
+            ..Batch::default()
+        };
+        store.write_batch(&batch).await.expect("positions stored");
+    }
+}
+
+/// Stores status reports through the storage crate: (unit, time, kind as
+/// stored: signage or onboard).
+pub async fn store_statuses(pool: &PgPool, rows: &[(&str, DateTime<Utc>, &str)]) {
+    let batch = Batch {
+        statuses: rows
+            .iter()
+            .map(|(unit, at, kind)| StatusRow {
+                vehicle_id: (*unit).to_owned(),
+                recorded_at: *at,
+                // The registry's mode; these units publish on tram topics.
+                mode: "tram",
+                device_kind: DeviceKind::from_code(kind).expect("a device kind"),
+                firmware: None,
+                uptime_s: 0,
+                buffered: 0,
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    Store::from_pool(pool.clone())
+        .write_batch(&batch)
+        .await
+        .expect("status stored");
 }
 
 #[tokio::test]
@@ -99,22 +151,15 @@ async fn location_availability_matches_what_the_vehicles_reported() {
             t += 30;
         }
     }
-    for ((ids, times), modes) in ids
-        .chunks(20_000)
-        .zip(times.chunks(20_000))
-        .zip(modes.chunks(20_000))
-    {
-        sqlx::query(
-            "INSERT INTO vehicle_positions (vehicle_id, recorded_at, mode, lat, lon)
-             SELECT v, t, m, 31.5966, 130.5571 FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS x(v, t, m)",
-        )
-        .bind(ids)
-        .bind(times)
-        .bind(modes)
-        .execute(db.pool())
-        .await
-        .unwrap();
-    }
+    store_positions(
+        db.pool(),
+        ids.into_iter()
+            .zip(times)
+            .zip(modes)
+            .map(|((id, t), m)| (id, t, m))
+            .collect(),
+    )
+    .await;
 
     // Counting rule: a vehicle is fresh at minute m when its latest position
     // at or before that instant is younger than 90 s (age 90 s is stale); the
@@ -244,17 +289,7 @@ async fn signage_units_alive_counts_heartbeats_in_the_period() {
     }
     // After the period: does not bring sig-chuo back for June.
     rows.push(("sig-chuo", jst(end, 0, 30), "signage"));
-    for (unit, at, kind) in &rows {
-        sqlx::query(
-            "INSERT INTO device_status (vehicle_id, recorded_at, device_kind) VALUES ($1, $2, $3)",
-        )
-        .bind(unit)
-        .bind(at)
-        .bind(kind)
-        .execute(db.pool())
-        .await
-        .unwrap();
-    }
+    store_statuses(db.pool(), &rows).await;
     let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
     let june = Period::Month(YearMonth::new(2025, 6).unwrap());
 

@@ -39,22 +39,22 @@ async fn simulated() -> (TestDb, Indicators, Truth) {
         .await
         .unwrap();
     // Signage: one unit alive at month end, one seen only early in the month.
-    for (unit, at) in [
-        (
-            "sig-tenmonkan",
-            sim::jst(first() + Duration::days(DAYS - 1), 12, 0),
-        ),
-        ("sig-old", sim::jst(first() + Duration::days(9), 12, 0)),
-    ] {
-        sqlx::query(
-            "INSERT INTO device_status (vehicle_id, recorded_at, device_kind) VALUES ($1, $2, 'signage')",
-        )
-        .bind(unit)
-        .bind(at)
-        .execute(db.pool())
-        .await
-        .unwrap();
-    }
+    crate::availability::store_statuses(
+        db.pool(),
+        &[
+            (
+                "sig-tenmonkan",
+                sim::jst(first() + Duration::days(DAYS - 1), 12, 0),
+                "signage",
+            ),
+            (
+                "sig-old",
+                sim::jst(first() + Duration::days(9), 12, 0),
+                "signage",
+            ),
+        ],
+    )
+    .await;
     let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
     backoffice::set_survey(
         db.pool(),

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kagoshima_domain::calendar::jst_day_start;
+use kagoshima_domain::stop_visit::StopVisit;
 use kagoshima_domain::{
     card_data::CardTokenHasher,
     fields::{Medium, RiderCategory, TapAction, TapResult},
@@ -248,21 +249,28 @@ pub async fn insert_taps(pool: &PgPool, taps: &[Tap]) -> u64 {
 }
 
 pub async fn insert_visits(pool: &PgPool, visits: &[Visit]) {
-    for (k, (vehicle, arrival, stop)) in visits.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO stop_visits (service_date, trip_id, stop_sequence, stop_id, route_id,
-                 direction_id, vehicle_id, actual_arrival, actual_departure)
-             VALUES (($1::timestamptz AT TIME ZONE 'Asia/Tokyo')::date, $2, 5, $3, 'tram-1', 0, $4,
-                     $1, $1 + INTERVAL '40 seconds')",
-        )
-        .bind(arrival)
-        .bind(format!("visit-trip-{k}"))
-        .bind(stop)
-        .bind(vehicle)
-        .execute(pool)
+    let secs = |t: DateTime<Utc>| t.timestamp_millis() as f64 / 1000.0;
+    let rows: Vec<StopVisit> = visits
+        .iter()
+        .enumerate()
+        .map(|(k, (vehicle, arrival, stop))| StopVisit {
+            service_date: kagoshima_domain::calendar::service_date(*arrival),
+            trip_id: format!("visit-trip-{k}"),
+            stop_sequence: 5,
+            stop_id: (*stop).to_owned(),
+            route_id: "tram-1".into(),
+            direction_id: Some(0),
+            vehicle_id: (*vehicle).to_owned(),
+            scheduled_arrival: secs(*arrival),
+            scheduled_departure: secs(*arrival),
+            arrival: secs(*arrival),
+            departure: Some(secs(*arrival) + 40.0),
+            observed: true,
+        })
+        .collect();
+    kagoshima_storage::stop_visits::upsert(pool, &rows)
         .await
-        .expect("insert stop visit");
-    }
+        .expect("insert stop visits");
 }
 
 /// かごりん trips in the simulator's format: 3 a day, plus one just before
@@ -322,23 +330,24 @@ pub fn ticket_sales_csv(first: NaiveDate, days: i64) -> String {
 }
 
 pub async fn insert_counters(pool: &PgPool, first: NaiveDate, days: i64) {
-    sqlx::query(
-        "INSERT INTO search_counts (day, mode, searches)
-         SELECT d::date, m, CASE m WHEN 'community_bus' THEN 5 ELSE 20 END
-         FROM generate_series($1::date, $1::date + ($2 - 1) * INTERVAL '1 day', INTERVAL '1 day') d,
-              unnest(ARRAY['all', 'community_bus', 'tram']) m",
-    )
-    .bind(first)
-    .bind(days as i32)
-    .execute(pool)
-    .await
-    .expect("search counts");
+    use kagoshima_storage::usage::add_searches;
+    for d in 0..days {
+        let day = first + Duration::days(d);
+        add_searches(pool, day, &["community_bus"], &[], 5)
+            .await
+            .expect("search counts");
+        add_searches(pool, day, &["all", "tram"], &[], 20)
+            .await
+            .expect("search counts");
+    }
     // Searches outside the month do not count.
-    sqlx::query(
-        "INSERT INTO search_counts (day, mode, searches) VALUES ($1, 'community_bus', 999)",
+    add_searches(
+        pool,
+        first - Duration::days(1),
+        &["community_bus"],
+        &[],
+        999,
     )
-    .bind(first - Duration::days(1))
-    .execute(pool)
     .await
     .expect("search counts before");
 }

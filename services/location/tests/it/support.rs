@@ -107,16 +107,23 @@ impl TestLocation {
 
     /// (stop_id, lat, lon) of a trip's stops in the active feed, in order.
     pub async fn trip_stops(&self, trip: &str) -> Vec<(String, f64, f64)> {
-        sqlx::query_as(
-            "SELECT s.stop_id, s.lat, s.lon FROM network_stop_times st
-               JOIN network_stops s ON s.feed_version_id = st.feed_version_id AND s.stop_id = st.stop_id
-              WHERE st.feed_version_id = (SELECT id FROM feed_versions WHERE active) AND st.trip_id = $1
-              ORDER BY st.stop_sequence",
-        )
-        .bind(trip)
-        .fetch_all(self.db.pool())
-        .await
-        .expect("trip stops")
+        let catalog = kagoshima_network::read::Catalog::active(self.db.pool())
+            .await
+            .expect("catalog")
+            .expect("an active feed");
+        catalog
+            .trip_stops(trip)
+            .await
+            .expect("trip stops")
+            .into_iter()
+            .map(|s| {
+                (
+                    s.stop_id,
+                    s.lat.unwrap_or_default(),
+                    s.lon.unwrap_or_default(),
+                )
+            })
+            .collect()
     }
 
     pub async fn client(&self) -> PassengerServiceClient<Channel> {

@@ -1,6 +1,7 @@
-//! Loading the tracker's [`NetworkInput`]: from the active feed version in
-//! the database (the service), or from a GTFS folder read by the network
-//! crate's own parser (the accuracy report, which runs without a database).
+//! The whole active network at once, as the tracker's [`NetworkInput`] with
+//! every passenger-facing name: from the active feed version in the database
+//! (the live services), or from a GTFS folder read by this crate's own parser
+//! (the accuracy report, which runs without a database).
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -69,9 +70,16 @@ struct CalendarRow {
     end_date: NaiveDate,
 }
 
+/// The active feed version's network and names.
+pub struct ActiveNetwork {
+    pub version: i64,
+    pub input: NetworkInput,
+    pub names: Names,
+}
+
 /// The active feed version's network and names; `None` without a feed.
-pub async fn from_db(pool: &PgPool) -> Result<Option<(i64, NetworkInput, Names)>, sqlx::Error> {
-    let Some(fv) = kagoshima_network::service_day::active_version(pool).await? else {
+pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error> {
+    let Some(fv) = crate::service_day::active_version(pool).await? else {
         return Ok(None);
     };
     let mut input = NetworkInput::default();
@@ -206,13 +214,17 @@ pub async fn from_db(pool: &PgPool) -> Result<Option<(i64, NetworkInput, Names)>
     for (kind, key, lang, text) in rows {
         names.insert(&kind, &key, &lang, &text);
     }
-    Ok(Some((fv, input, names)))
+    Ok(Some(ActiveNetwork {
+        version: fv,
+        input,
+        names,
+    }))
 }
 
 /// A GTFS folder or zip, read and checked by the network crate's parser.
 #[allow(clippy::field_reassign_with_default)]
-pub fn from_gtfs(path: &std::path::Path) -> anyhow::Result<NetworkInput> {
-    let feed = kagoshima_network::feed::load(path)
+pub fn from_feed(path: &std::path::Path) -> anyhow::Result<NetworkInput> {
+    let feed = crate::feed::load(path)
         .map_err(|report| anyhow::anyhow!("invalid feed at {}: {report:?}", path.display()))?;
     let mut input = NetworkInput::default();
     input.stops = feed
@@ -236,11 +248,11 @@ pub fn from_gtfs(path: &std::path::Path) -> anyhow::Result<NetworkInput> {
             RouteInput {
                 route_id: r.id.clone(),
                 short_name: r.short_name.clone().unwrap_or_default(),
-                mode: kagoshima_network::import::route_mode(
+                mode: crate::import::route_mode(
                     code,
                     r.agency_id.as_deref(),
                     &[r.short_name.as_deref(), r.long_name.as_deref()],
-                    &kagoshima_network::ImportOptions::default(),
+                    &crate::ImportOptions::default(),
                 )
                 .to_owned(),
             }

@@ -1,0 +1,168 @@
+//! Device events read back by period: what the indicators measure
+//! (availability of the location system, signage alive) and the TIDES
+//! export. Written only by [`crate::Store::write_batch`].
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+
+/// Whether any position of `modes` was recorded in `[from, to)`.
+pub async fn any_position(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    modes: &[String],
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM vehicle_positions p
+                         WHERE p.recorded_at >= $1 AND p.recorded_at < $2 AND p.mode = ANY($3))",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(modes)
+    .fetch_one(pool)
+    .await
+}
+
+/// For each minute `m` after `start` (minute m ends at `start` plus m
+/// minutes), the vehicles of `modes` with a position at most `fresh_s` old
+/// at some moment of it; over 36 hours, enough for a GTFS service day.
+pub async fn fresh_vehicles_by_minute(
+    pool: &PgPool,
+    start: DateTime<Utc>,
+    fresh_s: f64,
+    modes: &[String],
+) -> Result<Vec<(i32, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m, count(DISTINCT p.vehicle_id)
+           FROM vehicle_positions p,
+                generate_series(ceil(extract(epoch FROM p.recorded_at - $1) / 60.0)::int,
+                                (ceil((extract(epoch FROM p.recorded_at - $1) + $2) / 60.0) - 1)::int) AS m
+          WHERE p.recorded_at >= $1 - make_interval(secs => $2)
+            AND p.recorded_at < $1 + INTERVAL '36 hours'
+            AND p.mode = ANY($3)
+          GROUP BY m ORDER BY m",
+    )
+    .bind(start)
+    .bind(fresh_s)
+    .bind(modes)
+    .fetch_all(pool)
+    .await
+}
+
+/// Signage units: `(alive, seen)` = those reporting since `alive_since`, and
+/// all those reporting in `[from, to)`.
+pub async fn signage_units(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    alive_since: DateTime<Utc>,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(DISTINCT vehicle_id) FILTER (WHERE recorded_at >= $3),
+                count(DISTINCT vehicle_id)
+         FROM device_status
+         WHERE device_kind = 'signage' AND recorded_at >= $1 AND recorded_at < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(alive_since)
+    .fetch_one(pool)
+    .await
+}
+
+/// A tap as the TIDES fare_transactions table needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TapRecord {
+    pub event_id: String,
+    /// The JST date of the tap.
+    pub jst_date: NaiveDate,
+    pub occurred_at: DateTime<Utc>,
+    pub fare_yen: i32,
+    pub action: String,
+    pub result: String,
+    pub trip_id: Option<String>,
+    pub stop_id: Option<String>,
+    pub vehicle_id: String,
+    pub validator_id: String,
+    pub medium: String,
+    pub rider_category: String,
+    pub num_riders: i16,
+}
+
+/// Every tap (approved or not) in `[from, to)`, by time.
+pub async fn taps_between(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<TapRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT event_id, (occurred_at AT TIME ZONE 'Asia/Tokyo')::date AS jst_date, occurred_at,
+                fare_yen, action, result, trip_id, stop_id, vehicle_id, validator_id, medium,
+                rider_category, num_riders
+           FROM taps WHERE occurred_at >= $1 AND occurred_at < $2
+          ORDER BY occurred_at, event_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PositionRecord {
+    pub vehicle_id: String,
+    pub recorded_at: DateTime<Utc>,
+    pub jst_date: NaiveDate,
+    pub trip_id: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub bearing: Option<f32>,
+    pub speed: Option<f32>,
+    pub accuracy: Option<f32>,
+}
+
+/// Every position in `[from, to)`, by time and vehicle.
+pub async fn positions_between(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<PositionRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT vehicle_id, recorded_at, (recorded_at AT TIME ZONE 'Asia/Tokyo')::date AS jst_date,
+                trip_id, lat, lon, bearing, speed, accuracy
+           FROM vehicle_positions WHERE recorded_at >= $1 AND recorded_at < $2
+          ORDER BY recorded_at, vehicle_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CountRecord {
+    pub vehicle_id: String,
+    pub recorded_at: DateTime<Utc>,
+    pub jst_date: NaiveDate,
+    pub trip_id: Option<String>,
+    pub stop_id: String,
+    pub boardings: i32,
+    pub alightings: i32,
+}
+
+/// Every passenger count in `[from, to)`, by time, vehicle and stop.
+pub async fn passenger_counts_between(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<CountRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT vehicle_id, recorded_at, (recorded_at AT TIME ZONE 'Asia/Tokyo')::date AS jst_date,
+                trip_id, stop_id, boardings, alightings
+           FROM passenger_counts WHERE recorded_at >= $1 AND recorded_at < $2
+          ORDER BY recorded_at, vehicle_id, stop_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}

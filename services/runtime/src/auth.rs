@@ -3,6 +3,7 @@
 //! that is logged for every authorised call.
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// One client allowed in: its name and the hex SHA-256 of its token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +79,7 @@ impl TokenSet {
         let digest = hash_token(token);
         self.entries
             .iter()
-            .find(|(_, known, _)| constant_time_eq(known, &digest))
+            .find(|(_, known, _)| bool::from(known.ct_eq(&digest)))
             .map(|(name, _, scope)| (name.as_str(), scope))
             .ok_or(AuthError::Unknown)
     }
@@ -132,10 +133,6 @@ pub fn hash_token(token: &str) -> [u8; 32] {
 
 pub fn hash_token_hex(token: &str) -> String {
     hex::encode(hash_token(token))
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -1,0 +1,167 @@
+//! What riders ask of the live state: arrivals at a stop and the vehicles
+//! on the road, with names in the language asked for.
+use super::*;
+
+impl Live {
+    /// Arrivals at a stop at `now`, soonest first.
+    pub fn arrivals(
+        &self,
+        stop_id: &str,
+        lang: &str,
+        limit: u32,
+        route_id: &str,
+        now: f64,
+    ) -> Result<GetArrivalsResponse, InfoError> {
+        let lang = parse_lang(lang)?;
+        let limit = match limit {
+            0 => DEFAULT_LIMIT,
+            l if l > MAX_LIMIT => {
+                return Err(InfoError::InvalidArgument(format!(
+                    "limit {l} is too large: at most {MAX_LIMIT}"
+                )));
+            }
+            l => l,
+        } as usize;
+        if stop_id.trim().is_empty() {
+            return Err(InfoError::InvalidArgument("stop_id is required".into()));
+        }
+        let board = self.board();
+        let net = board.network().ok_or(InfoError::NoFeed)?;
+        let stop = net.stop(stop_id).ok_or_else(|| {
+            InfoError::NotFound(format!("no stop {stop_id:?} in the active feed"))
+        })?;
+        let route = match route_id.trim() {
+            "" => None,
+            r => Some(net.route(r).ok_or_else(|| {
+                InfoError::NotFound(format!("no route {r:?} in the active feed"))
+            })?),
+        };
+        let names = board.names();
+        let arrivals = board
+            .rows(stop, route, now, limit)
+            .into_iter()
+            .map(|row| {
+                let mut a = arrival(net, names, &row, now, lang);
+                if !a.vehicle_id.is_empty() {
+                    let mode = &net.routes[net.trips[row.entry.trip as usize].route as usize].mode;
+                    if let Some((o, _)) = self.occupancy(&a.vehicle_id, &a.trip_id, mode, now) {
+                        a.occupancy = o.into();
+                    }
+                }
+                a
+            })
+            .collect();
+        let (l, text) = names.get("stop", stop_id, lang, &net.stops[stop as usize].name);
+        Ok(GetArrivalsResponse {
+            stop_id: stop_id.to_owned(),
+            stop_name: Some(LocalizedName { lang: l, text }),
+            generated_at: ts(now),
+            arrivals,
+        })
+    }
+
+    /// Live vehicles, optionally of one route.
+    pub fn vehicles(
+        &self,
+        route_id: &str,
+        lang: &str,
+        now: f64,
+    ) -> Result<ListVehiclesResponse, InfoError> {
+        let lang = parse_lang(lang)?;
+        let s = self.lock();
+        let tracker = s.tracker.as_ref().ok_or(InfoError::NoFeed)?;
+        let net = tracker.network();
+        let route = match route_id.trim() {
+            "" => None,
+            r => Some(net.route(r).ok_or_else(|| {
+                InfoError::NotFound(format!("no route {r:?} in the active feed"))
+            })?),
+        };
+        let mut vehicles = Vec::new();
+        for v in tracker.vehicles(now) {
+            let trip = v.trip.map(|t| &net.trips[t as usize]);
+            if route.is_some() && trip.map(|t| t.route) != route {
+                continue;
+            }
+            let mut out = Vehicle {
+                vehicle_id: v.vehicle_id.clone(),
+                lat: v.lat,
+                lon: v.lon,
+                bearing: v.bearing.map(|b| b as f32),
+                recorded_at: ts(v.recorded_at),
+                stale: v.stale,
+                status: match v.status {
+                    VehicleStatus::InTransitTo => PbStatus::InTransitTo,
+                    VehicleStatus::StoppedAt => PbStatus::StoppedAt,
+                    VehicleStatus::Layover => PbStatus::Layover,
+                    VehicleStatus::OffRoute => PbStatus::OffRoute,
+                    VehicleStatus::Unassigned => PbStatus::Unassigned,
+                }
+                .into(),
+                delay_seconds: v.delay_s.map_or(0, |d| d.round() as i32),
+                mode: TransitMode::Unspecified.into(),
+                ..Vehicle::default()
+            };
+            if let Some(tr) = trip {
+                let r = &net.routes[tr.route as usize];
+                out.route_id = r.id.clone();
+                out.trip_id = tr.id.clone();
+                out.mode = mode_of(&r.mode).into();
+                if let Some(on_board) = self.inner.loads.on_board(&v.vehicle_id, &tr.id, now) {
+                    out.occupancy = self
+                        .inner
+                        .config
+                        .capacity
+                        .occupancy(&r.mode, on_board)
+                        .0
+                        .into();
+                }
+                let (hl, ht) = s.names.get("headsign", &tr.headsign, lang, &tr.headsign);
+                out.headsign = Some(LocalizedName { lang: hl, text: ht });
+                if let Some(j) = v.stop_index {
+                    let st = &net.stops[tr.stops[j].stop as usize];
+                    out.stop_id = st.id.clone();
+                    let (sl, stx) = s.names.get("stop", &st.id, lang, &st.name);
+                    out.stop_name = Some(LocalizedName {
+                        lang: sl,
+                        text: stx,
+                    });
+                }
+            }
+            vehicles.push(out);
+        }
+        Ok(ListVehiclesResponse {
+            generated_at: ts(now),
+            vehicles,
+        })
+    }
+}
+
+/// One row of an arrivals answer, with its names in `lang`.
+pub(super) fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &str) -> Arrival {
+    let e = &row.entry;
+    let tr = &net.trips[e.trip as usize];
+    let route = &net.routes[tr.route as usize];
+    let st = tr.stops[usize::from(e.j)];
+    let first = e.j == 0;
+    let sched = day_start(e.date) + f64::from(if first { st.dep } else { st.arr });
+    let shown = e.predicted.unwrap_or(sched);
+    let (rl, rt) = names.get("route_short", &route.id, lang, &route.short_name);
+    let (hl, ht) = names.get("headsign", &tr.headsign, lang, &tr.headsign);
+    Arrival {
+        trip_id: tr.id.clone(),
+        route_id: route.id.clone(),
+        route_short_name: Some(LocalizedName { lang: rl, text: rt }),
+        headsign: Some(LocalizedName { lang: hl, text: ht }),
+        mode: mode_of(&route.mode).into(),
+        stop_sequence: st.seq,
+        scheduled_time: ts(sched),
+        predicted_time: e.predicted.and_then(ts),
+        delay_seconds: e.predicted.map_or(0, |p| (p - sched).round() as i32),
+        vehicle_id: row.vehicle.as_deref().unwrap_or_default().to_owned(),
+        stops_away: e.stops_away,
+        status: e.status.into(),
+        minutes: ((shown - now).max(0.0) / 60.0).floor() as i32,
+        occupancy: Occupancy::Unknown.into(),
+    }
+}

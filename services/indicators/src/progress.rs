@@ -2,7 +2,7 @@
 //!
 //! * Rate = actual / target of the same fiscal year × 100, kept as an exact
 //!   fraction ([`ProgressRate`]). Numbers are read as exact decimals
-//!   ([`Decimal`]), never as binary floats, so `1961 / 2000 = 98.05 %` is
+//!   ([`Decimal`], rust_decimal underneath), never as binary floats, so `1961 / 2000 = 98.05 %` is
 //!   exactly 98.05 and displays as `98.1`.
 //! * Display: one decimal, rounded half up on the exact value
 //!   ([`ProgressRate::tenths`]).
@@ -13,24 +13,21 @@
 //! * A policy's rate is the mean of its indicators' unrounded rates
 //!   ([`ProgressRate::mean`]), then rounded for display and judged like an
 //!   indicator's: 48.75 % and 92.72 % average to 70.735 %, shown `70.7`, ○.
-use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
+use num_rational::Ratio;
+use num_traits::{CheckedAdd, CheckedDiv, ToPrimitive};
 use serde::{Deserialize, Serialize};
 
 pub mod table;
 
 /// A non-negative decimal number, read exactly from its text (`1340`,
 /// `34.3`, `30.0`). Keeps the number of decimals written, for display;
-/// comparison is by value (`30.0 == 30`).
-#[derive(Debug, Clone, Copy)]
-pub struct Decimal {
-    /// The digits without the decimal point.
-    units: u128,
-    /// Number of digits after the decimal point.
-    scale: u32,
-}
+/// comparison is by value (`30.0 == 30`). The arithmetic is rust_decimal's;
+/// this type adds the plan files' grammar and bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Decimal(rust_decimal::Decimal);
 
 impl Decimal {
     /// Most digits after the decimal point.
@@ -43,14 +40,15 @@ impl Decimal {
         if scale > Self::MAX_SCALE || units >= 10u128.pow(Self::MAX_DIGITS) {
             return Err(DecimalError::TooLarge(format!("{units}e-{scale}")));
         }
-        Ok(Decimal { units, scale })
+        // Below 10^24, so within rust_decimal's 96-bit mantissa.
+        Ok(Decimal(rust_decimal::Decimal::from_i128_with_scale(
+            units as i128,
+            scale,
+        )))
     }
 
     pub fn from_u64(value: u64) -> Decimal {
-        Decimal {
-            units: u128::from(value),
-            scale: 0,
-        }
+        Decimal(rust_decimal::Decimal::from(value))
     }
 
     /// The decimal a float was written as: the shortest text that reads back
@@ -66,57 +64,24 @@ impl Decimal {
     }
 
     pub fn is_zero(self) -> bool {
-        self.units == 0
+        self.0.is_zero()
     }
 
     /// The nearest float, for charts; not for computing rates.
     pub fn to_f64(self) -> f64 {
-        self.units as f64 / 10f64.powi(self.scale as i32)
+        self.0.to_f64().unwrap_or(f64::NAN)
     }
 
-    /// `(numerator, denominator)` with the value = numerator / denominator.
-    fn fraction(self) -> (u128, u128) {
-        (self.units, 10u128.pow(self.scale))
-    }
-}
-
-impl PartialEq for Decimal {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Decimal {}
-
-impl PartialOrd for Decimal {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Decimal {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Bring both to the larger scale: at most 24 digits + 9 zeros, no overflow.
-        let scale = self.scale.max(other.scale);
-        let a = self.units * 10u128.pow(scale - self.scale);
-        let b = other.units * 10u128.pow(scale - other.scale);
-        a.cmp(&b)
+    /// The exact value as a fraction.
+    fn ratio(self) -> Ratio<u128> {
+        // Never negative (refused on parsing), scale at most MAX_SCALE.
+        Ratio::new(self.0.mantissa() as u128, 10u128.pow(self.0.scale()))
     }
 }
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.scale == 0 {
-            return write!(f, "{}", self.units);
-        }
-        let pow = 10u128.pow(self.scale);
-        write!(
-            f,
-            "{}.{:0width$}",
-            self.units / pow,
-            self.units % pow,
-            width = self.scale as usize
-        )
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -134,28 +99,18 @@ impl FromStr for Decimal {
         if t.starts_with('-') || t.starts_with('−') {
             return Err(DecimalError::Negative(s.to_owned()));
         }
-        let (int, frac) = match t.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (t, ""),
-        };
+        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
         let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
         if int.is_empty() || !digits(int) || !digits(frac) || (t.contains('.') && frac.is_empty()) {
             return Err(DecimalError::Invalid(s.to_owned()));
         }
-        let all = format!("{int}{frac}");
-        let significant = all.trim_start_matches('0');
-        let scale = frac.len() as u32;
-        if scale > Self::MAX_SCALE || significant.len() > Self::MAX_DIGITS as usize {
+        let significant = format!("{int}{frac}").trim_start_matches('0').len();
+        if frac.len() as u32 > Self::MAX_SCALE || significant > Self::MAX_DIGITS as usize {
             return Err(DecimalError::TooLarge(s.to_owned()));
         }
-        let units = if significant.is_empty() {
-            0
-        } else {
-            significant
-                .parse()
-                .map_err(|_| DecimalError::Invalid(s.to_owned()))?
-        };
-        Ok(Decimal { units, scale })
+        rust_decimal::Decimal::from_str_exact(t)
+            .map(Decimal)
+            .map_err(|_| DecimalError::Invalid(s.to_owned()))
     }
 }
 
@@ -183,14 +138,13 @@ pub enum ProgressError {
     Overflow,
 }
 
-/// An exact progress rate in percent, `num / den`, kept unrounded.
+/// An exact progress rate in percent, kept unrounded as a reduced fraction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ProgressRate {
-    // Reduced (gcd 1), den > 0, both at most `LIMIT`, so that `tenths` and
+pub struct ProgressRate(
+    // Numerator and denominator at most `LIMIT`, so that `tenths` and
     // `status` cannot overflow.
-    num: u128,
-    den: u128,
-}
+    Ratio<u128>,
+);
 
 const LIMIT: u128 = 10u128.pow(36);
 
@@ -200,13 +154,9 @@ impl ProgressRate {
         if target.is_zero() {
             return Err(ProgressError::ZeroTarget);
         }
-        let (an, ad) = actual.fraction();
-        let (tn, td) = target.fraction();
-        // (an / ad) / (tn / td) × 100 = an·td·100 / (ad·tn); at most
-        // 10^24 · 10^9 · 100 = 10^35 — within u128 and `LIMIT`.
-        let num = an * td * 100;
-        let den = ad * tn;
-        ProgressRate::from_fraction(num, den)
+        // At most 10^24 · 10^9 · 100 = 10^35 either way: within `LIMIT`.
+        let (a, t) = (actual.ratio(), target.ratio());
+        ProgressRate::from_fraction(a.numer() * t.denom() * 100, a.denom() * t.numer())
     }
 
     /// A rate of `num / den` percent (reduced; `den` must not be zero).
@@ -214,12 +164,14 @@ impl ProgressRate {
         if den == 0 {
             return Err(ProgressError::ZeroTarget);
         }
-        let g = gcd(num, den);
-        let (num, den) = (num / g, den / g);
-        if num > LIMIT || den > LIMIT {
+        ProgressRate::bounded(Ratio::new(num, den))
+    }
+
+    fn bounded(r: Ratio<u128>) -> Result<ProgressRate, ProgressError> {
+        if *r.numer() > LIMIT || *r.denom() > LIMIT {
             return Err(ProgressError::Overflow);
         }
-        Ok(ProgressRate { num, den })
+        Ok(ProgressRate(r))
     }
 
     /// The mean of unrounded rates (a policy's rate); `None` for no rates.
@@ -227,28 +179,22 @@ impl ProgressRate {
         let Some((first, rest)) = rates.split_first() else {
             return Ok(None);
         };
-        let (mut num, mut den) = (first.num, first.den);
-        for r in rest {
-            let g = gcd(den, r.den);
-            let (d1, d2) = (den / g, r.den / g);
-            num = num
-                .checked_mul(d2)
-                .and_then(|a| r.num.checked_mul(d1).and_then(|b| a.checked_add(b)))
-                .ok_or(ProgressError::Overflow)?;
-            den = den.checked_mul(d2).ok_or(ProgressError::Overflow)?;
-            let g = gcd(num, den);
-            (num, den) = (num / g, den / g);
-        }
+        let sum = rest.iter().try_fold(first.0, |acc, r| {
+            acc.checked_add(&r.0).ok_or(ProgressError::Overflow)
+        })?;
         let n = u128::try_from(rates.len()).map_err(|_| ProgressError::Overflow)?;
-        let den = den.checked_mul(n).ok_or(ProgressError::Overflow)?;
-        ProgressRate::from_fraction(num, den).map(Some)
+        let mean = sum
+            .checked_div(&Ratio::from_integer(n))
+            .ok_or(ProgressError::Overflow)?;
+        ProgressRate::bounded(mean).map(Some)
     }
 
     /// The rate in tenths of a percent, rounded half up on the exact value:
     /// 98.05 % → 981, 98.0487… % → 980.
     pub fn tenths(self) -> u128 {
         // floor(rate × 10 + 1/2) = floor((20·num + den) / (2·den)).
-        (20 * self.num + self.den) / (2 * self.den)
+        let (num, den) = (self.0.numer(), self.0.denom());
+        (20 * num + den) / (2 * den)
     }
 
     /// The rate for display: one decimal, rounded half up (`"98.0"`).
@@ -260,12 +206,12 @@ impl ProgressRate {
     /// The nearest float, for charts; the status and the display use the
     /// exact value.
     pub fn to_f64(self) -> f64 {
-        self.num as f64 / self.den as f64
+        *self.0.numer() as f64 / *self.0.denom() as f64
     }
 
     /// Whether the exact rate is at least `percent` %.
     pub fn at_least(self, percent: u32) -> bool {
-        self.num >= u128::from(percent) * self.den
+        self.0 >= Ratio::from_integer(u128::from(percent))
     }
 
     /// The status of the exact (unrounded) rate: ◎, ○ or △.
@@ -285,13 +231,6 @@ impl fmt::Display for ProgressRate {
         let t = self.tenths();
         write!(f, "{}.{}", t / 10, t % 10)
     }
-}
-
-fn gcd(mut a: u128, mut b: u128) -> u128 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a.max(1)
 }
 
 /// 進捗状況, the status of an indicator or a policy in a fiscal year.

@@ -37,27 +37,28 @@ use crate::config::RidesConfig;
 use crate::error::IndicatorError;
 use crate::rollups;
 
-/// A tap as read for pairing, with its stop resolved.
+/// A tap as read for pairing, placed on the network: its `stop_id`,
+/// `route_id` and `trip_id` are the resolved ones (see [`placed`]).
 #[derive(Debug, Clone)]
 struct TapIn {
-    event_id: String,
-    at: DateTime<Utc>,
-    vehicle_id: String,
-    mode: String,
-    on: bool,
-    card_hash: Vec<u8>,
-    medium: String,
-    brand: Option<String>,
-    issuer_country: Option<String>,
-    rider_category: String,
-    num_riders: i16,
-    fare_yen: i32,
-    stop_id: Option<String>,
+    tap: StoredTap,
     stop_sequence: Option<i32>,
-    stop_source: String,
-    route_id: Option<String>,
-    trip_id: Option<String>,
+    /// Where the stop came from: tap, stop_visit, position or unknown.
+    stop_source: &'static str,
     direction_id: Option<i16>,
+}
+
+impl std::ops::Deref for TapIn {
+    type Target = StoredTap;
+    fn deref(&self) -> &StoredTap {
+        &self.tap
+    }
+}
+
+impl TapIn {
+    fn is_on(&self) -> bool {
+        self.tap.action == TapAction::On
+    }
 }
 
 /// A derived ride, as stored in `rides`.
@@ -274,24 +275,14 @@ fn placed(t: StoredTap, index: &TripIndex, max_stop_distance_m: f64) -> TapIn {
     let stop_sequence = visit
         .map(|v| v.stop_sequence)
         .or_else(|| index.sequence_of(trip_id.as_deref()?, stop_id.as_deref()?));
+    let mut tap = t;
+    tap.stop_id = stop_id;
+    tap.route_id = route_id;
+    tap.trip_id = trip_id;
     TapIn {
-        event_id: t.event_id,
-        at: t.at,
-        vehicle_id: t.vehicle_id,
-        mode: t.mode,
-        on: t.action == TapAction::On,
-        card_hash: t.card_hash,
-        medium: t.medium,
-        brand: t.brand,
-        issuer_country: t.issuer_country,
-        rider_category: t.rider_category,
-        num_riders: t.num_riders,
-        fare_yen: t.fare_yen,
-        stop_id,
+        tap,
         stop_sequence,
-        stop_source: stop_source.to_owned(),
-        route_id,
-        trip_id,
+        stop_source,
         direction_id,
     }
 }
@@ -326,7 +317,7 @@ fn pair(
         let mut card_rides: Vec<Ride> = Vec::new();
         let mut open: Option<usize> = None;
         for tap in card_taps {
-            if tap.on {
+            if tap.is_on() {
                 let transfer = card_rides
                     .last()
                     .is_some_and(|prev| is_transfer(prev, tap, groups, transfer_window));
@@ -417,7 +408,7 @@ fn ride_from_on(tap: &TapIn, transfer: bool) -> Ride {
         direction_id: tap.direction_id,
         board_stop_id: tap.stop_id.clone(),
         board_stop_sequence: tap.stop_sequence,
-        board_stop_source: tap.stop_source.clone(),
+        board_stop_source: tap.stop_source.to_owned(),
         alight_stop_id: None,
         alight_stop_sequence: None,
         transfer,
@@ -545,7 +536,7 @@ mod tests {
         let v = placed(visited, &ix, 300.0);
         assert_eq!(
             (
-                v.stop_source.as_str(),
+                v.stop_source,
                 v.stop_id.as_deref(),
                 v.stop_sequence
             ),
@@ -562,7 +553,7 @@ mod tests {
         let p = placed(near, &ix, 300.0);
         assert_eq!(
             (
-                p.stop_source.as_str(),
+                p.stop_source,
                 p.stop_id.as_deref(),
                 p.stop_sequence
             ),
@@ -582,6 +573,9 @@ mod tests {
         });
         let p = placed(far, &index(), 300.0);
         assert_eq!(p.stop_source, "unknown");
-        assert_eq!((p.stop_id, p.trip_id, p.route_id), (None, None, None));
+        assert_eq!(
+            (p.stop_id.as_deref(), p.trip_id.as_deref(), p.route_id.as_deref()),
+            (None, None, None)
+        );
     }
 }

@@ -70,6 +70,17 @@ pub fn parse_lang(lang: &str) -> Result<&'static str, InfoError> {
         })
 }
 
+/// A `limit` asked for: 0 means [`DEFAULT_LIMIT`], at most [`MAX_LIMIT`].
+pub fn parse_limit(limit: u32) -> Result<u32, InfoError> {
+    match limit {
+        0 => Ok(DEFAULT_LIMIT),
+        l if l > MAX_LIMIT => Err(InfoError::InvalidArgument(format!(
+            "limit {l} is too large: at most {MAX_LIMIT}"
+        ))),
+        l => Ok(l),
+    }
+}
+
 /// A mode name as stored by the importer, as the proto enum.
 pub fn mode_of(mode: &str) -> TransitMode {
     match mode {
@@ -274,15 +285,7 @@ impl StaticInfo {
         limit: u32,
     ) -> Result<Vec<Stop>, InfoError> {
         let lang = parse_lang(lang)?;
-        let limit = match limit {
-            0 => DEFAULT_LIMIT,
-            l if l > MAX_LIMIT => {
-                return Err(InfoError::InvalidArgument(format!(
-                    "limit {l} is too large: at most {MAX_LIMIT}"
-                )));
-            }
-            l => l,
-        };
+        let limit = parse_limit(limit)?;
         if query.chars().count() > MAX_QUERY_CHARS {
             return Err(InfoError::InvalidArgument(format!(
                 "query is too long: at most {MAX_QUERY_CHARS} characters"

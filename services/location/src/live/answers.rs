@@ -13,15 +13,7 @@ impl Live {
         now: f64,
     ) -> Result<GetArrivalsResponse, InfoError> {
         let lang = parse_lang(lang)?;
-        let limit = match limit {
-            0 => DEFAULT_LIMIT,
-            l if l > MAX_LIMIT => {
-                return Err(InfoError::InvalidArgument(format!(
-                    "limit {l} is too large: at most {MAX_LIMIT}"
-                )));
-            }
-            l => l,
-        } as usize;
+        let limit = parse_limit(limit)? as usize;
         if stop_id.trim().is_empty() {
             return Err(InfoError::InvalidArgument("stop_id is required".into()));
         }

@@ -24,7 +24,7 @@ use crate::board::{self, Board, Row};
 use crate::config::LiveConfig;
 use crate::crowding::Loads;
 use crate::metrics::LocationMetrics;
-use crate::static_info::{DEFAULT_LIMIT, InfoError, MAX_LIMIT, mode_of, parse_lang};
+use crate::static_info::{InfoError, mode_of, parse_lang, parse_limit};
 
 mod answers;
 mod tasks;

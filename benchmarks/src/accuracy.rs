@@ -334,7 +334,7 @@ fn write(dir: &Path, o: &Outcome, args: &AccuracyArgs, command_line: &str) -> an
         dir.join("accuracy.json"),
         serde_json::to_string_pretty(o)? + "\n",
     )?;
-    std::fs::write(dir.join("accuracy.svg"), svg(o))?;
+    std::fs::write(dir.join("accuracy.svg"), svg(o)?)?;
     let mut md = String::new();
     let _ = writeln!(md, "# Arrival-prediction accuracy\n");
     let _ = writeln!(
@@ -439,132 +439,92 @@ fn write(dir: &Path, o: &Outcome, args: &AccuracyArgs, command_line: &str) -> an
     Ok(())
 }
 
-/// Two panels drawn by hand: bucket accuracy (bars) and MAE by horizon (lines).
-fn svg(o: &Outcome) -> String {
-    let colors = ["#1b7837", "#999999", "#d6604d"];
-    let (w, h) = (900.0, 380.0);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    // Left panel: bars.
-    let (x0, y0, pw, ph) = (60.0, 40.0, 360.0, 280.0);
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="22" font-size="14">Accuracy by bucket (%)</text>"#,
-        x0
-    );
-    for k in 0..=5 {
-        let v = 20.0 * f64::from(k);
-        let y = y0 + ph - ph * v / 100.0;
-        let _ = writeln!(
-            s,
-            r##"<line x1="{x0}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{v:.0}</text>"##,
-            x0 + pw,
-            x0 - 6.0,
-            y + 4.0
-        );
-    }
+/// Two panels: bucket accuracy (bars) and mean absolute error by horizon
+/// (lines), one colour per predictor.
+fn svg(o: &Outcome) -> anyhow::Result<String> {
+    let mut out = String::new();
+    draw_accuracy(&mut out, o).map_err(|e| anyhow::anyhow!("cannot draw the chart: {e}"))?;
+    Ok(out)
+}
+
+fn draw_accuracy(out: &mut String, o: &Outcome) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let colors = [
+        RGBColor(0x1b, 0x78, 0x37),
+        RGBColor(0x99, 0x99, 0x99),
+        RGBColor(0xd6, 0x60, 0x4d),
+    ];
+    let root = SVGBackend::with_string(out, (900, 380)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(450);
+
     let labels = ["0-3", "3-6", "6-10", "10-15", "overall"];
-    let group = pw / labels.len() as f64;
-    for (g, label) in labels.iter().enumerate() {
-        for (m, (_, sc)) in o.scores.iter().enumerate() {
+    let mut bars = ChartBuilder::on(&left)
+        .caption("Accuracy by bucket (%)", ("sans-serif", 15))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(40)
+        .build_cartesian_2d((0..labels.len() as u32 - 1).into_segmented(), 0.0..100.0)?;
+    bars.configure_mesh()
+        .disable_x_mesh()
+        .x_desc("minutes ahead")
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) => labels.get(*i as usize).copied().unwrap_or("").into(),
+            _ => String::new(),
+        })
+        .draw()?;
+    let per_group = o.scores.len().max(1) as u32 + 1;
+    for (m, (_, sc)) in o.scores.iter().enumerate() {
+        let color = colors[m % colors.len()];
+        bars.draw_series((0..labels.len()).map(|g| {
             let v = if g < 4 { sc.bucket(g) } else { sc.overall() };
-            let bw = group / 4.0;
-            let x = x0 + group * g as f64 + bw * (m as f64 + 0.5);
-            let bh = ph * v / 100.0;
-            let _ = writeln!(
-                s,
-                r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="{}"/>"#,
-                y0 + ph - bh,
-                bw - 2.0,
-                colors[m]
+            // Each group is split in `per_group` slots; predictor m takes slot m.
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(g as u32), 0.0),
+                    (SegmentValue::Exact(g as u32 + 1), v),
+                ],
+                color.filled(),
             );
-        }
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{label}</text>"#,
-            x0 + group * (g as f64 + 0.5),
-            y0 + ph + 16.0
-        );
+            let width = 360 / labels.len() as u32;
+            let slot = width / per_group;
+            let l = slot / 2 + slot * m as u32;
+            bar.set_margin(0, 0, l, width.saturating_sub(l + slot));
+            bar
+        }))?;
     }
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">minutes ahead</text>"#,
-        x0 + pw / 2.0,
-        y0 + ph + 32.0
-    );
-    // Right panel: MAE lines.
-    let (x1, pw2) = (500.0, 360.0);
+
     let max = o
         .scores
         .iter()
         .flat_map(|(_, sc)| (0..15).filter_map(|m| sc.mae_min(m)))
         .fold(1.0f64, f64::max)
         .ceil();
-    let _ = writeln!(
-        s,
-        r#"<text x="{x1}" y="22" font-size="14">Mean absolute error (min) by horizon</text>"#
-    );
-    for k in 0..=4 {
-        let v = max * f64::from(k) / 4.0;
-        let y = y0 + ph - ph * v / max;
-        let _ = writeln!(
-            s,
-            r##"<line x1="{x1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{v:.1}</text>"##,
-            x1 + pw2,
-            x1 - 6.0,
-            y + 4.0
-        );
-    }
-    for m in (0..=15).step_by(3) {
-        let x = x1 + pw2 * f64::from(m) / 15.0;
-        let _ = writeln!(
-            s,
-            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{m}</text>"#,
-            y0 + ph + 16.0
-        );
-    }
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">minutes ahead</text>"#,
-        x1 + pw2 / 2.0,
-        y0 + ph + 32.0
-    );
+    let mut lines = ChartBuilder::on(&right)
+        .caption("Mean absolute error (min) by horizon", ("sans-serif", 15))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0.0..15.0, 0.0..max)?;
+    lines.configure_mesh().x_desc("minutes ahead").draw()?;
     for (m, (name, sc)) in o.scores.iter().enumerate() {
-        let pts: Vec<String> = (0..15)
-            .filter_map(|b| {
-                sc.mae_min(b).map(|v| {
-                    format!(
-                        "{:.1},{:.1}",
-                        x1 + pw2 * (b as f64 + 0.5) / 15.0,
-                        y0 + ph - ph * v / max
-                    )
-                })
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5"/>"#,
-            pts.join(" "),
-            colors[m]
-        );
-        let ly = 60.0 + 18.0 * m as f64;
-        let _ = writeln!(
-            s,
-            r#"<rect x="{:.1}" y="{:.1}" width="12" height="12" fill="{}"/><text x="{:.1}" y="{:.1}">{name} ({:.1} %)</text>"#,
-            x1 + 10.0,
-            ly - 10.0,
-            colors[m],
-            x1 + 28.0,
-            ly,
-            sc.overall()
-        );
+        let color = colors[m % colors.len()];
+        lines
+            .draw_series(LineSeries::new(
+                (0..15).filter_map(|b| sc.mae_min(b).map(|v| (b as f64 + 0.5, v))),
+                color.stroke_width(2),
+            ))?
+            .label(format!("{name} ({:.1} %)", sc.overall()))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
     }
-    s.push_str("</svg>\n");
-    s
+    lines
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 /// Plays `positions` noisy positions of a simulated day through one tracker

@@ -4,6 +4,7 @@
 //! open data). See README.md for the counting rules.
 pub mod app;
 pub mod backoffice;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod export;

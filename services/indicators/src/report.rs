@@ -1,6 +1,5 @@
 //! Reports laid out like the plan's progress table: CSV, XLSX and an SVG
 //! trend chart of cumulative fiscal-year tap-payment uses against the target.
-use std::fmt::Write as _;
 
 use rust_xlsxwriter::{Format, Workbook};
 
@@ -308,118 +307,122 @@ pub fn grouped(v: f64) -> String {
 
 /// SVG: cumulative fiscal-year tap-payment uses per month (bars) against the
 /// straight line from 0 to the fiscal year's target (the pace that meets it).
-pub fn svg(r: &Report) -> String {
-    let (w, h) = (760.0_f64, 420.0_f64);
-    let (left, right, top, bottom) = (80.0, 20.0, 50.0, 60.0);
+pub fn svg(r: &Report) -> Result<String, IndicatorError> {
     let target = r
         .rows
         .iter()
         .find(|x| x.id == "tap_payment_uses")
         .and_then(|x| x.target)
         .map(Decimal::to_f64);
-    let mut cum = Vec::new();
-    let mut acc = 0u64;
     let last_month = match r.period {
         Period::Month(m) => Some(m.to_string()),
         Period::FiscalYear(_) => None,
     };
+    let mut cum: Vec<f64> = Vec::new();
+    let mut acc = 0u64;
     for (m, v) in &r.monthly_uses {
         acc += v;
-        cum.push((m.clone(), acc));
+        cum.push(acc as f64);
         if last_month.as_deref() == Some(m.as_str()) {
             break;
         }
     }
+    let months: Vec<String> = r
+        .monthly_uses
+        .iter()
+        .map(|(m, _)| format!("{}月", m.get(5..).unwrap_or(m).trim_start_matches('0')))
+        .collect();
+    // Headroom above the highest figure for the legend.
     let max = cum
         .iter()
-        .map(|c| c.1 as f64)
+        .copied()
         .fold(target.unwrap_or(0.0), f64::max)
         .max(1.0)
-        * 1.1;
-    let plot_w = w - left - right;
-    let plot_h = h - top - bottom;
-    let bw = plot_w / 12.0;
-    let y = |v: f64| top + plot_h - v / max * plot_h;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="{left}" y="24" font-size="16">タッチ決済利用者数（延べ）年度累計 — {} / 目標 {}</text>"#,
+        * 1.4;
+    let title = format!(
+        "タッチ決済利用者数（延べ）年度累計 — {} / 目標 {}",
         r.period.label_ja(),
         target.map(grouped).unwrap_or_else(|| "なし".into())
     );
-    for i in 0..=5 {
-        let v = max / 5.0 * f64::from(i);
-        let yy = y(v);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
-            w - right,
-            left - 6.0,
-            yy + 4.0,
-            grouped(v)
-        );
-    }
-    for (i, (m, _)) in r.monthly_uses.iter().enumerate() {
-        let x = left + bw * i as f64;
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}月</text>"#,
-            x + bw / 2.0,
-            h - bottom + 18.0,
-            m.get(5..).unwrap_or(m).trim_start_matches('0')
-        );
-    }
-    for (i, (_, v)) in cum.iter().enumerate() {
-        let x = left + bw * i as f64 + bw * 0.15;
-        let yy = y(*v as f64);
-        let _ = writeln!(
-            s,
-            r##"<rect x="{x:.1}" y="{yy:.1}" width="{:.1}" height="{:.1}" fill="#1f77b4"><title>{}</title></rect>"##,
-            bw * 0.7,
-            top + plot_h - yy,
-            grouped(*v as f64)
-        );
-    }
+    let mut out = String::new();
+    draw_cumulative(&mut out, &title, &months, &cum, target, max)
+        .map_err(|e| IndicatorError::Report(format!("cannot draw the chart: {e}")))?;
+    Ok(out)
+}
+
+fn draw_cumulative(
+    out: &mut String,
+    title: &str,
+    months: &[String],
+    cum: &[f64],
+    target: Option<f64>,
+    max: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let root = SVGBackend::with_string(out, (760, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let n = months.len().max(1) as u32;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(80)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..max)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .y_labels(6)
+        .y_label_formatter(&|v| grouped(*v))
+        .x_labels(months.len())
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) => months.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()?;
+    let blue = RGBColor(0x1f, 0x77, 0xb4);
+    let red = RGBColor(0xd6, 0x27, 0x28);
+    chart
+        .draw_series(cum.iter().enumerate().map(|(i, v)| {
+            let i = i as u32;
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), *v),
+                ],
+                blue.filled(),
+            );
+            bar.set_margin(0, 0, 6, 6);
+            bar
+        }))?
+        .label("年度累計実績")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], blue.filled()));
     if let Some(t) = target {
-        // Pace line: target × months elapsed / 12, and the annual target.
-        let _ = writeln!(
-            s,
-            r##"<line x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#d62728" stroke-width="2" stroke-dasharray="6 4"/>"##,
-            y(0.0),
-            left + plot_w,
-            y(t)
-        );
-        let _ = writeln!(
-            s,
-            r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#d62728"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#d62728">年度目標 {}</text>"##,
-            left + plot_w,
-            y(t),
-            y(t),
-            left + plot_w,
-            y(t) - 4.0,
-            grouped(t)
-        );
+        // Pace: target × months elapsed / 12; and the annual target itself.
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(SegmentValue::Exact(0), 0.0), (SegmentValue::Exact(n), t)],
+                6,
+                4,
+                red.stroke_width(2),
+            ))?
+            .label("目標ペース（年度目標×経過月/12）")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], red.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(
+                [(SegmentValue::Exact(0), t), (SegmentValue::Exact(n), t)],
+                red,
+            ))?
+            .label(format!("年度目標 {}", grouped(t)))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], red));
     }
-    let _ = writeln!(
-        s,
-        r##"<line x1="{left}" x2="{left}" y1="{top}" y2="{:.1}" stroke="#333"/><line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#333"/>"##,
-        top + plot_h,
-        left + plot_w,
-        top + plot_h,
-        top + plot_h
-    );
-    let _ = writeln!(
-        s,
-        r##"<text x="{left}" y="{:.1}">■ 年度累計実績　┅ 目標ペース（年度目標×経過月/12）</text>"##,
-        h - 12.0
-    );
-    s.push_str("</svg>\n");
-    s
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 #[cfg(test)]

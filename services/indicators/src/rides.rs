@@ -535,11 +535,7 @@ mod tests {
         });
         let v = placed(visited, &ix, 300.0);
         assert_eq!(
-            (
-                v.stop_source,
-                v.stop_id.as_deref(),
-                v.stop_sequence
-            ),
+            (v.stop_source, v.stop_id.as_deref(), v.stop_sequence),
             ("stop_visit", Some("tenmonkan"), Some(4))
         );
 
@@ -552,11 +548,7 @@ mod tests {
         });
         let p = placed(near, &ix, 300.0);
         assert_eq!(
-            (
-                p.stop_source,
-                p.stop_id.as_deref(),
-                p.stop_sequence
-            ),
+            (p.stop_source, p.stop_id.as_deref(), p.stop_sequence),
             ("position", Some("izuro"), Some(5))
         );
         assert_eq!(p.trip_id.as_deref(), Some("trip-1"));
@@ -574,7 +566,11 @@ mod tests {
         let p = placed(far, &index(), 300.0);
         assert_eq!(p.stop_source, "unknown");
         assert_eq!(
-            (p.stop_id.as_deref(), p.trip_id.as_deref(), p.route_id.as_deref()),
+            (
+                p.stop_id.as_deref(),
+                p.trip_id.as_deref(),
+                p.route_id.as_deref()
+            ),
             (None, None, None)
         );
     }

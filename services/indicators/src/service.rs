@@ -133,7 +133,7 @@ impl Indicators {
         let content = match format {
             ReportFormat::Csv => report::csv(&r, cap.as_ref())?,
             ReportFormat::Xlsx => report::xlsx(&r, cap.as_ref())?,
-            ReportFormat::Svg => report::svg(&r).into_bytes(),
+            ReportFormat::Svg => report::svg(&r)?.into_bytes(),
         };
         Ok(ReportFile {
             file_name: format!("indicators-{}.{}", period.slug(), format.extension()),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kagoshima_ingest::{Application, IngestConfig};
-use kagoshima_runtime::{auth::hash_token_hex, config, shutdown, telemetry};
+use kagoshima_runtime::{auth::hash_token_hex, cli, telemetry};
 
 /// Kagoshima transit ingest: stores what onboard devices publish over MQTT and
 /// what back offices upload over gRPC, validated and exactly once.
@@ -20,9 +20,8 @@ use kagoshima_runtime::{auth::hash_token_hex, config, shutdown, telemetry};
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Cli {
-    /// TOML configuration file.
-    #[arg(long, short, env = "KAGOSHIMA_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    file: cli::ConfigFile,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -61,10 +60,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     kagoshima_runtime::memory::avoid_transparent_huge_pages();
-    let cli = Cli::parse();
-    let config: IngestConfig =
-        config::load(cli.config.as_deref()).context("loading the configuration")?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let args = Cli::parse();
+    let config: IngestConfig = args.file.load().context("loading the configuration")?;
+    match args.command.unwrap_or(Command::Serve) {
         Command::HashToken { token } => {
             println!("{}", hash_token_hex(&token));
             Ok(())
@@ -91,10 +89,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", report.text);
             std::process::exit(if report.valid { 0 } else { 1 });
         }
-        Command::ShowConfig => {
-            println!("{}", config::redacted_toml(&config)?);
-            Ok(())
-        }
+        Command::ShowConfig => Ok(cli::print_config(&config)?),
         Command::Migrate => {
             telemetry::init(&config.log.filter, config.log.format);
             kagoshima_storage::Store::open(config.database.url.expose(), 2).await?;
@@ -102,17 +97,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
-            telemetry::init(&config.log.filter, config.log.format);
-            let shutdown = shutdown::Shutdown::new();
-            shutdown::on_signals(shutdown.clone());
-            let app = Application::build(config).await?;
-            println!(
-                "ingest: gRPC on {}, metrics and health on http://{}",
-                app.grpc_addr(),
-                app.http_addr()
-            );
-            app.run_until_stopped(shutdown).await?;
-            Ok(())
+            let log = config.log.clone();
+            cli::serve(&log, |stop| async move {
+                let app = Application::build(config).await?;
+                println!(
+                    "ingest: gRPC on {}, metrics and health on http://{}",
+                    app.grpc_addr(),
+                    app.http_addr()
+                );
+                app.run_until_stopped(stop).await?;
+                Ok(())
+            })
+            .await
         }
     }
 }

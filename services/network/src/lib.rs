@@ -8,6 +8,7 @@
 //! Tables (see `migrations/20261124000002_network.sql`): `feed_versions` and
 //! the `network_*` tables, each keyed by `feed_version_id`.
 
+pub mod cli;
 pub mod feed;
 pub mod import;
 pub mod read;

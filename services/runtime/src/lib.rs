@@ -3,6 +3,7 @@
 
 pub mod admin_http;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod host;
 pub mod http_error;

@@ -3,11 +3,9 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use kagoshima_runtime::{auth, config, shutdown, telemetry};
+use kagoshima_runtime::{auth, cli};
 use kagoshima_web::{Application, WebConfig};
 
 /// Kagoshima transit web front: the passenger page (/), stop signage
@@ -20,9 +18,8 @@ use kagoshima_web::{Application, WebConfig};
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Cli {
-    /// TOML configuration file.
-    #[arg(long, short, env = "KAGOSHIMA_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    file: cli::ConfigFile,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -40,26 +37,23 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     kagoshima_runtime::memory::avoid_transparent_huge_pages();
-    let cli = Cli::parse();
-    let config: WebConfig =
-        config::load(cli.config.as_deref()).context("loading the configuration")?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::ShowConfig => {
-            println!("{}", config::redacted_toml(&config)?);
-            Ok(())
-        }
+    let args = Cli::parse();
+    let config: WebConfig = args.file.load().context("loading the configuration")?;
+    match args.command.unwrap_or(Command::Serve) {
+        Command::ShowConfig => Ok(cli::print_config(&config)?),
         Command::HashToken { token } => {
             println!("{}", auth::hash_token_hex(&token));
             Ok(())
         }
         Command::Serve => {
-            telemetry::init(&config.log.filter, config.log.format);
-            let shutdown = shutdown::Shutdown::new();
-            shutdown::on_signals(shutdown.clone());
-            let app = Application::build(config).await?;
-            println!("web: pages and JSON API on http://{}", app.addr());
-            app.run_until_stopped(shutdown).await?;
-            Ok(())
+            let log = config.log.clone();
+            cli::serve(&log, |stop| async move {
+                let app = Application::build(config).await?;
+                println!("web: pages and JSON API on http://{}", app.addr());
+                app.run_until_stopped(stop).await?;
+                Ok(())
+            })
+            .await
         }
     }
 }

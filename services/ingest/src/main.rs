@@ -28,12 +28,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the service (the default).
-    Serve,
+    #[command(flatten)]
+    Service(cli::ServiceCommand),
     /// Apply database migrations and exit.
     Migrate,
-    /// Print the effective configuration (secrets redacted) and exit.
-    ShowConfig,
     /// Check a payload file against the device contract, as the service would
     /// judge it, and list every problem at once. Exits 1 when it is refused.
     ///
@@ -62,7 +60,10 @@ async fn main() -> anyhow::Result<()> {
     kagoshima_runtime::memory::avoid_transparent_huge_pages();
     let args = Cli::parse();
     let config: IngestConfig = args.file.load().context("loading the configuration")?;
-    match args.command.unwrap_or(Command::Serve) {
+    match args
+        .command
+        .unwrap_or(Command::Service(cli::ServiceCommand::Serve))
+    {
         Command::HashToken { token } => {
             println!("{}", hash_token_hex(&token));
             Ok(())
@@ -89,14 +90,14 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", report.text);
             std::process::exit(if report.valid { 0 } else { 1 });
         }
-        Command::ShowConfig => Ok(cli::print_config(&config)?),
+        Command::Service(cli::ServiceCommand::ShowConfig) => Ok(cli::print_config(&config)?),
         Command::Migrate => {
             telemetry::init(&config.log.filter, config.log.format);
             kagoshima_storage::Store::open(config.database.url.expose(), 2).await?;
             println!("migrations applied");
             Ok(())
         }
-        Command::Serve => {
+        Command::Service(cli::ServiceCommand::Serve) => {
             let log = config.log.clone();
             cli::serve(&log, |stop| async move {
                 let app = Application::build(config).await?;

@@ -4,9 +4,9 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use kagoshima_location::{Application, LocationConfig};
-use kagoshima_runtime::cli;
+use kagoshima_runtime::cli::{self, ServiceCommand};
 
 /// Kagoshima transit location service: PassengerService (gRPC, with health
 /// and reflection) and the GTFS-Realtime feeds over HTTP (/gtfs-rt/...).
@@ -21,15 +21,7 @@ struct Cli {
     #[command(flatten)]
     file: cli::ConfigFile,
     #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the service (the default).
-    Serve,
-    /// Print the effective configuration (secrets redacted) and exit.
-    ShowConfig,
+    command: Option<ServiceCommand>,
 }
 
 #[tokio::main]
@@ -37,9 +29,9 @@ async fn main() -> anyhow::Result<()> {
     kagoshima_runtime::memory::avoid_transparent_huge_pages();
     let args = Cli::parse();
     let config: LocationConfig = args.file.load().context("loading the configuration")?;
-    match args.command.unwrap_or(Command::Serve) {
-        Command::ShowConfig => Ok(cli::print_config(&config)?),
-        Command::Serve => {
+    match args.command.unwrap_or(ServiceCommand::Serve) {
+        ServiceCommand::ShowConfig => Ok(cli::print_config(&config)?),
+        ServiceCommand::Serve => {
             let log = config.log.clone();
             cli::serve(&log, |stop| async move {
                 let app = Application::build(config).await?;

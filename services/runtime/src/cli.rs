@@ -31,6 +31,15 @@ impl ConfigFile {
     }
 }
 
+/// The commands every service has; a binary flattens them into its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum ServiceCommand {
+    /// Run the service (the default).
+    Serve,
+    /// Print the effective configuration (secrets redacted) and exit.
+    ShowConfig,
+}
+
 /// `show-config`: the effective configuration, secrets redacted, on stdout.
 pub fn print_config<T: Serialize>(config: &T) -> Result<(), ConfigError> {
     println!("{}", config::redacted_toml(config)?);

@@ -26,10 +26,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the service (the default).
-    Serve,
-    /// Print the effective configuration (secrets redacted) and exit.
-    ShowConfig,
+    #[command(flatten)]
+    Service(cli::ServiceCommand),
     /// Print the SHA-256 of a bureau token, for `auth.tokens`.
     HashToken { token: String },
 }
@@ -39,13 +37,16 @@ async fn main() -> anyhow::Result<()> {
     kagoshima_runtime::memory::avoid_transparent_huge_pages();
     let args = Cli::parse();
     let config: WebConfig = args.file.load().context("loading the configuration")?;
-    match args.command.unwrap_or(Command::Serve) {
-        Command::ShowConfig => Ok(cli::print_config(&config)?),
+    match args
+        .command
+        .unwrap_or(Command::Service(cli::ServiceCommand::Serve))
+    {
+        Command::Service(cli::ServiceCommand::ShowConfig) => Ok(cli::print_config(&config)?),
         Command::HashToken { token } => {
             println!("{}", auth::hash_token_hex(&token));
             Ok(())
         }
-        Command::Serve => {
+        Command::Service(cli::ServiceCommand::Serve) => {
             let log = config.log.clone();
             cli::serve(&log, |stop| async move {
                 let app = Application::build(config).await?;

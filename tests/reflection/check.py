@@ -32,19 +32,20 @@ def main():
     ingest, location, indicators, token_file = sys.argv[1:5]
     vehicle = sys.argv[5] if len(sys.argv) > 5 else None
     failures = []
-    for addr, own in [
-        (ingest, PKG + "IngestService"),
-        (location, PKG + "PassengerService"),
-        (indicators, PKG + "IndicatorService"),
+    for addr, owns in [
+        (ingest, {PKG + "IngestService"}),
+        (location, {PKG + "PassengerService", PKG + "AlertService"}),
+        (indicators, {PKG + "IndicatorService"}),
     ]:
         _, database, found = services(addr)
         print(f"{addr}: {', '.join(sorted(found))}")
-        if found != COMMON | {own}:
-            failures.append(f"{addr} lists {sorted(found)}, expected {sorted(COMMON | {own})}")
-        # The service's descriptor resolves, with its methods.
+        if found != COMMON | owns:
+            failures.append(f"{addr} lists {sorted(found)}, expected {sorted(COMMON | owns)}")
+        # Each service's descriptor resolves, with its methods.
         pool = DescriptorPool(database)
-        methods = [m.name for m in pool.FindServiceByName(own).methods]
-        print(f"  {own}: {', '.join(methods)}")
+        for own in sorted(owns):
+            methods = [m.name for m in pool.FindServiceByName(own).methods]
+            print(f"  {own}: {', '.join(methods)}")
 
     channel, database, _ = services(ingest)
     pool = DescriptorPool(database)

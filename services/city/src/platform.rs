@@ -105,6 +105,8 @@ impl Platform {
         // The web front asks on behalf of every passenger: limit each
         // passenger by the address the web forwards, not the web itself.
         location.rate_limit.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+        // The bureau publishes service alerts (AlertService).
+        location.auth.tokens.clone_from(&config.bureau);
         let location = kagoshima_location::Application::build(location)
             .await
             .context("starting location")?;

@@ -4,8 +4,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use kagoshima_domain::validation::Validator;
-use kagoshima_proto::v1::passenger_service_server::PassengerServiceServer;
+use kagoshima_proto::v1::{
+    alert_service_server::AlertServiceServer, passenger_service_server::PassengerServiceServer,
+};
 use kagoshima_runtime::{
+    auth::TokenSet,
     host::{GrpcServices, Host, ServeError},
     rate_limit::RateLimiter,
     shutdown::Shutdown,
@@ -13,7 +16,12 @@ use kagoshima_runtime::{
 use kagoshima_storage::Store;
 
 use crate::{
-    LocationConfig, grpc::PassengerApi, http, live::Live, metrics::LocationMetrics,
+    LocationConfig,
+    alerts::{Alerts, grpc::AlertApi},
+    grpc::PassengerApi,
+    http,
+    live::Live,
+    metrics::LocationMetrics,
     static_info::StaticInfo,
 };
 
@@ -25,10 +33,13 @@ pub enum LocationError {
     Bind(#[from] kagoshima_runtime::settings::BindError),
     #[error(transparent)]
     Serve(#[from] ServeError),
+    #[error(transparent)]
+    BadToken(#[from] kagoshima_runtime::auth::BadTokenHash),
 }
 
 pub struct Application {
     config: LocationConfig,
+    tokens: TokenSet,
     store: Store,
     host: Host,
     metrics: LocationMetrics,
@@ -37,6 +48,10 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: LocationConfig) -> Result<Application, LocationError> {
+        let tokens = TokenSet::new(&config.auth.tokens)?;
+        if tokens.is_empty() {
+            tracing::warn!("no bureau tokens configured: every AlertService call will be refused");
+        }
         let store = Store::open(
             config.database.url.expose(),
             config.database.max_connections,
@@ -46,6 +61,7 @@ impl Application {
         let metrics = LocationMetrics::register(host.registry());
         Ok(Application {
             config,
+            tokens,
             store,
             host,
             metrics,
@@ -74,6 +90,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), LocationError> {
         let Application {
             config,
+            tokens,
             store,
             host,
             metrics,
@@ -85,7 +102,16 @@ impl Application {
         if let Err(e) = live.refresh_network(store.pool()).await {
             tracing::warn!(error = %e, "cannot load the live network yet; retrying in the background");
         }
+        let alerts = Alerts::default();
+        if let Err(e) = alerts.reload(store.pool()).await {
+            tracing::warn!(error = %e, "cannot load the service alerts yet; retrying in the background");
+        }
         let tasks = [
+            tokio::spawn(crate::alerts::reloader(
+                alerts.clone(),
+                store.pool().clone(),
+                shutdown.clone(),
+            )),
             tokio::spawn(crate::live::visit_writer(
                 store.pool().clone(),
                 visits,
@@ -115,13 +141,21 @@ impl Application {
         *live_handle.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
         let limiter = RateLimiter::new(config.rate_limit.clone());
         let passenger = tonic::service::interceptor::InterceptedService::new(
-            PassengerServiceServer::new(PassengerApi::new(info.clone(), live.clone())),
+            PassengerServiceServer::new(PassengerApi::new(
+                info.clone(),
+                live.clone(),
+                alerts.clone(),
+            )),
             limiter.clone().interceptor(),
+        );
+        let alert_admin = tonic::service::interceptor::InterceptedService::new(
+            AlertServiceServer::new(AlertApi::new(store.pool().clone(), alerts.clone())),
+            tokens.interceptor(),
         );
         let served = host
             .serve(
-                GrpcServices::new().with(passenger),
-                Some(http::router(limiter, live)),
+                GrpcServices::new().with(passenger).with(alert_admin),
+                Some(http::router(limiter, live, alerts)),
                 shutdown,
             )
             .await;

@@ -1,7 +1,7 @@
 //! The location service's configuration: defaults, then the TOML file given
 //! with `--config`, then `KAGOSHIMA_<SECTION>__<KEY>` and `DATABASE_URL`.
 use kagoshima_domain::validation::ValidationConfig;
-pub use kagoshima_runtime::settings::{DatabaseConfig, ListenConfig, LogConfig};
+pub use kagoshima_runtime::settings::{AuthConfig, DatabaseConfig, ListenConfig, LogConfig};
 use kagoshima_runtime::{rate_limit::RateLimitConfig, secret::Secret};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,9 @@ pub struct LocationConfig {
     /// The device contract's limits, as ingest applies them (service area,
     /// clock skew, age): location refuses what ingest dead-letters.
     pub validation: ValidationConfig,
+    /// Bureau tokens for AlertService (`[[auth.tokens]]`, SHA-256 only);
+    /// without any, every AlertService call is refused.
+    pub auth: AuthConfig,
 }
 
 impl Default for LocationConfig {
@@ -36,6 +39,7 @@ impl Default for LocationConfig {
             live: LiveConfig::default(),
             mqtt: MqttConfig::default(),
             validation: ValidationConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }

@@ -7,25 +7,28 @@ use std::time::Duration;
 use futures::Stream;
 use kagoshima_proto::v1::{
     GetArrivalsRequest, GetArrivalsResponse, GetRouteShapeRequest, GetStopRequest, GetStopResponse,
-    GetStopTimetableRequest, GetStopTimetableResponse, ListRoutesRequest, ListRoutesResponse,
-    ListVehiclesRequest, ListVehiclesResponse, NearbyStop, NearbyStopsRequest, NearbyStopsResponse,
-    RouteShape, SearchStopsRequest, SearchStopsResponse, StreamArrivalsRequest,
-    StreamVehiclesRequest, TransitMode, passenger_service_server::PassengerService,
+    GetStopTimetableRequest, GetStopTimetableResponse, ListAlertsRequest, ListAlertsResponse,
+    ListRoutesRequest, ListRoutesResponse, ListVehiclesRequest, ListVehiclesResponse, NearbyStop,
+    NearbyStopsRequest, NearbyStopsResponse, RouteShape, SearchStopsRequest, SearchStopsResponse,
+    StreamArrivalsRequest, StreamVehiclesRequest, TransitMode,
+    passenger_service_server::PassengerService,
 };
 use tonic::{Request, Response, Status};
 
+use crate::alerts::{self, Alerts};
 use crate::live::{Live, now};
-use crate::static_info::{InfoError, StaticInfo};
+use crate::static_info::{InfoError, StaticInfo, parse_lang};
 
 #[derive(Debug, Clone)]
 pub struct PassengerApi {
     info: StaticInfo,
     live: Live,
+    alerts: Alerts,
 }
 
 impl PassengerApi {
-    pub fn new(info: StaticInfo, live: Live) -> PassengerApi {
-        PassengerApi { info, live }
+    pub fn new(info: StaticInfo, live: Live, alerts: Alerts) -> PassengerApi {
+        PassengerApi { info, live, alerts }
     }
 }
 
@@ -242,5 +245,21 @@ impl PassengerService for PassengerApi {
             .stop_timetable(&r.stop_id, Some(&r.date), Some(&r.route_id), &r.lang)
             .await?;
         Ok(Response::new(answer))
+    }
+
+    async fn list_alerts(
+        &self,
+        request: Request<ListAlertsRequest>,
+    ) -> Result<Response<ListAlertsResponse>, Status> {
+        let r = request.into_inner();
+        let lang = parse_lang(&r.lang)?;
+        let subject = self.info.alert_subject(&r.stop_id, &r.route_id).await?;
+        let alerts = self.alerts.in_force(chrono::Utc::now(), subject.as_ref());
+        Ok(Response::new(ListAlertsResponse {
+            alerts: alerts
+                .iter()
+                .map(|a| alerts::to_proto(a, Some(lang)))
+                .collect(),
+        }))
     }
 }

@@ -14,6 +14,7 @@ use gtfs_realtime::{
 };
 use kagoshima_tracker::VehicleStatus;
 
+use crate::alerts::Alerts;
 use crate::live::{Live, now};
 
 /// Which feed.
@@ -21,6 +22,7 @@ use crate::live::{Live, now};
 pub enum Kind {
     VehiclePositions,
     TripUpdates,
+    Alerts,
 }
 
 /// Cached feeds: (built at, unix seconds) → message.
@@ -32,7 +34,7 @@ type Cached = (u64, Arc<FeedMessage>);
 
 impl Cache {
     /// The feed and its header timestamp (whole seconds: Last-Modified).
-    pub fn get(&self, live: &Live, kind: Kind) -> (u64, Arc<FeedMessage>) {
+    pub fn get(&self, live: &Live, alerts: &Alerts, kind: Kind) -> (u64, Arc<FeedMessage>) {
         let t = now();
         let max_age = live.config().gtfs_rt_cache_s;
         let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -42,7 +44,12 @@ impl Cache {
             return (*at, m.clone());
         }
         let at = t as u64;
-        let m = Arc::new(build(live, kind, at as f64, 90.0 - max_age as f64));
+        let m = Arc::new(match kind {
+            Kind::Alerts => {
+                alerts.feed(chrono::DateTime::from_timestamp(at as i64, 0).unwrap_or_default())
+            }
+            _ => build(live, kind, at as f64, 90.0 - max_age as f64),
+        });
         cache.insert(kind, (at, m.clone()));
         (at, m)
     }
@@ -145,6 +152,8 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                         ..FeedEntity::default()
                     });
                 }
+                // Built from the alerts, never from the vehicles.
+                Kind::Alerts => {}
                 Kind::TripUpdates => {
                     let mut by_trip: Vec<(u32, chrono::NaiveDate, Vec<StopTimeUpdate>)> =
                         Vec::new();

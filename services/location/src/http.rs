@@ -4,6 +4,7 @@
 //!
 //! - `GET /gtfs-rt/vehicle-positions`
 //! - `GET /gtfs-rt/trip-updates`
+//! - `GET /gtfs-rt/alerts` (ServiceAlerts)
 //!
 //! Protobuf, or JSON for people with `?format=json` or
 //! `Accept: application/json`; `Last-Modified`, 304 on `If-Modified-Since`,
@@ -26,31 +27,35 @@ use kagoshima_runtime::{
 };
 use serde::Deserialize;
 
-use crate::{gtfs_rt, live::Live};
+use crate::{alerts::Alerts, gtfs_rt, live::Live};
 
 #[derive(Clone)]
 struct FeedState {
     live: Live,
+    alerts: Alerts,
     cache: gtfs_rt::Cache,
 }
 
 /// The feed routes, rate limited. Serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()` so the limit sees
 /// client addresses.
-pub fn router(limiter: RateLimiter, live: Live) -> Router {
+pub fn router(limiter: RateLimiter, live: Live, alerts: Alerts) -> Router {
     let state = FeedState {
         live,
+        alerts,
         cache: gtfs_rt::Cache::default(),
     };
     Router::new()
         .route("/gtfs-rt/vehicle-positions", get(vehicle_positions))
         .route("/gtfs-rt/trip-updates", get(trip_updates))
+        .route("/gtfs-rt/alerts", get(service_alerts))
         .fallback(|| async {
             json_error(
                 StatusCode::NOT_FOUND,
                 "not_found",
-                "no such endpoint: this service serves /gtfs-rt/vehicle-positions and \
-                 /gtfs-rt/trip-updates; passenger JSON is the web service's /api",
+                "no such endpoint: this service serves /gtfs-rt/vehicle-positions, \
+                 /gtfs-rt/trip-updates and /gtfs-rt/alerts; passenger JSON is the web \
+                 service's /api",
             )
         })
         .layer(middleware::from_fn_with_state(limiter, limit_http))
@@ -79,6 +84,14 @@ async fn trip_updates(
     feed(&s, gtfs_rt::Kind::TripUpdates, &q, &headers)
 }
 
+async fn service_alerts(
+    State(s): State<FeedState>,
+    Query(q): Query<FeedQuery>,
+    headers: HeaderMap,
+) -> Response {
+    feed(&s, gtfs_rt::Kind::Alerts, &q, &headers)
+}
+
 /// A GTFS-Realtime feed: protobuf, or JSON with `?format=json` or
 /// `Accept: application/json`; 304 when not modified since the client's copy.
 fn feed(s: &FeedState, kind: gtfs_rt::Kind, q: &FeedQuery, headers: &HeaderMap) -> Response {
@@ -97,7 +110,7 @@ fn feed(s: &FeedState, kind: gtfs_rt::Kind, q: &FeedQuery, headers: &HeaderMap) 
             );
         }
     };
-    let (at, message) = s.cache.get(&s.live, kind);
+    let (at, message) = s.cache.get(&s.live, &s.alerts, kind);
     let modified = UNIX_EPOCH + Duration::from_secs(at);
     let last_modified = httpdate::fmt_http_date(modified);
     if let Some(since) = headers

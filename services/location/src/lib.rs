@@ -4,6 +4,7 @@
 //! anonymous stop-search counters. Passenger JSON is the web service's
 //! `/api`, answered from PassengerService.
 
+pub mod alerts;
 pub mod app;
 pub mod board;
 pub mod config;

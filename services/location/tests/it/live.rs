@@ -9,7 +9,7 @@ use kagoshima_proto::{Message, Timestamp};
 use kagoshima_tracker::Report;
 use tonic::Code;
 
-use crate::support::TestLocation;
+use crate::support::{TestLocation, raw_get};
 
 /// Positions from stop 0 to stop 2 of `trip`, the last one `end` (unix s).
 fn drive(vehicle: &str, trip: &str, stops: &[(String, f64, f64)], end: f64) -> Vec<Report> {
@@ -478,41 +478,4 @@ async fn positions_over_the_broker_reach_arrivals() {
     )
     .await;
     device.disconnect().await;
-}
-
-/// GET with extra header lines: (status, head, body bytes).
-async fn raw_get(addr: std::net::SocketAddr, path: &str, extra: &str) -> (u16, String, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.expect("read");
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let mut body = buf[split..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = Vec::new();
-        let mut rest = body.as_slice();
-        while let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
-            let n =
-                usize::from_str_radix(std::str::from_utf8(&rest[..i]).unwrap_or("0").trim(), 16)
-                    .unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[i + 2..i + 2 + n]);
-            rest = &rest[i + 2 + n + 2..];
-        }
-        body = out;
-    }
-    (code, head, body)
 }

@@ -1,5 +1,6 @@
 //! Integration tests of the location service's passenger information against
 //! the real database (one test binary, a module per feature).
+mod alerts;
 mod counts;
 mod grpc;
 mod late_buffer;

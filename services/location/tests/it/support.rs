@@ -8,6 +8,9 @@ use kagoshima_tests::TestDb;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+/// The bureau token the test location service accepts for AlertService.
+pub const BUREAU_TOKEN: &str = "bureau-test-token";
+
 pub fn sample_feed() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulators/feed/kagoshima")
 }
@@ -63,6 +66,11 @@ impl TestLocation {
         config.grpc.listen = "127.0.0.1:0".into();
         config.http.listen = "127.0.0.1:0".into();
         config.rate_limit = rate_limit;
+        config.auth.tokens = vec![kagoshima_runtime::auth::TokenEntry {
+            name: "bureau".into(),
+            sha256: kagoshima_runtime::auth::hash_token_hex(BUREAU_TOKEN),
+            devices: Vec::new(),
+        }];
         let (host, port) = kagoshima_tests::mqtt::broker();
         config.mqtt.host = host;
         config.mqtt.port = port;
@@ -167,4 +175,41 @@ pub async fn http_get(url: &str) -> Option<(u16, String)> {
         body.to_owned()
     };
     Some((code, body))
+}
+
+/// GET with extra header lines: (status, head, body bytes).
+pub async fn raw_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.expect("read");
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let mut body = buf[split..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = Vec::new();
+        let mut rest = body.as_slice();
+        while let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
+            let n =
+                usize::from_str_radix(std::str::from_utf8(&rest[..i]).unwrap_or("0").trim(), 16)
+                    .unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[i + 2..i + 2 + n]);
+            rest = &rest[i + 2 + n + 2..];
+        }
+        body = out;
+    }
+    (code, head, body)
 }

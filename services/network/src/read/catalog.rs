@@ -151,6 +151,26 @@ impl Catalog {
         .await
     }
 
+    pub async fn agency_exists(&self, agency_id: &str) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM network_agencies WHERE feed_version_id = $1 AND agency_id = $2)",
+        )
+        .bind(self.version)
+        .bind(agency_id)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    pub async fn trip_exists(&self, trip_id: &str) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM network_trips WHERE feed_version_id = $1 AND trip_id = $2)",
+        )
+        .bind(self.version)
+        .bind(trip_id)
+        .fetch_one(&self.pool)
+        .await
+    }
+
     /// The stops with these ids (in no particular order).
     pub async fn stops(&self, ids: &[String]) -> Result<Vec<StopRecord>, sqlx::Error> {
         sqlx::query_as(

@@ -286,8 +286,10 @@ async fn main() -> anyhow::Result<()> {
     let per_call = seconds_per_call({
         let live = live.clone();
         let (stops, lang) = (stops.clone(), args.lang.clone());
+        // No alert in force: the cost of checking for them is in.
+        let alerts = kagoshima_location::alerts::Alerts::default();
         move |n| {
-            let _ = live.arrivals(&stops[n % stops.len()], &lang, 0, "", now());
+            let _ = live.arrivals(&stops[n % stops.len()], &lang, 0, "", now(), &alerts);
         }
     })
     .await?;

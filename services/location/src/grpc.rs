@@ -122,9 +122,14 @@ impl PassengerService for PassengerApi {
         request: Request<GetArrivalsRequest>,
     ) -> Result<Response<GetArrivalsResponse>, Status> {
         let r = request.into_inner();
-        let answer = self
-            .live
-            .arrivals(&r.stop_id, &r.lang, r.limit, &r.route_id, now())?;
+        let answer = self.live.arrivals(
+            &r.stop_id,
+            &r.lang,
+            r.limit,
+            &r.route_id,
+            now(),
+            &self.alerts,
+        )?;
         Ok(Response::new(answer))
     }
 
@@ -135,11 +140,18 @@ impl PassengerService for PassengerApi {
         let r = request.into_inner();
         let every = refresh(r.refresh_seconds, self.live.config().stream_refresh_s)?;
         // Bad requests fail now, not in the stream.
-        self.live
-            .arrivals(&r.stop_id, &r.lang, r.limit, &r.route_id, now())?;
+        self.live.arrivals(
+            &r.stop_id,
+            &r.lang,
+            r.limit,
+            &r.route_id,
+            now(),
+            &self.alerts,
+        )?;
         let live = self.live.clone();
+        let alerts = self.alerts.clone();
         let make = move || {
-            live.arrivals(&r.stop_id, &r.lang, r.limit, &r.route_id, now())
+            live.arrivals(&r.stop_id, &r.lang, r.limit, &r.route_id, now(), &alerts)
                 .map_err(Status::from)
         };
         Ok(Response::new(live_stream(self.live.clone(), every, make)))

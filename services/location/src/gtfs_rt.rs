@@ -14,7 +14,7 @@ use gtfs_realtime::{
 };
 use kagoshima_tracker::VehicleStatus;
 
-use crate::alerts::Alerts;
+use crate::alerts::{Alerts, cancels_trip, closes_stop};
 use crate::live::{Live, now};
 
 /// Which feed.
@@ -44,11 +44,16 @@ impl Cache {
             return (*at, m.clone());
         }
         let at = t as u64;
+        let stamp = chrono::DateTime::from_timestamp(at as i64, 0).unwrap_or_default();
         let m = Arc::new(match kind {
-            Kind::Alerts => {
-                alerts.feed(chrono::DateTime::from_timestamp(at as i64, 0).unwrap_or_default())
-            }
-            _ => build(live, kind, at as f64, 90.0 - max_age as f64),
+            Kind::Alerts => alerts.feed(stamp),
+            _ => build(
+                live,
+                kind,
+                at as f64,
+                90.0 - max_age as f64,
+                &alerts.no_service(stamp),
+            ),
         });
         cache.insert(kind, (at, m.clone()));
         (at, m)
@@ -59,8 +64,15 @@ fn date_str(d: chrono::NaiveDate) -> String {
     d.format("%Y%m%d").to_string()
 }
 
-/// Builds a feed at `now` from vehicles heard within `max_age_s`.
-pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
+/// Builds a feed at `now` from vehicles heard within `max_age_s`; trips the
+/// NO_SERVICE alerts in force cancel are CANCELED, stops they close SKIPPED.
+pub fn build(
+    live: &Live,
+    kind: Kind,
+    now: f64,
+    max_age_s: f64,
+    no_service: &[crate::alerts::Alert],
+) -> FeedMessage {
     let s = live.lock();
     let mut entity = Vec::new();
     if let Some(tracker) = s.tracker.as_ref() {
@@ -85,6 +97,17 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
         // A trip no vehicle runs now may be the next block trip of two
         // vehicles: it is published once (validator S003).
         let mut published: HashSet<(u32, chrono::NaiveDate)> = HashSet::new();
+        let ids = |trip: u32| {
+            let t = &net.trips[trip as usize];
+            (t.id.as_str(), net.routes[t.route as usize].id.as_str())
+        };
+        let cancelled_trip = |trip: u32| {
+            let t = &net.trips[trip as usize];
+            let r = &net.routes[t.route as usize];
+            no_service
+                .iter()
+                .any(|a| cancels_trip(a, &r.id, r.agency_id.as_deref(), &t.id))
+        };
         for v in &vehicles {
             if now - v.recorded_at > max_age_s {
                 continue;
@@ -159,6 +182,27 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                         Vec::new();
                     for p in tracker.predict(&v.vehicle_id, now, 2.0 * 3600.0) {
                         let st = net.trips[p.trip as usize].stops[p.stop_index];
+                        let (trip_id, route_id) = ids(p.trip);
+                        let stop_id = &net.stops[st.stop as usize].id;
+                        if no_service
+                            .iter()
+                            .any(|a| closes_stop(a, stop_id, route_id, trip_id))
+                        {
+                            let update = StopTimeUpdate {
+                                stop_sequence: Some(st.seq),
+                                stop_id: Some(stop_id.clone()),
+                                // SKIPPED: a service alert closed the stop.
+                                schedule_relationship: Some(1),
+                                ..StopTimeUpdate::default()
+                            };
+                            match by_trip.last_mut() {
+                                Some(last) if last.0 == p.trip && last.1 == p.service_date => {
+                                    last.2.push(update)
+                                }
+                                _ => by_trip.push((p.trip, p.service_date, vec![update])),
+                            }
+                            continue;
+                        }
                         let update = StopTimeUpdate {
                             stop_sequence: Some(st.seq),
                             stop_id: Some(net.stops[st.stop as usize].id.clone()),
@@ -191,12 +235,18 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                         {
                             continue;
                         }
+                        let cancelled = cancelled_trip(trip);
+                        let mut descriptor = descriptor(trip, date);
+                        if cancelled {
+                            // CANCELED: a service alert took the trip off.
+                            descriptor.schedule_relationship = Some(3);
+                        }
                         entity.push(FeedEntity {
                             id: format!("trip-{}-{}", date_str(date), net.trips[trip as usize].id),
                             trip_update: Some(TripUpdate {
-                                trip: descriptor(trip, date),
+                                trip: descriptor,
                                 vehicle: vehicle.clone(),
-                                stop_time_update: updates,
+                                stop_time_update: if cancelled { Vec::new() } else { updates },
                                 timestamp: stamp,
                                 ..TripUpdate::default()
                             }),
@@ -204,6 +254,42 @@ pub fn build(live: &Live, kind: Kind, now: f64, max_age_s: f64) -> FeedMessage {
                         });
                     }
                 }
+            }
+        }
+        // Trips an alert cancels that no vehicle has yet: CANCELED too, so
+        // that apps drop them from their timetables.
+        if kind == Kind::TripUpdates {
+            let today = kagoshima_domain::calendar::transit_service_day(
+                chrono::DateTime::from_timestamp(now as i64, 0).unwrap_or_default(),
+            );
+            let ids: std::collections::BTreeSet<&str> = no_service
+                .iter()
+                .flat_map(|a| &a.draft.entities)
+                .filter(|e| e.stop_id.is_none())
+                .filter_map(|e| e.trip_id.as_deref())
+                .collect();
+            for id in ids {
+                let Some(trip) = net.trip(id) else { continue };
+                if !published.insert((trip, today)) {
+                    continue;
+                }
+                let tr = &net.trips[trip as usize];
+                entity.push(FeedEntity {
+                    id: format!("trip-{}-{}", date_str(today), tr.id),
+                    trip_update: Some(TripUpdate {
+                        trip: TripDescriptor {
+                            trip_id: Some(tr.id.clone()),
+                            route_id: Some(net.routes[tr.route as usize].id.clone()),
+                            direction_id: tr.direction.map(u32::from),
+                            start_date: Some(date_str(today)),
+                            schedule_relationship: Some(3),
+                            ..TripDescriptor::default()
+                        },
+                        timestamp: Some(now.max(0.0) as u64),
+                        ..TripUpdate::default()
+                    }),
+                    ..FeedEntity::default()
+                });
             }
         }
     }

@@ -32,6 +32,8 @@ pub struct StopInput {
 #[derive(Debug, Clone)]
 pub struct RouteInput {
     pub route_id: String,
+    /// The operator (GTFS agency_id); `None` in a one-agency feed.
+    pub agency_id: Option<String>,
     pub short_name: String,
     /// `tram`, `bus`, `community_bus`, ...
     pub mode: String,
@@ -95,6 +97,7 @@ pub struct Stop {
 #[derive(Debug, Clone)]
 pub struct Route {
     pub id: String,
+    pub agency_id: Option<String>,
     pub short_name: String,
     pub mode: String,
 }
@@ -218,6 +221,7 @@ impl Network {
             route_index.insert(r.route_id.clone(), routes.len() as u32);
             routes.push(Route {
                 id: r.route_id.clone(),
+                agency_id: r.agency_id.clone(),
                 short_name: r.short_name.clone(),
                 mode: r.mode.clone(),
             });
@@ -483,6 +487,7 @@ pub(crate) mod tests {
         }
         input.routes.push(RouteInput {
             route_id: "r".into(),
+            agency_id: None,
             short_name: "R".into(),
             mode: "tram".into(),
         });

@@ -77,6 +77,15 @@ impl Alerts {
             .collect()
     }
 
+    /// The NO_SERVICE alerts in force at `now` (cancellations, closures,
+    /// suspensions), for TripUpdates.
+    pub fn no_service(&self, now: DateTime<Utc>) -> Vec<Alert> {
+        self.in_force(now, None)
+            .into_iter()
+            .filter(|a| a.draft.effect() == AlertEffect::NoService)
+            .collect()
+    }
+
     /// The ServiceAlerts feed: every alert not ended whose periods are not
     /// all over, texts in every language written.
     pub fn feed(&self, now: DateTime<Utc>) -> FeedMessage {
@@ -109,10 +118,65 @@ impl Alerts {
     }
 }
 
+impl Subject {
+    /// A stop of the live network: the routes with a trip calling there.
+    pub fn of_stop(net: &kagoshima_tracker::Network, stop: u32) -> Subject {
+        let mut subject = Subject {
+            stop_id: Some(net.stops[stop as usize].id.clone()),
+            ..Subject::default()
+        };
+        for (trip, _) in &net.stop_trips[stop as usize] {
+            let route = &net.routes[net.trips[*trip as usize].route as usize];
+            if subject.route_ids.insert(route.id.clone()) {
+                subject.agency_ids.extend(route.agency_id.clone());
+            }
+        }
+        subject
+    }
+}
+
+/// Whether an alert in force cancels a whole trip: NO_SERVICE on the trip,
+/// on its route, or on its whole agency (a suspension).
+pub fn cancels_trip(a: &Alert, route_id: &str, agency_id: Option<&str>, trip_id: &str) -> bool {
+    a.draft.effect() == AlertEffect::NoService
+        && a.draft.entities.iter().any(|e| {
+            if e.stop_id.is_some() {
+                return false;
+            }
+            match (&e.trip_id, &e.route_id) {
+                (Some(t), _) => t == trip_id,
+                (None, Some(r)) => r == route_id,
+                (None, None) => e.agency_id.is_some() && e.agency_id.as_deref() == agency_id,
+            }
+        })
+}
+
+/// Whether an alert in force closes a stop to a trip: NO_SERVICE on the stop
+/// (for every route, the trip's route, or the trip).
+pub fn closes_stop(a: &Alert, stop_id: &str, route_id: &str, trip_id: &str) -> bool {
+    a.draft.effect() == AlertEffect::NoService
+        && a.draft.entities.iter().any(|e| {
+            e.stop_id.as_deref() == Some(stop_id)
+                && e.route_id.as_deref().is_none_or(|r| r == route_id)
+                && e.trip_id.as_deref().is_none_or(|t| t == trip_id)
+        })
+}
+
+/// Whether an alert in force takes a trip off a stop's arrivals.
+pub fn cancels(
+    a: &Alert,
+    stop_id: &str,
+    route_id: &str,
+    agency_id: Option<&str>,
+    trip_id: &str,
+) -> bool {
+    cancels_trip(a, route_id, agency_id, trip_id) || closes_stop(a, stop_id, route_id, trip_id)
+}
+
 /// Whether an alert is about what a rider looks at: the whole agency of one
 /// of its routes, the stop itself (with no route, or one of its routes), or
 /// one of its routes anywhere.
-fn concerns(a: &Alert, s: &Subject) -> bool {
+pub fn concerns(a: &Alert, s: &Subject) -> bool {
     a.draft.entities.iter().any(|e| {
         if e.trip_id.is_some() {
             return false;
@@ -273,6 +337,37 @@ mod tests {
         assert!(concerns(&line, &tenmonkan));
         let other_line_here = alert(vec![entity(None, Some("tram-9"), Some("tram_tenmonkan"))]);
         assert!(!concerns(&other_line_here, &tenmonkan));
+    }
+
+    #[test]
+    fn no_service_cancels_by_trip_route_agency_and_closes_stops() {
+        let trip = Entity {
+            trip_id: Some("t1".into()),
+            ..entity(None, None, None)
+        };
+        let a = alert(vec![trip]);
+        assert!(cancels_trip(&a, "tram-1", Some("kagoshima-kotsu"), "t1"));
+        assert!(!cancels_trip(&a, "tram-1", Some("kagoshima-kotsu"), "t2"));
+        let suspension = alert(vec![entity(Some("kagoshima-kotsu"), None, None)]);
+        assert!(cancels_trip(
+            &suspension,
+            "tram-2",
+            Some("kagoshima-kotsu"),
+            "t9"
+        ));
+        assert!(!cancels_trip(
+            &suspension,
+            "aibus-1",
+            Some("kagoshima-aibus"),
+            "t9"
+        ));
+        let closed = alert(vec![entity(None, None, Some("tram_tenmonkan"))]);
+        assert!(!cancels_trip(&closed, "tram-2", None, "t1"));
+        assert!(closes_stop(&closed, "tram_tenmonkan", "tram-2", "t1"));
+        assert!(!closes_stop(&closed, "tram_izuro", "tram-2", "t1"));
+        let mut detour = alert(vec![entity(None, None, Some("tram_tenmonkan"))]);
+        detour.draft.effect = AlertEffect::Detour.as_str_name().into();
+        assert!(!cancels(&detour, "tram_tenmonkan", "tram-2", None, "t1"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use super::*;
 
 impl Live {
-    /// Arrivals at a stop at `now`, soonest first.
+    /// Arrivals at a stop at `now`, soonest first, without the trips the
+    /// service alerts in force cancel, and with those alerts.
     pub fn arrivals(
         &self,
         stop_id: &str,
@@ -11,6 +12,7 @@ impl Live {
         limit: u32,
         route_id: &str,
         now: f64,
+        alerts: &Alerts,
     ) -> Result<GetArrivalsResponse, InfoError> {
         let lang = parse_lang(lang)?;
         let limit = parse_limit(limit)? as usize;
@@ -29,9 +31,33 @@ impl Live {
             })?),
         };
         let names = board.names();
-        let arrivals = board
-            .rows(stop, route, now, limit)
+        let at = chrono::DateTime::from_timestamp_millis((now * 1000.0) as i64).unwrap_or_default();
+        let subject = crate::alerts::Subject::of_stop(net, stop);
+        let in_force = alerts.in_force(at, None);
+        // The alerts about this stop, and those that take a row off it.
+        let mut shown: Vec<&crate::alerts::Alert> = in_force
+            .iter()
+            .filter(|a| crate::alerts::concerns(a, &subject))
+            .collect();
+        let mut cancelled = |trip: u32| {
+            let t = &net.trips[trip as usize];
+            let r = &net.routes[t.route as usize];
+            let by = in_force
+                .iter()
+                .find(|a| crate::alerts::cancels(a, stop_id, &r.id, r.agency_id.as_deref(), &t.id));
+            if let Some(a) = by
+                && !shown.iter().any(|s| s.id == a.id)
+            {
+                shown.push(a);
+            }
+            by.is_some()
+        };
+        // Rows a cancellation removes make room for the next ones.
+        let arrivals: Vec<_> = board
+            .rows(stop, route, now, crate::static_info::MAX_LIMIT as usize)
             .into_iter()
+            .filter(|row| !cancelled(row.entry.trip))
+            .take(limit)
             .map(|row| {
                 let mut a = arrival(net, names, &row, now, lang);
                 if !a.vehicle_id.is_empty() {
@@ -49,6 +75,10 @@ impl Live {
             stop_name: Some(LocalizedName { lang: l, text }),
             generated_at: ts(now),
             arrivals,
+            alerts: shown
+                .iter()
+                .map(|a| crate::alerts::to_proto(a, Some(lang)))
+                .collect(),
         })
     }
 

@@ -20,6 +20,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
+use crate::alerts::Alerts;
 use crate::board::{self, Board, Row};
 use crate::config::LiveConfig;
 use crate::crowding::Loads;

@@ -2,13 +2,13 @@
 //! PassengerService.ListAlerts) and in the GTFS-Realtime ServiceAlerts feed.
 use kagoshima_proto::v1::{
     ActivePeriod, AlertCause, AlertDraft, AlertEffect, AlertText, CreateAlertRequest,
-    EndAlertRequest, InformedEntity, ListAlertsRequest, ListAllAlertsRequest, UpdateAlertRequest,
-    alert_service_client::AlertServiceClient,
+    EndAlertRequest, GetArrivalsRequest, InformedEntity, ListAlertsRequest, ListAllAlertsRequest,
+    UpdateAlertRequest, alert_service_client::AlertServiceClient,
 };
 use prost::Message;
 use tonic::{Code, Request, transport::Channel};
 
-use crate::support::{BUREAU_TOKEN, TestLocation, http_get, raw_get};
+use crate::support::{BUREAU_TOKEN, TestLocation, drive, http_get, raw_get};
 
 fn text(lang: &str, text: &str) -> AlertText {
     AlertText {
@@ -306,4 +306,147 @@ async fn alerts_feed(app: &TestLocation) -> gtfs_realtime::FeedMessage {
     let (code, _, body) = raw_get(app.http, "/gtfs-rt/alerts", "").await;
     assert_eq!(code, 200);
     gtfs_realtime::FeedMessage::decode(body.as_slice()).expect("a protobuf feed")
+}
+
+const TRIP: &str = "T1-WD-0-0600";
+
+#[tokio::test]
+async fn no_service_takes_trips_off_the_arrivals_with_the_reason_and_cancels_them_in_trip_updates()
+{
+    let app = TestLocation::spawn().await;
+    let stops = app.trip_stops(TRIP).await;
+    let live = app.live();
+    for r in drive("tram-alert", TRIP, &stops, kagoshima_location::live::now()) {
+        live.ingest(&r);
+    }
+    let target = stops[5].0.clone();
+    let mut passenger = app.client().await;
+    let arrivals = |lang: &str| GetArrivalsRequest {
+        stop_id: target.clone(),
+        lang: lang.into(),
+        limit: 50,
+        route_id: String::new(),
+    };
+    let before = passenger
+        .get_arrivals(arrivals("en"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        before.arrivals.iter().any(|a| a.trip_id == TRIP),
+        "the live trip is listed"
+    );
+    assert!(before.alerts.is_empty());
+
+    // The trip is cancelled: it leaves the arrivals, and the alert says why.
+    let mut admin = admin(&app).await;
+    let cancel = admin
+        .create_alert(authorized(CreateAlertRequest {
+            alert: Some(AlertDraft {
+                cause: AlertCause::TechnicalProblem.into(),
+                effect: AlertEffect::NoService.into(),
+                header: vec![
+                    text("ja", "車両故障のため、この便は運休します"),
+                    text("en", "This tram is cancelled: vehicle breakdown"),
+                ],
+                informed_entities: vec![InformedEntity {
+                    trip_id: TRIP.into(),
+                    ..InformedEntity::default()
+                }],
+                ..AlertDraft::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let after = passenger
+        .get_arrivals(arrivals("en"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        after.arrivals.iter().all(|a| a.trip_id != TRIP),
+        "the cancelled trip is gone"
+    );
+    assert_eq!(after.alerts.len(), 1);
+    assert_eq!(
+        after.alerts[0].alert.as_ref().unwrap().header[0].text,
+        "This tram is cancelled: vehicle breakdown"
+    );
+    // TripUpdates: CANCELED, with no stop times.
+    kagoshima_tests::eventually(
+        "the trip is CANCELED in TripUpdates",
+        std::time::Duration::from_secs(40),
+        || async {
+            let (_, _, body) = raw_get(app.http, "/gtfs-rt/trip-updates", "").await;
+            let feed = gtfs_realtime::FeedMessage::decode(body.as_slice()).ok()?;
+            feed.entity.iter().find_map(|e| {
+                let tu = e.trip_update.as_ref()?;
+                (tu.trip.trip_id.as_deref() == Some(TRIP)
+                    && tu.trip.schedule_relationship == Some(3)
+                    && tu.stop_time_update.is_empty())
+                .then_some(())
+            })
+        },
+    )
+    .await;
+    admin
+        .end_alert(authorized(EndAlertRequest {
+            alert_id: cancel.alert_id,
+        }))
+        .await
+        .unwrap();
+
+    // The stop is closed: no tram calls there; the page says why.
+    let closed = admin
+        .create_alert(authorized(CreateAlertRequest {
+            alert: Some(AlertDraft {
+                effect: AlertEffect::NoService.into(),
+                header: vec![
+                    text("ja", "この電停は工事のため使用できません"),
+                    text("en", "This stop is closed for works"),
+                ],
+                informed_entities: vec![InformedEntity {
+                    stop_id: target.clone(),
+                    ..InformedEntity::default()
+                }],
+                cause: AlertCause::Construction.into(),
+                ..AlertDraft::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let shut = passenger
+        .get_arrivals(arrivals("ja"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(shut.arrivals.is_empty(), "{:?}", shut.arrivals);
+    assert_eq!(shut.alerts[0].alert_id, closed.alert_id);
+    assert_eq!(shut.alerts[0].alert.as_ref().unwrap().header[0].lang, "ja");
+    admin
+        .end_alert(authorized(EndAlertRequest {
+            alert_id: closed.alert_id,
+        }))
+        .await
+        .unwrap();
+
+    // A typhoon suspends the agency: every tram leaves every board.
+    admin
+        .create_alert(authorized(CreateAlertRequest {
+            alert: Some(typhoon()),
+        }))
+        .await
+        .unwrap();
+    let suspended = passenger
+        .get_arrivals(arrivals("zh-Hant"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(suspended.arrivals.is_empty());
+    assert_eq!(
+        suspended.alerts[0].alert.as_ref().unwrap().header[0].text,
+        "因颱風，市電車和市巴士全線停駛"
+    );
 }

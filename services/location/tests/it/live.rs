@@ -6,35 +6,9 @@ use kagoshima_proto::v1::{
     ArrivalStatus, GetArrivalsRequest, Occupancy, Position, StreamArrivalsRequest,
 };
 use kagoshima_proto::{Message, Timestamp};
-use kagoshima_tracker::Report;
 use tonic::Code;
 
-use crate::support::{TestLocation, raw_get};
-
-/// Positions from stop 0 to stop 2 of `trip`, the last one `end` (unix s).
-fn drive(vehicle: &str, trip: &str, stops: &[(String, f64, f64)], end: f64) -> Vec<Report> {
-    let mut out = Vec::new();
-    let steps = 12;
-    for k in 0..=steps {
-        let f = 2.0 * f64::from(k) / f64::from(steps);
-        let i = (f.floor() as usize).min(1);
-        let u = f - i as f64;
-        let (a, b) = (&stops[i], &stops[i + 1]);
-        let t = end - 10.0 * f64::from(steps - k);
-        out.push(Report {
-            vehicle_id: vehicle.into(),
-            recorded_at: t,
-            received_at: t,
-            lat: a.1 + (b.1 - a.1) * u,
-            lon: a.2 + (b.2 - a.2) * u,
-            bearing: None,
-            speed: Some(8.0),
-            trip_id: Some(trip.into()),
-            route_id: None,
-        });
-    }
-    out
-}
+use crate::support::{TestLocation, drive, raw_get};
 
 const TRIP: &str = "T1-WD-0-0600";
 

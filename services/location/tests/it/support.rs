@@ -5,6 +5,7 @@ use kagoshima_network::{ImportOptions, ImportOutcome, feed, import::Quiet};
 use kagoshima_proto::v1::passenger_service_client::PassengerServiceClient;
 use kagoshima_runtime::{rate_limit::RateLimitConfig, secret::Secret, shutdown::Shutdown};
 use kagoshima_tests::TestDb;
+use kagoshima_tracker::Report;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
@@ -212,4 +213,29 @@ pub async fn raw_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String,
         body = out;
     }
     (code, head, body)
+}
+
+/// Positions from stop 0 to stop 2 of `trip`, the last one `end` (unix s).
+pub fn drive(vehicle: &str, trip: &str, stops: &[(String, f64, f64)], end: f64) -> Vec<Report> {
+    let mut out = Vec::new();
+    let steps = 12;
+    for k in 0..=steps {
+        let f = 2.0 * f64::from(k) / f64::from(steps);
+        let i = (f.floor() as usize).min(1);
+        let u = f - i as f64;
+        let (a, b) = (&stops[i], &stops[i + 1]);
+        let t = end - 10.0 * f64::from(steps - k);
+        out.push(Report {
+            vehicle_id: vehicle.into(),
+            recorded_at: t,
+            received_at: t,
+            lat: a.1 + (b.1 - a.1) * u,
+            lon: a.2 + (b.2 - a.2) * u,
+            bearing: None,
+            speed: Some(8.0),
+            trip_id: Some(trip.into()),
+            route_id: None,
+        });
+    }
+    out
 }

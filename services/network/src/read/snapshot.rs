@@ -98,16 +98,17 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
             lon: lon.unwrap_or_default(),
         })
         .collect();
-    let routes: Vec<(String, Option<String>, String)> = sqlx::query_as(
-        "SELECT route_id, short_name, mode FROM network_routes WHERE feed_version_id = $1",
+    let routes: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+        "SELECT route_id, agency_id, short_name, mode FROM network_routes WHERE feed_version_id = $1",
     )
     .bind(fv)
     .fetch_all(pool)
     .await?;
     input.routes = routes
         .into_iter()
-        .map(|(route_id, short, mode)| RouteInput {
+        .map(|(route_id, agency_id, short, mode)| RouteInput {
             route_id,
+            agency_id,
             short_name: short.unwrap_or_default(),
             mode,
         })
@@ -247,6 +248,7 @@ pub fn from_feed(path: &std::path::Path) -> anyhow::Result<NetworkInput> {
                 .unwrap_or(3) as i32;
             RouteInput {
                 route_id: r.id.clone(),
+                agency_id: r.agency_id.clone(),
                 short_name: r.short_name.clone().unwrap_or_default(),
                 mode: crate::import::route_mode(
                     code,

@@ -261,3 +261,91 @@ test("dashboard refuses a missing token and shows the indicators with one", asyn
   if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "dashboard.png"), fullPage: true });
   await page.close();
 });
+
+// Last: the alerts it publishes act on every board while they last.
+test("service alerts from the dashboard reach the page and the sign in every language, and leave when ended", async () => {
+  assert.ok(TOKEN, "set KAGOSHIMA_BUREAU_TOKEN to a token the server accepts");
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const festival = {
+    ja: "おはら祭のため天文館周辺の市バスは迂回運行します（市電は通常運行）", en: "Ohara Festival: city buses detour around Tenmonkan (trams run as usual)",
+    "zh-Hans": "因小原节，天文馆周边的市巴士绕行（电车正常运行）", "zh-Hant": "因小原祭，天文館周邊的市巴士繞行（電車正常行駛）", ko: "오하라 축제로 덴몬칸 주변 시내버스가 우회 운행합니다 (노면전차는 정상 운행)",
+  };
+  // The bureau publishes the festival detour with the dashboard's form.
+  const dash = await context.newPage();
+  await dash.setViewportSize({ width: 1280, height: 900 });
+  await dash.goto(`${BASE}/dashboard`);
+  await dash.locator("#token").fill(TOKEN);
+  await dash.locator("#token-form button[type=submit]").click();
+  await dash.locator("#alert-form").waitFor();
+  await dash.selectOption("#alert-effect", "detour");
+  await dash.selectOption("#alert-cause", "demonstration");
+  await dash.selectOption("#alert-scope", "stop_id");
+  await dash.locator("#alert-target").fill(STOP);
+  for (const [lang, text] of Object.entries(festival)) await dash.locator(`[data-header="${lang}"]`).fill(text);
+  await dash.locator('[data-description="ja"]').fill("18時から22時まで、天文館・いづろ周辺の道路が通行止めになります。バスは朝日通・いづろ通のバス停をご利用ください。");
+  await dash.locator("#alert-form button[type=submit]").click();
+  await dash.locator("#alert-message", { hasText: "Published" }).waitFor();
+  await dash.locator("#alerts tr[data-alert]", { hasText: festival.ja }).waitFor();
+  // A draft without its English header is refused with the reason.
+  const refused = await dash.request.post(`${BASE}/api/bureau/alerts`, { headers: auth,
+    data: { effect: "no_service", header: { ja: "運休" }, entities: [{ agency_id: "kagoshima-kotsu" }] } });
+  assert.equal(refused.status(), 400);
+  assert.match((await refused.json()).error.message, /"en"/);
+
+  // The passenger page: a banner in each of the five languages.
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 375, height: 812 });
+  for (const [lang, text] of Object.entries(festival)) {
+    await page.goto(`${BASE}/?stop=${STOP}&lang=${lang}`);
+    await page.locator("#arrivals .alert", { hasText: text }).waitFor({ timeout: 20000 });
+    assert.equal(await page.getAttribute(`#arrivals .alert span[lang="${lang}"]`, "lang"), lang);
+  }
+  await page.goto(`${BASE}/?stop=${STOP}&lang=ja`);
+  await page.locator("#arrivals .alert", { hasText: festival.ja }).waitFor({ timeout: 20000 });
+  if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "passenger-festival.png"), fullPage: true });
+
+  // The sign: a line over the rows, Japanese then English, still no scrollbar.
+  const sign = await context.newPage();
+  await sign.setViewportSize({ width: 1920, height: 1080 });
+  await sign.goto(`${BASE}/signage/${STOP}`);
+  await sign.locator("#alert", { hasText: festival.ja }).waitFor({ timeout: 20000 });
+  if (SHOTS) await sign.screenshot({ path: join(SHOT_DIR, "signage-festival.png") });
+  await sign.locator("#alert", { hasText: festival.en }).waitFor({ timeout: 12000 });
+  const fits = await sign.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight);
+  assert.ok(fits, "the sign scrolls with an alert line");
+
+  // A typhoon suspends all trams and buses: every board empties, with the reason.
+  const typhoon = await dash.request.post(`${BASE}/api/bureau/alerts`, { headers: auth, data: {
+    effect: "no_service", cause: "weather",
+    header: { ja: "台風10号の接近のため、市電・市バスは全線で運休しています", en: "Typhoon No. 10: all trams and city buses are suspended",
+      "zh-Hans": "因10号台风，市电车和市巴士全线停运", "zh-Hant": "因10號颱風，市電車和市巴士全線停駛", ko: "태풍 10호로 노면전차와 시내버스가 전면 운휴합니다" },
+    description: { ja: "運転再開は決まり次第お知らせします。", en: "We will announce when service resumes." },
+    entities: [{ agency_id: "kagoshima-kotsu" }] } });
+  assert.equal(typhoon.status(), 200, await typhoon.text());
+  await page.goto(`${BASE}/?stop=${STOP}&lang=en`);
+  await page.locator("#arrivals .alert-no_service", { hasText: "Typhoon No. 10" }).waitFor({ timeout: 20000 });
+  await until(async () => (await page.locator("#arrivals li[data-trip]").count()) === 0, 20000, "an empty board");
+  assert.match(await page.innerText("#arrivals"), /No service/);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the English page is wider than the screen by ${overflow}px`);
+  if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "passenger-typhoon.png"), fullPage: true });
+  await sign.locator("#rows li.empty", { hasText: /台風10号|Typhoon No\. 10/ }).waitFor({ timeout: 20000 });
+  assert.equal(await sign.locator("#rows li[data-trip]").count(), 0);
+  await sign.locator("#rows li.empty", { hasText: "台風10号" }).waitFor({ timeout: 12000 });
+  if (SHOTS) await sign.screenshot({ path: join(SHOT_DIR, "signage-typhoon.png") });
+
+  // Ended from the dashboard's list: gone from the page and the sign.
+  await dash.reload();
+  await dash.locator("#alerts button[data-end]").first().waitFor();
+  while (await dash.locator("#alerts button[data-end]").count() > 0) {
+    const before = await dash.locator("#alerts button[data-end]").count();
+    await dash.locator("#alerts button[data-end]").first().click();
+    await until(async () => (await dash.locator("#alerts button[data-end]").count()) < before, 10000, "the alert to end");
+  }
+  await page.goto(`${BASE}/?stop=${STOP}&lang=en`);
+  await page.locator("#arrivals li[data-trip]").first().waitFor({ timeout: 20000 });
+  assert.equal(await page.locator("#arrivals .alert").count(), 0);
+  await until(async () => !(await sign.isVisible("#alert")), 20000, "the sign's alert line to go");
+  await sign.locator("#rows li[data-trip]").first().waitFor({ timeout: 20000 });
+  for (const p of [dash, page, sign]) await p.close();
+});

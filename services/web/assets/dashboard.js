@@ -8,11 +8,12 @@
   const KEY = "kagoshima.bureau.token";
   let feedsTimer = null, trendUrl = null;
 
-  async function api(path) {
+  async function api(path, method = "GET", body = undefined) {
     const token = sessionStorage.getItem(KEY);
     const headers = { Accept: "application/json" };
     if (token) headers.Authorization = "Bearer " + token;
-    const r = await fetch(path, { headers });
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     if (r.status === 401) {
       const body = await r.json().catch(() => ({}));
       signOut();
@@ -279,6 +280,50 @@
     } catch (e) { box.replaceChildren(el("p", { class: "error" }, e.message)); }
   }
 
+  // Service alerts: the bureau's form, and the list with an end button.
+  const jstLocal = iso => iso ? new Date(new Date(iso).getTime() + 9 * 3600 * 1000).toISOString().slice(0, 16).replace("T", " ") : "—";
+  const fromLocal = v => v ? new Date(v + ":00+09:00").toISOString() : null;
+
+  async function loadAlerts() {
+    try {
+      const rows = await (await api("/api/bureau/alerts")).json();
+      if (!rows.length) { $("alerts").replaceChildren(el("p", { class: "meta" }, "お知らせはありません / No alerts")); return; }
+      const t = el("table", {}, el("caption", {}, "お知らせ一覧 / Alerts"),
+        el("thead", {}, el("tr", {}, ...["見出し / Header", "影響 / Effect", "対象 / About", "期間 / When", "状態 / State", ""].map(h => el("th", { scope: "col" }, h)))));
+      const body = el("tbody");
+      for (const a of rows) {
+        const about = a.entities.map(e => Object.entries(e).filter(([, v]) => v).map(([k, v]) => `${k.replace("_id", "")}: ${v}`).join(", ")).join("; ");
+        const state = a.ended_at ? `終了 / Ended ${jstLocal(a.ended_at)}` : "掲出中 / Published";
+        body.append(el("tr", { "data-alert": a.id },
+          el("td", {}, a.header.ja || "", el("br"), el("span", { lang: "en" }, a.header.en || "")),
+          el("td", {}, a.effect), el("td", {}, about),
+          el("td", {}, `${jstLocal(a.start)} – ${jstLocal(a.end)}`),
+          el("td", {}, state),
+          el("td", {}, a.ended_at ? null : el("button", { type: "button", "data-end": a.id }, "終了 / End"))));
+      }
+      t.append(body);
+      $("alerts").replaceChildren(t);
+    } catch (e) { $("alerts").replaceChildren(el("p", { class: "error" }, e.message)); }
+  }
+
+  async function publishAlert(e) {
+    e.preventDefault();
+    const texts = attr => Object.fromEntries([...document.querySelectorAll(`[data-${attr}]`)]
+      .map(i => [i.dataset[attr], i.value.trim()]).filter(([, v]) => v));
+    const form = {
+      effect: $("alert-effect").value, cause: $("alert-cause").value,
+      header: texts("header"), description: texts("description"),
+      entities: [{ [$("alert-scope").value]: $("alert-target").value.trim() }],
+      start: fromLocal($("alert-start").value), end: fromLocal($("alert-end").value),
+    };
+    try {
+      await api("/api/bureau/alerts", "POST", form);
+      $("alert-message").textContent = "掲出しました / Published";
+      $("alert-form").reset();
+      loadAlerts();
+    } catch (err) { $("alert-message").textContent = `掲出できません / Not published: ${err.message}`; }
+  }
+
   function start() {
     $("token-form").hidden = true;
     $("sign-out").hidden = false;
@@ -286,6 +331,7 @@
     loadIndicators();
     loadFeeds();
     loadDevices();
+    loadAlerts();
     clearInterval(feedsTimer);
     feedsTimer = setInterval(loadFeeds, 15000);
   }
@@ -309,6 +355,16 @@
       catch (err) { $("message").textContent = err.status === 401 ? `認証できません / Not authorised: ${err.message}` : err.message; }
     });
     $("sign-out").addEventListener("click", () => { signOut(); $("token").focus(); });
+    $("alert-form").addEventListener("submit", publishAlert);
+    $("alert-scope").addEventListener("change", () => {
+      $("alert-target").value = $("alert-scope").value === "agency_id" ? "kagoshima-kotsu" : "";
+    });
+    $("alerts").addEventListener("click", async e => {
+      const b = e.target.closest("button[data-end]");
+      if (!b) return;
+      try { await api(`/api/bureau/alerts/${encodeURIComponent(b.dataset.end)}/end`, "POST"); loadAlerts(); }
+      catch (err) { $("alert-message").textContent = err.message; }
+    });
     if (sessionStorage.getItem(KEY)) start();
   });
 })();

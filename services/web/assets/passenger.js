@@ -188,8 +188,11 @@
     const box = $("arrivals");
     try {
       const a = await getJson(`/api/stops/${encodeURIComponent(stopId)}/arrivals?lang=${encodeURIComponent(lang)}`);
-      if (!a.arrivals.length) { box.replaceChildren(el("p", {}, t(lang, "no_arrivals"))); }
-      else {
+      const banner = alertBanner(lang, a.alerts);
+      const stopped = (a.alerts || []).some(x => x.effect === "no_service");
+      if (!a.arrivals.length) {
+        box.replaceChildren(...[banner, el("p", {}, t(lang, stopped ? "no_service" : "no_arrivals"))].filter(Boolean));
+      } else {
         const ul = el("ul", { class: "arrivals" });
         for (const x of a.arrivals) {
           // Live rows count down in minutes; rows from the timetable alone
@@ -206,12 +209,24 @@
               x.occupancy ? el("br") : null, crowding(lang, x.occupancy)),
             el("span", { class: "mins" }, mins)));
         }
-        box.replaceChildren(ul);
+        box.replaceChildren(...[banner, ul].filter(Boolean));
       }
       $("updated").textContent = t(lang, "updated", { t: a.local_time });
     } catch (e) {
       box.replaceChildren(el("p", { class: "error" }, t(lang, "error")));
     }
+  }
+
+  // Service alerts about this stop, its routes or their operator, in the
+  // rider's language (else English, else Japanese), above the arrivals.
+  function alertBanner(lang, alerts) {
+    if (!alerts || !alerts.length) return null;
+    return el("div", { class: "alerts", role: "alert" }, ...alerts.map(x =>
+      el("div", { class: `alert alert-${x.effect}`, "data-alert": x.id },
+        el("strong", {}, t(lang, "alert_label")), " ",
+        el("span", { lang: x.header.lang }, x.header.text),
+        x.description ? el("p", { class: "alert-detail", lang: x.description.lang }, x.description.text) : null,
+        x.url ? el("a", { href: x.url, rel: "noopener" }, x.url) : null)));
   }
 
   function routeOf(id) { return stop?.routes.find(r => r.route_id === id); }

@@ -41,8 +41,18 @@
     name.textContent = a.stop_name.text; name.lang = a.stop_name.lang;
     const rows = $("rows");
     rows.dataset.lang = lang;
+    const alerts = a.alerts || [];
+    const line = $("alert");
+    line.hidden = !alerts.length;
+    line.lang = alerts[0]?.header.lang || lang;
+    line.textContent = alerts.length ? `⚠ ${t(lang, "alert_label")}: ${alerts.map(x => x.header.text).join(" / ")}` : "";
+    const stopped = alerts.find(x => x.effect === "no_service");
+    line.classList.toggle("no-service", !!stopped);
     if (!a.arrivals.length) {
-      rows.replaceChildren(el("li", { class: "empty" }, t(lang, "no_arrivals")));
+      rows.replaceChildren(stopped
+        ? el("li", { class: "empty", lang: stopped.header.lang }, stopped.header.text)
+        : el("li", { class: "empty" }, t(lang, "no_arrivals")));
+      $("status").textContent = t(lang, "updated", { t: a.local_time });
       return;
     }
     rows.replaceChildren(...a.arrivals.slice(0, ROWS).map(x => {

@@ -8,7 +8,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     middleware,
     response::Response,
-    routing::get,
+    routing::{get, post, put},
 };
 use kagoshima_runtime::{
     auth::{BadTokenHash, TokenSet},
@@ -18,7 +18,7 @@ use kagoshima_runtime::{
 };
 
 use crate::{
-    WebConfig,
+    WebConfig, alerts,
     arrivals::TimetableCache,
     bureau, devices,
     error::error_response,
@@ -103,6 +103,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/bureau/feeds", get(bureau::feeds))
         .route("/api/bureau/devices", get(devices::list))
         .route("/api/bureau/devices/{vehicle_id}", get(devices::one))
+        .route("/api/bureau/alerts", get(alerts::list).post(alerts::create))
+        .route("/api/bureau/alerts/{id}", put(alerts::update))
+        .route("/api/bureau/alerts/{id}/end", post(alerts::end))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             bureau::require_token,

@@ -51,6 +51,59 @@ pub struct Arrivals {
     /// Japan time of `generated_at`, "HH:MM".
     pub local_time: String,
     pub arrivals: Vec<Arrival>,
+    /// Service alerts in force about this stop or its routes (and those that
+    /// took a trip off the list), in `lang` (else English, else Japanese).
+    pub alerts: Vec<AlertNote>,
+}
+
+/// A service alert as a page shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertNote {
+    pub id: String,
+    /// GTFS-Realtime's effect in lower case: `no_service`, `detour`,
+    /// `significant_delays`, …
+    pub effect: String,
+    /// GTFS-Realtime's cause in lower case: `weather`, `construction`, …
+    pub cause: String,
+    pub header: Name,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Name>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl AlertNote {
+    fn of(a: kagoshima_proto::v1::ServiceAlert) -> Option<AlertNote> {
+        use kagoshima_proto::v1::{AlertCause, AlertEffect};
+        let d = a.alert?;
+        let lower = |name: &str, prefix: &str| {
+            name.strip_prefix(prefix)
+                .unwrap_or(name)
+                .to_ascii_lowercase()
+        };
+        let text = |t: &kagoshima_proto::v1::AlertText| Name {
+            lang: t.lang.clone(),
+            text: t.text.clone(),
+        };
+        Some(AlertNote {
+            id: a.alert_id,
+            effect: lower(
+                AlertEffect::try_from(d.effect)
+                    .unwrap_or(AlertEffect::Unspecified)
+                    .as_str_name(),
+                "ALERT_EFFECT_",
+            ),
+            cause: lower(
+                AlertCause::try_from(d.cause)
+                    .unwrap_or(AlertCause::Unspecified)
+                    .as_str_name(),
+                "ALERT_CAUSE_",
+            ),
+            header: d.header.first().map(text)?,
+            description: d.description.first().map(text),
+            url: Some(d.url).filter(|u| !u.is_empty()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -209,6 +262,7 @@ pub fn from_live(r: GetArrivalsResponse, lang: &str, now: DateTime<Utc>) -> Arri
         generated_at: generated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         local_time: generated.with_timezone(&jst()).format("%H:%M").to_string(),
         arrivals,
+        alerts: r.alerts.into_iter().filter_map(AlertNote::of).collect(),
     }
 }
 
@@ -295,6 +349,8 @@ pub fn from_timetable(
         generated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         local_time: local.format("%H:%M").to_string(),
         arrivals,
+        // An older location service: no alerts to show.
+        alerts: Vec::new(),
     }
 }
 

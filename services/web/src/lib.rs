@@ -5,6 +5,7 @@
 //! IndicatorService over gRPC (and the ingest service's `/metrics` for the
 //! feeds' health).
 
+pub mod alerts;
 pub mod app;
 pub mod arrivals;
 pub mod bureau;

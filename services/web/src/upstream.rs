@@ -13,8 +13,8 @@ use axum::{
     http::request::Parts,
 };
 use kagoshima_proto::v1::{
-    indicator_service_client::IndicatorServiceClient, ingest_service_client::IngestServiceClient,
-    passenger_service_client::PassengerServiceClient,
+    alert_service_client::AlertServiceClient, indicator_service_client::IndicatorServiceClient,
+    ingest_service_client::IngestServiceClient, passenger_service_client::PassengerServiceClient,
 };
 use kagoshima_runtime::rate_limit::FORWARDED_FOR;
 use tonic::service::{Interceptor, interceptor::InterceptedService};
@@ -27,6 +27,8 @@ pub struct Upstream {
     /// IngestService, for the device diagnostics (the bureau's token is
     /// forwarded: ingest must list it in its `auth.tokens`).
     pub ingest: IngestServiceClient<Channel>,
+    /// The location service's AlertService (the bureau's token is forwarded).
+    pub alerts: AlertServiceClient<Channel>,
 }
 
 /// The browser's address: the TCP peer of the request (the web keys its own
@@ -89,8 +91,10 @@ fn channel(addr: &str) -> Result<Channel, BadAddress> {
 
 impl Upstream {
     pub fn new(passenger: &str, indicators: &str, ingest: &str) -> Result<Upstream, BadAddress> {
+        let location = channel(passenger)?;
         Ok(Upstream {
-            passenger: channel(passenger)?,
+            alerts: AlertServiceClient::new(location.clone()),
+            passenger: location,
             indicators: IndicatorServiceClient::new(channel(indicators)?),
             ingest: IngestServiceClient::new(channel(ingest)?),
         })

@@ -40,4 +40,5 @@ tests/browser/run.sh
 tests/reflection/run.sh "127.0.0.1:$grpc_base" "127.0.0.1:$((grpc_base + 1))" \
   "127.0.0.1:$((grpc_base + 2))" "$data/ingest.token" "$KAGOSHIMA_REFUSED_VEHICLE"
 # GTFS-Realtime through gtfs-realtime-bindings and gtfs-rt-validator (PyPI).
-tests/gtfs-rt/run.sh "$data/feed-shift-0m" "127.0.0.1:$((grpc_base + 1001))"
+tests/gtfs-rt/run.sh "$data/feed-shift-0m" "127.0.0.1:$((grpc_base + 1001))" \
+  "$KAGOSHIMA_WEB_URL" "$data/bureau.token"

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 import zipfile
 
@@ -28,10 +29,50 @@ def fetch(url):
         return r.read()
 
 
+def publish(web, token, alert):
+    """Publishes a service alert as the bureau's dashboard does."""
+    request = urllib.request.Request(f"{web}/api/bureau/alerts", data=json.dumps(alert).encode(),
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.load(r)["id"]
+
+
 def main():
     gtfs_dir, http = sys.argv[1:3]
+    web, token_file = (sys.argv[3:5] + [None, None])[:2]
     base = f"http://{http}/gtfs-rt"
     failures = []
+
+    if web and token_file:
+        # A cancelled trip and a detour, so that the alerts feed and the
+        # CANCELED trip are judged too (the feeds are cached for 15 s).
+        token = open(token_file).read().strip()
+        first = gtfs_realtime_pb2.FeedMessage()
+        first.ParseFromString(fetch(f"{base}/trip-updates"))
+        trip = next(e.trip_update.trip.trip_id for e in first.entity if e.HasField("trip_update"))
+        langs = ["ja", "en", "zh-Hans", "zh-Hant", "ko"]
+        publish(web, token, {"effect": "no_service", "cause": "technical_problem",
+                             "header": {l: f"運休 / cancelled {l}" for l in langs},
+                             "entities": [{"trip_id": trip}]})
+        publish(web, token, {"effect": "detour", "cause": "demonstration",
+                             "header": {"ja": "おはら祭のため迂回", "en": "Ohara Festival detour"},
+                             "entities": [{"stop_id": "bus_tenmonkan"}]})
+        time.sleep(16)
+        sa = gtfs_realtime_pb2.FeedMessage()
+        sa.ParseFromString(fetch(f"{base}/alerts"))
+        alerts = [e.alert for e in sa.entity if e.HasField("alert")]
+        print(f"alerts: {len(alerts)}")
+        if len(alerts) < 2:
+            failures.append(f"{len(alerts)} alerts in the feed, 2 published")
+        cancelled = [a for a in alerts if any(i.trip.trip_id == trip for i in a.informed_entity)]
+        if not cancelled or sorted(t.language for t in cancelled[0].header_text.translation) != sorted(langs):
+            failures.append("the cancellation is not in the alerts feed in five languages")
+        tu_now = gtfs_realtime_pb2.FeedMessage()
+        tu_now.ParseFromString(fetch(f"{base}/trip-updates"))
+        if not any(e.trip_update.trip.trip_id == trip and e.trip_update.trip.schedule_relationship == 3
+                   for e in tu_now.entity):
+            failures.append(f"trip {trip} is not CANCELED in TripUpdates")
 
     vp = gtfs_realtime_pb2.FeedMessage()
     vp.ParseFromString(fetch(f"{base}/vehicle-positions"))
@@ -57,7 +98,7 @@ def main():
         out = os.path.join(tmp, "out")
         validator = os.path.join(os.path.dirname(sys.executable), "gtfs-rt-validator")
         subprocess.run([validator, "-gtfs", feed, "-vp", f"{base}/vehicle-positions",
-                        "-tu", f"{base}/trip-updates", "--out", out], check=True)
+                        "-tu", f"{base}/trip-updates", "-sa", f"{base}/alerts", "--out", out], check=True)
         notices = json.load(open(os.path.join(out, "report.json")))["notices"]
         for n in notices:
             print(f"  {n['code']} {n['severity']} x{n.get('totalNotices')}: {n['sampleNotices'][0].get('prefix', '')}")

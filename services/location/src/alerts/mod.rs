@@ -239,6 +239,9 @@ fn rt_alert(a: &Alert) -> RtAlert {
                 stop_id: e.stop_id.clone(),
                 trip: e.trip_id.as_ref().map(|t| TripDescriptor {
                     trip_id: Some(t.clone()),
+                    // The trip as scheduled: the selector names it
+                    // (gtfs-rt-validator W009 wants the field set).
+                    schedule_relationship: Some(0),
                     ..TripDescriptor::default()
                 }),
                 ..EntitySelector::default()

@@ -314,6 +314,21 @@ test("service alerts from the dashboard reach the page and the sign in every lan
   const fits = await sign.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight);
   assert.ok(fits, "the sign scrolls with an alert line");
 
+  // One tram cancelled: its row leaves the page, the alert says why.
+  await page.goto(`${BASE}/?stop=${STOP}&lang=en`);
+  const firstRow = page.locator("#arrivals li[data-trip]").first();
+  await firstRow.waitFor({ timeout: 20000 });
+  const trip = await firstRow.getAttribute("data-trip");
+  const cancel = await dash.request.post(`${BASE}/api/bureau/alerts`, { headers: auth, data: {
+    effect: "no_service", cause: "technical_problem",
+    header: { ja: "車両故障のため、この便は運休します", en: "This tram is cancelled: vehicle breakdown" },
+    entities: [{ trip_id: trip }] } });
+  assert.equal(cancel.status(), 200, await cancel.text());
+  await page.locator("#arrivals .alert", { hasText: "vehicle breakdown" }).waitFor({ timeout: 20000 });
+  assert.equal(await page.locator(`#arrivals li[data-trip="${trip}"]`).count(), 0, `trip ${trip} still listed`);
+  const cancelled = await cancel.json();
+  assert.equal((await dash.request.post(`${BASE}/api/bureau/alerts/${cancelled.id}/end`, { headers: auth })).status(), 200);
+
   // A typhoon suspends all trams and buses: every board empties, with the reason.
   const typhoon = await dash.request.post(`${BASE}/api/bureau/alerts`, { headers: auth, data: {
     effect: "no_service", cause: "weather",

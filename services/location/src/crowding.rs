@@ -8,7 +8,7 @@
 //! a load not updated for [`LOAD_TTL_S`] is not shown.
 use std::{
     collections::HashMap,
-    sync::{Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, RwLock},
 };
 
 use kagoshima_proto::v1::Occupancy;
@@ -169,5 +169,47 @@ mod tests {
             c.occupancy("community_bus", 24).0,
             Occupancy::CrushedStandingRoomOnly
         );
+    }
+}
+
+/// Days of passenger counts the usual loads are learned from.
+pub const USUAL_WINDOW_DAYS: i64 = 28;
+/// Runs of a trip needed before its usual load is shown.
+pub const USUAL_MIN_RUNS: i64 = 3;
+
+/// Expected crowding (what GTFS-Occupancies proposes): how full each trip
+/// usually is leaving each stop, from the last [`USUAL_WINDOW_DAYS`] of
+/// counts; shown where no live load is known.
+#[derive(Debug, Clone, Default)]
+pub struct Usual(Arc<RwLock<HashMap<(String, String), u32>>>);
+
+impl Usual {
+    /// Replaces the usual loads with those learned from at least
+    /// [`USUAL_MIN_RUNS`] runs.
+    pub fn set(&self, loads: Vec<kagoshima_storage::events::UsualLoad>) {
+        let map = loads
+            .into_iter()
+            .filter(|l| l.runs >= USUAL_MIN_RUNS)
+            .map(|l| ((l.trip_id, l.stop_id), l.load.round().max(0.0) as u32))
+            .collect();
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = map;
+    }
+
+    /// Riders usually on board `trip_id` leaving `stop_id`.
+    pub fn load(&self, trip_id: &str, stop_id: &str) -> Option<u32> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(trip_id.to_owned(), stop_id.to_owned()))
+            .copied()
+    }
+
+    /// Learns from the database (the last [`USUAL_WINDOW_DAYS`] before today).
+    pub async fn refresh(&self, pool: &sqlx::PgPool) -> Result<usize, sqlx::Error> {
+        let to = chrono::Utc::now();
+        let from = to - chrono::Duration::days(USUAL_WINDOW_DAYS);
+        let loads = kagoshima_storage::events::usual_loads(pool, from, to).await?;
+        self.set(loads);
+        Ok(self.0.read().unwrap_or_else(|e| e.into_inner()).len())
     }
 }

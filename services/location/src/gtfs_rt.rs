@@ -218,6 +218,15 @@ pub fn build(
                             }),
                             // SCHEDULED: the stop is served as planned (validator W009).
                             schedule_relationship: Some(0),
+                            // How full the trip usually leaves the stop (GTFS-RT's
+                            // experimental field, as GTFS-Occupancies proposes).
+                            departure_occupancy_status: live
+                                .usual_occupancy(
+                                    trip_id,
+                                    stop_id,
+                                    &net.routes[net.trips[p.trip as usize].route as usize].mode,
+                                )
+                                .map(|(o, _)| o as i32 - 1),
                             ..StopTimeUpdate::default()
                         };
                         match by_trip.last_mut() {

@@ -166,3 +166,42 @@ pub async fn passenger_counts_between(
     .fetch_all(pool)
     .await
 }
+
+/// How full a trip usually is leaving a stop: the median, over its runs in
+/// `[from, to)`, of the riders on board after the stop (the counter's
+/// boardings minus alightings since the trip's first count that day).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct UsualLoad {
+    pub trip_id: String,
+    pub stop_id: String,
+    pub load: f64,
+    /// The runs it is the median of.
+    pub runs: i64,
+}
+
+pub async fn usual_loads(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<UsualLoad>, sqlx::Error> {
+    // A run is one vehicle on one trip on one day; days are cut at 03:00
+    // JST, when no trip runs, so a run after midnight stays whole.
+    sqlx::query_as(
+        "WITH counted AS (
+             SELECT trip_id, stop_id,
+                    sum(boardings - alightings) OVER (
+                        PARTITION BY vehicle_id, trip_id,
+                                     ((recorded_at AT TIME ZONE 'Asia/Tokyo') - INTERVAL '3 hours')::date
+                        ORDER BY recorded_at, stop_id) AS on_board
+               FROM passenger_counts
+              WHERE recorded_at >= $1 AND recorded_at < $2 AND trip_id IS NOT NULL)
+         SELECT trip_id, stop_id,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(on_board, 0))::float8 AS load,
+                count(*) AS runs
+           FROM counted GROUP BY trip_id, stop_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}

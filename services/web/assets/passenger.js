@@ -206,7 +206,7 @@
             el("span", {},
               el("span", { lang: x.headsign.lang }, t(lang, "bound", { h: x.headsign.text })),
               el("br"), el("span", { class: "kind" }, modeName(x.mode) + " · " + where),
-              x.occupancy ? el("br") : null, crowding(lang, x.occupancy)),
+              x.occupancy || x.usual_occupancy ? el("br") : null, crowding(lang, x.occupancy, x.usual_occupancy)),
             el("span", { class: "mins" }, mins)));
         }
         box.replaceChildren(...[banner, ul].filter(Boolean));

@@ -73,7 +73,7 @@
         class: x.realtime ? "live" : "scheduled" },
         route,
         el("span", { class: "dest" }, el("span", { lang: x.headsign.lang }, t(lang, "bound", { h: x.headsign.text })),
-          el("small", {}, `${t(lang, x.mode)} · ${away}`, x.occupancy ? " · " : null, crowding(lang, x.occupancy))),
+          el("small", {}, `${t(lang, x.mode)} · ${away}`, x.occupancy || x.usual_occupancy ? " · " : null, crowding(lang, x.occupancy, x.usual_occupancy))),
         mins);
     }));
     $("status").textContent = t(lang, "updated", { t: a.local_time }) + (a.source === "timetable" ? ` · ${t(lang, "scheduled")}` : "");

@@ -132,6 +132,10 @@ pub struct Arrival {
     /// `crushed_standing_room_only`, `full`; absent when unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub occupancy: Option<&'static str>,
+    /// How full this trip usually is here (same names), where the live
+    /// load is unknown; absent without enough history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usual_occupancy: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -245,6 +249,7 @@ pub fn from_live(r: GetArrivalsResponse, lang: &str, now: DateTime<Utc>) -> Arri
                 vehicle_id: Some(a.vehicle_id).filter(|v| !v.is_empty()),
                 status: status_name(a.status),
                 occupancy: occupancy_name(a.occupancy),
+                usual_occupancy: occupancy_name(a.usual_occupancy),
                 delay_seconds: a.delay_seconds,
                 mode: mode_name(a.mode),
                 route_short_name: a.route_short_name.into(),
@@ -339,6 +344,7 @@ pub fn from_timetable(
             status: "scheduled_only",
             delay_seconds: 0,
             occupancy: None,
+            usual_occupancy: None,
         })
         .collect();
     Arrivals {

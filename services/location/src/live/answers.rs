@@ -60,11 +60,13 @@ impl Live {
             .take(limit)
             .map(|row| {
                 let mut a = arrival(net, names, &row, now, lang);
-                if !a.vehicle_id.is_empty() {
-                    let mode = &net.routes[net.trips[row.entry.trip as usize].route as usize].mode;
-                    if let Some((o, _)) = self.occupancy(&a.vehicle_id, &a.trip_id, mode, now) {
-                        a.occupancy = o.into();
-                    }
+                let mode = &net.routes[net.trips[row.entry.trip as usize].route as usize].mode;
+                if !a.vehicle_id.is_empty()
+                    && let Some((o, _)) = self.occupancy(&a.vehicle_id, &a.trip_id, mode, now)
+                {
+                    a.occupancy = o.into();
+                } else if let Some((o, _)) = self.usual_occupancy(&a.trip_id, stop_id, mode) {
+                    a.usual_occupancy = o.into();
                 }
                 a
             })
@@ -185,5 +187,6 @@ pub(super) fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &
         status: e.status.into(),
         minutes: ((shown - now).max(0.0) / 60.0).floor() as i32,
         occupancy: Occupancy::Unknown.into(),
+        usual_occupancy: Occupancy::Unknown.into(),
     }
 }

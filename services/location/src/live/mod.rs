@@ -23,7 +23,7 @@ use tracing::{error, info, warn};
 use crate::alerts::Alerts;
 use crate::board::{self, Board, Row};
 use crate::config::LiveConfig;
-use crate::crowding::Loads;
+use crate::crowding::{Loads, Usual};
 use crate::metrics::LocationMetrics;
 use crate::static_info::{InfoError, mode_of, parse_lang, parse_limit};
 
@@ -73,6 +73,7 @@ struct Inner {
     changed: watch::Sender<u64>,
     visits: mpsc::Sender<StopVisit>,
     loads: Loads,
+    usual: Usual,
     config: LiveConfig,
 }
 
@@ -105,6 +106,7 @@ impl Live {
                     changed,
                     visits: tx,
                     loads: Loads::default(),
+                    usual: Usual::default(),
                     config,
                 }),
             },
@@ -242,6 +244,28 @@ impl Live {
 
     /// How full `vehicle_id` is on `trip_id` (of `mode`) at `now`, with
     /// the coarse share of its capacity.
+    /// How full `trip_id` usually is leaving `stop_id` (see [`Usual`]).
+    pub fn usual_occupancy(
+        &self,
+        trip_id: &str,
+        stop_id: &str,
+        mode: &str,
+    ) -> Option<(Occupancy, u32)> {
+        let load = self.inner.usual.load(trip_id, stop_id)?;
+        Some(self.inner.config.capacity.occupancy(mode, load))
+    }
+
+    /// Relearns the usual loads from the passenger counts.
+    pub async fn refresh_usual(&self, pool: &PgPool) {
+        match self.inner.usual.refresh(pool).await {
+            Ok(n) => info!(
+                trip_stops = n,
+                "usual loads learned from the passenger counts"
+            ),
+            Err(e) => warn!(error = %e, "could not learn the usual loads"),
+        }
+    }
+
     pub fn occupancy(
         &self,
         vehicle_id: &str,

@@ -56,6 +56,8 @@ pub async fn visit_writer(pool: PgPool, mut rx: mpsc::Receiver<StopVisit>, shutd
 /// Reloads the network when the active feed changes, and sweeps silent vehicles.
 pub async fn maintenance(live: Live, pool: PgPool, shutdown: Shutdown) {
     let every = Duration::from_secs(live.config().feed_check_s.max(1));
+    live.refresh_usual(&pool).await;
+    let mut usual_learned = tokio::time::Instant::now();
     loop {
         tokio::select! {
             () = tokio::time::sleep(every) => {}
@@ -65,8 +67,15 @@ pub async fn maintenance(live: Live, pool: PgPool, shutdown: Shutdown) {
             warn!(error = %e, "checking the active feed failed");
         }
         live.sweep(now());
+        if usual_learned.elapsed() >= USUAL_REFRESH {
+            live.refresh_usual(&pool).await;
+            usual_learned = tokio::time::Instant::now();
+        }
     }
 }
+
+/// How often the usual loads are learned again.
+const USUAL_REFRESH: Duration = Duration::from_secs(3600);
 
 /// Publishes [`Live::census`] to the metrics every few seconds.
 pub async fn census_reporter(live: Live, metrics: LocationMetrics, shutdown: Shutdown) {

@@ -10,3 +10,4 @@ mod search;
 mod shape;
 mod support;
 mod timetable;
+mod usual;

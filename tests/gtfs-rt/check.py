@@ -17,11 +17,11 @@ import zipfile
 from google.transit import gtfs_realtime_pb2
 
 
-# Errors that judge the simulated data rather than the feed's making: E029
-# (a vehicle more than 200 m from its trip's shape) fires on the GPS
-# outliers the simulator injects on purpose. Reported, not failed; the
-# predictor work (issue #18) is where such fixes get filtered.
-DATA_DEPENDENT = {"E029"}
+# Errors that judge the simulated data rather than the feed's making: none
+# now. (E029, a vehicle over 200 m from its trip's shape, fired on the GPS
+# outliers the simulator injects: such a fix is now published where the
+# tracker places the vehicle; see location's gtfs_rt::matched_if_outlier.)
+DATA_DEPENDENT: set[str] = set()
 
 
 def fetch(url):

@@ -482,14 +482,15 @@ impl Board {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The board against the answer worked out the slow way (every
     //! vehicle's plan at the stop plus the timetable), as vehicles move on,
     //! fall silent and are forgotten.
     use super::*;
     use kagoshima_tracker::{Report, TrackerConfig};
 
-    fn network() -> Arc<Network> {
+    /// The sample feed's network.
+    pub(crate) fn network() -> Arc<Network> {
         let feed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../simulators/feed/kagoshima");
         let input = kagoshima_network::read::snapshot::from_feed(&feed).expect("sample feed");

@@ -60,6 +60,28 @@ impl Cache {
     }
 }
 
+/// A fix this far from where the tracker places the vehicle on its trip is
+/// a GPS outlier, not the vehicle's position.
+const OUTLIER_M: f64 = 100.0;
+
+/// The vehicle's place on its trip's shape when its newest fix lies more
+/// than [`OUTLIER_M`] from it (the tracker rejected that fix): published
+/// instead of the outlier, so that the position agrees with the trip
+/// (gtfs-rt-validator E029). A vehicle off its route (a detour) keeps its
+/// own position.
+fn matched_if_outlier(
+    net: &kagoshima_tracker::Network,
+    v: &kagoshima_tracker::VehicleView,
+    trip: u32,
+) -> Option<(f64, f64)> {
+    if v.status == VehicleStatus::OffRoute {
+        return None;
+    }
+    let (on_shape, _) = net.shape_of(trip).at(v.distance_m?);
+    let fix = net.projection.to_xy(v.lat, v.lon);
+    (fix.dist(on_shape) > OUTLIER_M).then(|| net.projection.to_latlon(on_shape))
+}
+
 fn date_str(d: chrono::NaiveDate) -> String {
     d.format("%Y%m%d").to_string()
 }
@@ -149,6 +171,12 @@ pub fn build(
                             .is_some_and(|(id, _)| *id == v.vehicle_id)
                     {
                         vp.trip = Some(descriptor(trip, date));
+                        if let (Some((lat, lon)), Some(position)) =
+                            (matched_if_outlier(net, v, trip), vp.position.as_mut())
+                        {
+                            position.latitude = lat as f32;
+                            position.longitude = lon as f32;
+                        }
                         let tr = &net.trips[trip as usize];
                         let mode = &net.routes[tr.route as usize].mode;
                         if let Some((o, percent)) = live.occupancy(&v.vehicle_id, &tr.id, mode, now)
@@ -310,5 +338,58 @@ pub fn build(
             ..FeedHeader::default()
         },
         entity,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kagoshima_tracker::VehicleView;
+    use kagoshima_tracker::geo::Xy;
+
+    use super::*;
+
+    fn view(lat: f64, lon: f64, status: VehicleStatus) -> VehicleView {
+        VehicleView {
+            vehicle_id: "tram-101".into(),
+            lat,
+            lon,
+            bearing: None,
+            speed: None,
+            recorded_at: 0.0,
+            stale: false,
+            status,
+            trip: Some(0),
+            service_date: None,
+            stop_index: Some(1),
+            delay_s: None,
+            distance_m: Some(500.0),
+            logged_in: false,
+        }
+    }
+
+    #[test]
+    fn an_outlier_fix_is_published_where_the_tracker_places_the_vehicle() {
+        let net = crate::board::tests::network();
+        let (on_shape, _) = net.shape_of(0).at(500.0);
+        let (lat, lon) = net.projection.to_latlon(on_shape);
+        // A good fix stays as it is.
+        assert_eq!(
+            matched_if_outlier(&net, &view(lat, lon, VehicleStatus::InTransitTo), 0),
+            None
+        );
+        // A fix 300 m off becomes the point on the shape.
+        let far = net.projection.to_latlon(Xy {
+            x: on_shape.x,
+            y: on_shape.y + 300.0,
+        });
+        let (mlat, mlon) =
+            matched_if_outlier(&net, &view(far.0, far.1, VehicleStatus::InTransitTo), 0)
+                .expect("snapped");
+        assert!(net.projection.to_xy(mlat, mlon).dist(on_shape) < 1.0);
+        // A vehicle off its route keeps its own position.
+        assert_eq!(
+            matched_if_outlier(&net, &view(far.0, far.1, VehicleStatus::OffRoute), 0),
+            None
+        );
     }
 }

@@ -81,6 +81,15 @@ pub fn parse_limit(limit: u32) -> Result<u32, InfoError> {
     }
 }
 
+/// GTFS's accessibility code (0 unknown, 1 possible, 2 not) as the API says it.
+pub fn step_free(code: i16) -> StepFree {
+    match code {
+        1 => StepFree::Yes,
+        2 => StepFree::No,
+        _ => StepFree::Unknown,
+    }
+}
+
 /// A mode name as stored by the importer, as the proto enum.
 pub fn mode_of(mode: &str) -> TransitMode {
     match mode {
@@ -234,12 +243,7 @@ impl StaticInfo {
                         .filter(|r| serves.contains(r.route_id.as_str()))
                         .cloned()
                         .collect(),
-                    step_free: match row.wheelchair_boarding {
-                        1 => StepFree::Yes,
-                        2 => StepFree::No,
-                        _ => StepFree::Unknown,
-                    }
-                    .into(),
+                    step_free: step_free(row.wheelchair_boarding).into(),
                     stop_id: row.stop_id,
                 }
             })

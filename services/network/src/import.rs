@@ -463,11 +463,7 @@ pub async fn import(
             cols.6
                 .push(s.parent_station.clone().filter(|p| !p.is_empty()));
             cols.7.push(s.platform_code.clone());
-            cols.8.push(match s.wheelchair_boarding {
-                gtfs_structures::Availability::Available => 1,
-                gtfs_structures::Availability::NotAvailable => 2,
-                _ => 0,
-            });
+            cols.8.push(availability(&s.wheelchair_boarding));
         }
         sqlx::query(
             "INSERT INTO network_stops (feed_version_id, stop_id, code, name, lat, lon, location_type, parent_station, platform_code, wheelchair_boarding)
@@ -591,6 +587,7 @@ pub async fn import(
             Vec<Option<i16>>,
             Vec<Option<String>>,
             Vec<Option<String>>,
+            Vec<i16>,
         ) = Default::default();
         for t in chunk {
             cols.0.push(t.id.clone());
@@ -608,10 +605,11 @@ pub async fn import(
                 Some(id) => Some(id.clone()),
                 None => t.shape_id.clone().filter(|s| !s.is_empty()),
             });
+            cols.7.push(availability(&t.wheelchair_accessible));
         }
         sqlx::query(
-            "INSERT INTO network_trips (feed_version_id, trip_id, route_id, service_id, headsign, direction_id, block_id, shape_id)
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::text[], $8::text[])",
+            "INSERT INTO network_trips (feed_version_id, trip_id, route_id, service_id, headsign, direction_id, block_id, shape_id, wheelchair_accessible)
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::text[], $8::text[], $9::int2[])",
         )
         .bind(fv)
         .bind(&cols.0)
@@ -621,6 +619,7 @@ pub async fn import(
         .bind(&cols.4)
         .bind(&cols.5)
         .bind(&cols.6)
+        .bind(&cols.7)
         .execute(&mut *tx)
         .await?;
         progress.advance(chunk.len());
@@ -866,4 +865,14 @@ async fn activate(tx: &mut Transaction<'_, Postgres>, fv: i64) -> Result<Option<
         .execute(&mut **tx)
         .await?;
     Ok(previous)
+}
+
+/// GTFS's accessibility code (wheelchair_boarding, wheelchair_accessible):
+/// 0 no information, 1 possible, 2 not possible.
+pub(crate) fn availability(a: &gtfs_structures::Availability) -> i16 {
+    match a {
+        gtfs_structures::Availability::Available => 1,
+        gtfs_structures::Availability::NotAvailable => 2,
+        _ => 0,
+    }
 }

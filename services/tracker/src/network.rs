@@ -43,6 +43,8 @@ pub struct RouteInput {
 pub struct TripInput {
     pub trip_id: String,
     pub route_id: String,
+    /// GTFS wheelchair_accessible: 0 unknown, 1 step-free, 2 not.
+    pub wheelchair_accessible: u8,
     pub service_id: String,
     pub headsign: String,
     pub direction_id: Option<u8>,
@@ -121,6 +123,8 @@ pub struct Trip {
     pub service: u32,
     pub headsign: String,
     pub direction: Option<u8>,
+    /// GTFS wheelchair_accessible: 0 unknown, 1 step-free, 2 not.
+    pub wheelchair_accessible: u8,
     /// Index into [`Network::blocks`].
     pub block: Option<u32>,
     pub shape: u32,
@@ -342,6 +346,7 @@ impl Network {
                 service,
                 headsign: t.headsign.clone(),
                 direction: t.direction_id,
+                wheelchair_accessible: t.wheelchair_accessible,
                 block,
                 shape,
                 stops: tstops,
@@ -521,6 +526,7 @@ pub(crate) mod tests {
                 input.trips.push(TripInput {
                     trip_id: id.clone(),
                     route_id: "r".into(),
+                    wheelchair_accessible: 0,
                     service_id: "all".into(),
                     headsign: if dir == 0 {
                         "East".into()

@@ -199,7 +199,7 @@
           // show their clock time and are never "due" (see arrivalNote).
           const mins = !x.realtime ? x.time : x.minutes <= 0 ? t(lang, "now") : t(lang, "min", { n: x.minutes });
           const where = [x.realtime ? x.time : null, x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : null,
-            arrivalNote(lang, x)].filter(Boolean).join(" · ");
+            arrivalNote(lang, x), x.step_free ? t(lang, "step_free_trip") : null].filter(Boolean).join(" · ");
           ul.append(el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes, "data-status": x.status,
             class: x.realtime ? "live" : "scheduled" },
             el("span", { class: "badge-cell" }, badge({ short_name: x.route_short_name, color: routeColor(x.route_id), text_color: routeTextColor(x.route_id) })),

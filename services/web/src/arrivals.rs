@@ -21,7 +21,7 @@ use kagoshima_proto::{
     Timestamp,
     v1::{
         ArrivalStatus, Departure, GetArrivalsRequest, GetArrivalsResponse, GetStopTimetableRequest,
-        Occupancy, StreamArrivalsRequest,
+        Occupancy, StepFree, StreamArrivalsRequest,
     },
 };
 use serde::Serialize;
@@ -136,6 +136,9 @@ pub struct Arrival {
     /// load is unknown; absent without enough history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usual_occupancy: Option<&'static str>,
+    /// Whether its vehicle is step-free; absent when the feed does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_free: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +253,11 @@ pub fn from_live(r: GetArrivalsResponse, lang: &str, now: DateTime<Utc>) -> Arri
                 status: status_name(a.status),
                 occupancy: occupancy_name(a.occupancy),
                 usual_occupancy: occupancy_name(a.usual_occupancy),
+                step_free: match StepFree::try_from(a.step_free) {
+                    Ok(StepFree::Yes) => Some(true),
+                    Ok(StepFree::No) => Some(false),
+                    _ => None,
+                },
                 delay_seconds: a.delay_seconds,
                 mode: mode_name(a.mode),
                 route_short_name: a.route_short_name.into(),
@@ -345,6 +353,7 @@ pub fn from_timetable(
             delay_seconds: 0,
             occupancy: None,
             usual_occupancy: None,
+            step_free: None,
         })
         .collect();
     Arrivals {

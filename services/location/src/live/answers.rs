@@ -188,5 +188,6 @@ pub(super) fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &
         minutes: ((shown - now).max(0.0) / 60.0).floor() as i32,
         occupancy: Occupancy::Unknown.into(),
         usual_occupancy: Occupancy::Unknown.into(),
+        step_free: crate::static_info::step_free(tr.wheelchair_accessible.into()).into(),
     }
 }

@@ -1,8 +1,9 @@
-//! Expected crowding: a trip with no live load shows how full it usually is
-//! at the stop, from the passenger counts of its past runs.
+//! What riders learn about a trip beyond its time: how full it usually is
+//! at the stop (from the passenger counts of its past runs) and whether its
+//! vehicle is step-free.
 use chrono::{Duration, Utc};
 use kagoshima_location::crowding::Capacity;
-use kagoshima_proto::v1::{GetArrivalsRequest, Occupancy};
+use kagoshima_proto::v1::{GetArrivalsRequest, Occupancy, StepFree};
 use kagoshima_storage::{Batch, PassengerRow, Store};
 
 use crate::support::{TestLocation, drive};
@@ -73,6 +74,8 @@ async fn a_trip_without_a_live_load_shows_how_full_it_usually_is_here() {
         expected,
         "the median of 60, 60 and 20 riders"
     );
+    // trips.txt says this trip's tram is not step-free (an older car).
+    assert_eq!(row.step_free(), StepFree::No);
     // Other trips have no history: nothing is made up for them.
     assert!(
         answer

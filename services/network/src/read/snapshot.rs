@@ -54,6 +54,7 @@ struct TripRow {
     direction_id: Option<i16>,
     block_id: Option<String>,
     shape_id: Option<String>,
+    wheelchair_accessible: i16,
 }
 
 #[derive(sqlx::FromRow)]
@@ -114,7 +115,8 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         })
         .collect();
     let trips: Vec<TripRow> = sqlx::query_as(
-        "SELECT trip_id, route_id, service_id, headsign, direction_id, block_id, shape_id
+        "SELECT trip_id, route_id, service_id, headsign, direction_id, block_id, shape_id,
+                wheelchair_accessible
            FROM network_trips WHERE feed_version_id = $1",
     )
     .bind(fv)
@@ -128,6 +130,7 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
             service_id: t.service_id,
             headsign: t.headsign.unwrap_or_default(),
             direction_id: t.direction_id.and_then(|d| u8::try_from(d).ok()),
+            wheelchair_accessible: u8::try_from(t.wheelchair_accessible).unwrap_or(0),
             block_id: t.block_id,
             shape_id: t.shape_id,
         })
@@ -272,6 +275,7 @@ pub fn from_feed(path: &std::path::Path) -> anyhow::Result<NetworkInput> {
                 gtfs_structures::DirectionType::Outbound => 0,
                 gtfs_structures::DirectionType::Inbound => 1,
             }),
+            wheelchair_accessible: crate::import::availability(&t.wheelchair_accessible) as u8,
             block_id: t.block_id.clone(),
             shape_id: t.shape_id.clone(),
         })

@@ -64,6 +64,26 @@ fn lower(name: &str, prefix: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// An AlertCause number as the pages name it (`weather`).
+pub fn cause_name(cause: i32) -> String {
+    lower(
+        AlertCause::try_from(cause)
+            .unwrap_or(AlertCause::Unspecified)
+            .as_str_name(),
+        "ALERT_CAUSE_",
+    )
+}
+
+/// An AlertEffect number as the pages name it (`no_service`).
+pub fn effect_name(effect: i32) -> String {
+    lower(
+        AlertEffect::try_from(effect)
+            .unwrap_or(AlertEffect::Unspecified)
+            .as_str_name(),
+        "ALERT_EFFECT_",
+    )
+}
+
 fn cause(name: &str) -> Result<AlertCause, ApiError> {
     if name.is_empty() {
         return Ok(AlertCause::Unspecified);
@@ -144,18 +164,8 @@ fn row(a: ServiceAlert) -> AlertRow {
     AlertRow {
         id: a.alert_id,
         form: AlertForm {
-            cause: lower(
-                AlertCause::try_from(d.cause)
-                    .unwrap_or(AlertCause::Unspecified)
-                    .as_str_name(),
-                "ALERT_CAUSE_",
-            ),
-            effect: lower(
-                AlertEffect::try_from(d.effect)
-                    .unwrap_or(AlertEffect::Unspecified)
-                    .as_str_name(),
-                "ALERT_EFFECT_",
-            ),
+            cause: cause_name(d.cause),
+            effect: effect_name(d.effect),
             header: texts(d.header),
             description: texts(d.description),
             entities: d
@@ -260,4 +270,51 @@ pub async fn end(
         .await?
         .into_inner();
     Ok(Json(row(ended)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_names_causes_and_effects_as_gtfs_realtime_does_in_lower_case() {
+        for e in [
+            AlertEffect::NoService,
+            AlertEffect::Detour,
+            AlertEffect::StopMoved,
+        ] {
+            assert_eq!(effect(&effect_name(e as i32)).unwrap(), e);
+        }
+        assert_eq!(cause_name(AlertCause::Weather as i32), "weather");
+        assert_eq!(cause("").unwrap(), AlertCause::Unspecified);
+        let Err(ApiError::BadRequest(m)) = effect("flood") else {
+            panic!("an unknown effect is refused");
+        };
+        assert!(m.contains("no_service"), "{m}");
+        assert!(
+            effect("unspecified").is_err(),
+            "an alert must say its effect"
+        );
+    }
+
+    #[test]
+    fn a_form_without_times_applies_until_ended() {
+        let form = AlertForm {
+            effect: "no_service".into(),
+            entities: vec![EntityForm {
+                agency_id: "kagoshima-kotsu".into(),
+                ..EntityForm::default()
+            }],
+            ..AlertForm::default()
+        };
+        let draft = form.clone().draft().unwrap();
+        assert!(draft.active_periods.is_empty());
+        let dated = AlertForm {
+            end: Some("2026-12-03T00:00:00Z".parse().unwrap()),
+            ..form
+        }
+        .draft()
+        .unwrap();
+        assert_eq!(dated.active_periods[0].end.unwrap().seconds, 1_796_256_000);
+    }
 }

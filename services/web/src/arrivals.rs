@@ -74,31 +74,15 @@ pub struct AlertNote {
 
 impl AlertNote {
     fn of(a: kagoshima_proto::v1::ServiceAlert) -> Option<AlertNote> {
-        use kagoshima_proto::v1::{AlertCause, AlertEffect};
         let d = a.alert?;
-        let lower = |name: &str, prefix: &str| {
-            name.strip_prefix(prefix)
-                .unwrap_or(name)
-                .to_ascii_lowercase()
-        };
         let text = |t: &kagoshima_proto::v1::AlertText| Name {
             lang: t.lang.clone(),
             text: t.text.clone(),
         };
         Some(AlertNote {
             id: a.alert_id,
-            effect: lower(
-                AlertEffect::try_from(d.effect)
-                    .unwrap_or(AlertEffect::Unspecified)
-                    .as_str_name(),
-                "ALERT_EFFECT_",
-            ),
-            cause: lower(
-                AlertCause::try_from(d.cause)
-                    .unwrap_or(AlertCause::Unspecified)
-                    .as_str_name(),
-                "ALERT_CAUSE_",
-            ),
+            effect: crate::alerts::effect_name(d.effect),
+            cause: crate::alerts::cause_name(d.cause),
             header: d.header.first().map(text)?,
             description: d.description.first().map(text),
             url: Some(d.url).filter(|u| !u.is_empty()),

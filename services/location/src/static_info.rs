@@ -319,7 +319,12 @@ impl StaticInfo {
             route_ids = vec![route_id.to_owned()];
         }
         for route in catalog.routes(Some(&route_ids), None).await? {
-            subject.agency_ids.extend(route.agency_id);
+            match route.agency_id {
+                Some(agency) => {
+                    subject.agency_ids.insert(agency);
+                }
+                None => subject.sole_agency = true,
+            }
             subject.route_ids.insert(route.route_id);
         }
         Ok(Some(subject))

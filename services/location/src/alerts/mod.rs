@@ -53,6 +53,9 @@ pub struct Subject {
     pub stop_id: Option<String>,
     pub route_ids: HashSet<String>,
     pub agency_ids: HashSet<String>,
+    /// A route without agency_id: the feed has one agency (GTFS requires
+    /// the field otherwise), which every agency-wide alert names.
+    pub sole_agency: bool,
 }
 
 impl Alerts {
@@ -128,7 +131,12 @@ impl Subject {
         for (trip, _) in &net.stop_trips[stop as usize] {
             let route = &net.routes[net.trips[*trip as usize].route as usize];
             if subject.route_ids.insert(route.id.clone()) {
-                subject.agency_ids.extend(route.agency_id.clone());
+                match &route.agency_id {
+                    Some(agency) => {
+                        subject.agency_ids.insert(agency.clone());
+                    }
+                    None => subject.sole_agency = true,
+                }
             }
         }
         subject
@@ -146,7 +154,11 @@ pub fn cancels_trip(a: &Alert, route_id: &str, agency_id: Option<&str>, trip_id:
             match (&e.trip_id, &e.route_id) {
                 (Some(t), _) => t == trip_id,
                 (None, Some(r)) => r == route_id,
-                (None, None) => e.agency_id.is_some() && e.agency_id.as_deref() == agency_id,
+                // A route without agency_id belongs to the feed's only agency.
+                (None, None) => {
+                    e.agency_id.is_some()
+                        && agency_id.is_none_or(|a| e.agency_id.as_deref() == Some(a))
+                }
             }
         })
 }
@@ -182,10 +194,10 @@ pub fn concerns(a: &Alert, s: &Subject) -> bool {
             return false;
         }
         if e.is_agency_wide() {
-            return e
-                .agency_id
-                .as_ref()
-                .is_some_and(|id| s.agency_ids.contains(id));
+            return s.sole_agency
+                || e.agency_id
+                    .as_ref()
+                    .is_some_and(|id| s.agency_ids.contains(id));
         }
         let route_ok = e.route_id.as_ref().is_none_or(|r| s.route_ids.contains(r));
         match (&e.stop_id, &s.stop_id) {
@@ -323,6 +335,7 @@ mod tests {
             stop_id: Some(stop.into()),
             route_ids: routes.iter().map(|r| (*r).to_owned()).collect(),
             agency_ids: HashSet::from([agency.to_owned()]),
+            sole_agency: false,
         }
     }
 
@@ -330,9 +343,14 @@ mod tests {
     fn an_alert_concerns_its_agency_its_stops_and_its_routes_only() {
         let tenmonkan = at_stop("tram_tenmonkan", &["tram-1", "tram-2"], "kagoshima-kotsu");
         let aibus_stop = at_stop("aibus_1", &["aibus-east"], "kagoshima-aibus");
+        let one_agency_feed = Subject {
+            sole_agency: true,
+            ..at_stop("s1", &["r1"], "")
+        };
         let suspension = alert(vec![entity(Some("kagoshima-kotsu"), None, None)]);
         assert!(concerns(&suspension, &tenmonkan));
         assert!(!concerns(&suspension, &aibus_stop));
+        assert!(concerns(&suspension, &one_agency_feed));
         let closed_stop = alert(vec![entity(None, None, Some("tram_tenmonkan"))]);
         assert!(concerns(&closed_stop, &tenmonkan));
         assert!(!concerns(&closed_stop, &aibus_stop));

@@ -552,3 +552,59 @@ async fn a_ride_after_midnight_takes_the_service_day_and_the_plan_the_calendar_d
     assert_eq!(uses(&ind.report(fy(2025), now()).await.unwrap()), "7");
     assert_eq!(uses(&ind.report(fy(2024), now()).await.unwrap()), "");
 }
+
+/// A tap uploaded late into a chunk compression has already packed still
+/// corrects the rides and the rollups; sent again, it changes nothing.
+#[tokio::test]
+async fn a_late_tap_into_a_compressed_chunk_still_corrects_the_rollups() {
+    let db = TestDb::new().await;
+    let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
+    let day = (chrono::Utc::now() - Duration::days(60)).date_naive();
+    let tap = |id: &str, minute: i64| sim::Tap {
+        event_id: id.into(),
+        at: sim::jst(day, 10, minute),
+        vehicle_id: "tram-101".into(),
+        mode: "tram",
+        on: true,
+        token: format!("ctok_{id}_xxxxxxxxxxxxxxxxxxxx"),
+        medium: "card",
+        brand: "visa",
+        issuer_country: "JP",
+        num_riders: 1,
+        fare_yen: 170,
+        result: "approved",
+        stop_id: Some("tram_kagoshimaekimae".into()),
+        route_id: "tram-1".into(),
+        trip_id: "T1-WD-0-1000".into(),
+    };
+    let uses = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT coalesce(sum(uses), 0)::bigint FROM ridership_route_hour WHERE service_date = $1",
+        )
+        .bind(day)
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+    };
+    sim::insert_taps(db.pool(), &[tap("ev_early_1", 0), tap("ev_early_2", 5)]).await;
+    ind.refresh().await.unwrap();
+    assert_eq!(uses().await, 2);
+    if db.timescale().await {
+        let compressed: i64 = sqlx::query_scalar(
+            "SELECT count(compress_chunk(c, if_not_compressed => true))
+               FROM show_chunks('taps', older_than => INTERVAL '35 days') c",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(compressed >= 1, "no taps chunk to compress");
+    }
+    // An offline validator uploads a tap of that day weeks later.
+    assert_eq!(sim::insert_taps(db.pool(), &[tap("ev_late", 30)]).await, 1);
+    ind.refresh().await.unwrap();
+    assert_eq!(uses().await, 3);
+    // The same tap again: stored once, counted once.
+    assert_eq!(sim::insert_taps(db.pool(), &[tap("ev_late", 30)]).await, 0);
+    ind.refresh().await.unwrap();
+    assert_eq!(uses().await, 3);
+}

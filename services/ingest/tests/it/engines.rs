@@ -228,6 +228,7 @@ async fn timescaledb_gets_hypertables_policies_and_continuous_aggregates() {
     };
     assert!(segment_by("vehicle_positions"), "{compression:?}");
     assert!(segment_by("device_status"), "{compression:?}");
+    assert!(segment_by("taps"), "{compression:?}");
     assert!(
         compression
             .iter()
@@ -254,6 +255,14 @@ async fn timescaledb_gets_hypertables_policies_and_continuous_aggregates() {
     );
     assert!(
         job("policy_compression", "device_status", "7 days"),
+        "{jobs:?}"
+    );
+    // Taps are kept (revenue records), compressed after a month of late uploads.
+    assert!(job("policy_compression", "taps", "35 days"), "{jobs:?}");
+    assert!(
+        !jobs
+            .iter()
+            .any(|(p, t, _)| p == "policy_retention" && t == "taps"),
         "{jobs:?}"
     );
     assert!(

@@ -181,17 +181,22 @@ pub const USUAL_MIN_RUNS: i64 = 3;
 /// usually is leaving each stop, from the last [`USUAL_WINDOW_DAYS`] of
 /// counts; shown where no live load is known.
 #[derive(Debug, Clone, Default)]
-pub struct Usual(Arc<RwLock<HashMap<(String, String), u32>>>);
+pub struct Usual(Arc<RwLock<UsualLoads>>);
+
+/// trip_id → stop_id → riders usually on board leaving it (nested, so that a
+/// lookup by `&str` allocates nothing: it runs for arrivals rows).
+type UsualLoads = HashMap<String, HashMap<String, u32>>;
 
 impl Usual {
     /// Replaces the usual loads with those learned from at least
     /// [`USUAL_MIN_RUNS`] runs.
     pub fn set(&self, loads: Vec<kagoshima_storage::events::UsualLoad>) {
-        let map = loads
-            .into_iter()
-            .filter(|l| l.runs >= USUAL_MIN_RUNS)
-            .map(|l| ((l.trip_id, l.stop_id), l.load.round().max(0.0) as u32))
-            .collect();
+        let mut map = UsualLoads::new();
+        for l in loads.into_iter().filter(|l| l.runs >= USUAL_MIN_RUNS) {
+            map.entry(l.trip_id)
+                .or_default()
+                .insert(l.stop_id, l.load.round().max(0.0) as u32);
+        }
         *self.0.write().unwrap_or_else(|e| e.into_inner()) = map;
     }
 
@@ -200,7 +205,8 @@ impl Usual {
         self.0
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&(trip_id.to_owned(), stop_id.to_owned()))
+            .get(trip_id)?
+            .get(stop_id)
             .copied()
     }
 
@@ -210,6 +216,12 @@ impl Usual {
         let from = to - chrono::Duration::days(USUAL_WINDOW_DAYS);
         let loads = kagoshima_storage::events::usual_loads(pool, from, to).await?;
         self.set(loads);
-        Ok(self.0.read().unwrap_or_else(|e| e.into_inner()).len())
+        Ok(self
+            .0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(HashMap::len)
+            .sum())
     }
 }

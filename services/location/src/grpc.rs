@@ -265,7 +265,7 @@ impl PassengerService for PassengerApi {
     ) -> Result<Response<ListAlertsResponse>, Status> {
         let r = request.into_inner();
         let lang = parse_lang(&r.lang)?;
-        let subject = self.info.alert_subject(&r.stop_id, &r.route_id).await?;
+        let subject = self.live.alert_subject(&r.stop_id, &r.route_id)?;
         let alerts = self.alerts.in_force(chrono::Utc::now(), subject.as_ref());
         Ok(Response::new(ListAlertsResponse {
             alerts: alerts

@@ -280,56 +280,6 @@ impl StaticInfo {
         Ok(stop)
     }
 
-    /// What a rider asking for alerts looks at: a stop (its routes and their
-    /// agencies) or a route (and its agency); `None` for everything.
-    pub async fn alert_subject(
-        &self,
-        stop_id: &str,
-        route_id: &str,
-    ) -> Result<Option<crate::alerts::Subject>, InfoError> {
-        let (stop_id, route_id) = (stop_id.trim(), route_id.trim());
-        if stop_id.is_empty() && route_id.is_empty() {
-            return Ok(None);
-        }
-        let catalog = self.catalog().await?;
-        let mut subject = crate::alerts::Subject::default();
-        let mut route_ids: Vec<String> = Vec::new();
-        if !stop_id.is_empty() {
-            if catalog.stops(&[stop_id.to_owned()]).await?.is_empty() {
-                return Err(InfoError::NotFound(format!(
-                    "no stop {stop_id:?} in the active feed"
-                )));
-            }
-            subject.stop_id = Some(stop_id.to_owned());
-            route_ids.extend(
-                catalog
-                    .routes_serving(&[stop_id.to_owned()])
-                    .await?
-                    .into_iter()
-                    .map(|(_, route)| route),
-            );
-        }
-        if !route_id.is_empty() {
-            if !catalog.route_exists(route_id).await? {
-                return Err(InfoError::NotFound(format!(
-                    "no route {route_id:?} in the active feed"
-                )));
-            }
-            // A route asked for narrows a stop's routes to that one.
-            route_ids = vec![route_id.to_owned()];
-        }
-        for route in catalog.routes(Some(&route_ids), None).await? {
-            match route.agency_id {
-                Some(agency) => {
-                    subject.agency_ids.insert(agency);
-                }
-                None => subject.sole_agency = true,
-            }
-            subject.route_ids.insert(route.route_id);
-        }
-        Ok(Some(subject))
-    }
-
     /// Stops matching `query` in any language, best first; counted (see
     /// passenger.proto for the rule).
     pub async fn search_stops(

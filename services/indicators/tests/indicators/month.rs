@@ -489,21 +489,12 @@ async fn a_ride_after_midnight_takes_the_service_day_and_the_plan_the_calendar_d
     let db = TestDb::new().await;
     let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
     let late = |id: &str, date: &str, riders: i16| sim::Tap {
-        event_id: id.into(),
-        at: sim::jst(date.parse().unwrap(), 0, 40),
-        vehicle_id: "tram-101".into(),
-        mode: "tram",
-        on: true,
-        token: format!("ctok_{id}_xxxxxxxxxxxxxxxxxxxx"),
-        medium: "card",
-        brand: "visa",
-        issuer_country: "JP",
         num_riders: riders,
-        fare_yen: 170,
-        result: "approved",
-        stop_id: Some("tram_kagoshimaekimae".into()),
-        route_id: "tram-1".into(),
-        trip_id: format!("last-tram-{id}"),
+        ..sim::Tap::boarding(
+            id,
+            sim::jst(date.parse().unwrap(), 0, 40),
+            &format!("last-tram-{id}"),
+        )
     };
     sim::insert_taps(
         db.pool(),
@@ -560,23 +551,8 @@ async fn a_late_tap_into_a_compressed_chunk_still_corrects_the_rollups() {
     let db = TestDb::new().await;
     let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
     let day = (chrono::Utc::now() - Duration::days(60)).date_naive();
-    let tap = |id: &str, minute: i64| sim::Tap {
-        event_id: id.into(),
-        at: sim::jst(day, 10, minute),
-        vehicle_id: "tram-101".into(),
-        mode: "tram",
-        on: true,
-        token: format!("ctok_{id}_xxxxxxxxxxxxxxxxxxxx"),
-        medium: "card",
-        brand: "visa",
-        issuer_country: "JP",
-        num_riders: 1,
-        fare_yen: 170,
-        result: "approved",
-        stop_id: Some("tram_kagoshimaekimae".into()),
-        route_id: "tram-1".into(),
-        trip_id: "T1-WD-0-1000".into(),
-    };
+    let tap =
+        |id: &str, minute: i64| sim::Tap::boarding(id, sim::jst(day, 10, minute), "T1-WD-0-1000");
     let uses = || async {
         sqlx::query_scalar::<_, i64>(
             "SELECT coalesce(sum(uses), 0)::bigint FROM ridership_route_hour WHERE service_date = $1",

@@ -36,6 +36,30 @@ pub struct Tap {
     pub trip_id: String,
 }
 
+impl Tap {
+    /// One approved adult card boarding of tram-101 at 鹿児島駅前 on `trip`,
+    /// its card token made from `id`.
+    pub fn boarding(id: &str, at: DateTime<Utc>, trip: &str) -> Tap {
+        Tap {
+            event_id: id.into(),
+            at,
+            vehicle_id: "tram-101".into(),
+            mode: "tram",
+            on: true,
+            token: format!("ctok_{id}_xxxxxxxxxxxxxxxxxxxx"),
+            medium: "card",
+            brand: "visa",
+            issuer_country: "JP",
+            num_riders: 1,
+            fare_yen: 170,
+            result: "approved",
+            stop_id: Some("tram_kagoshimaekimae".into()),
+            route_id: "tram-1".into(),
+            trip_id: trip.into(),
+        }
+    }
+}
+
 /// What really happened.
 #[derive(Debug, Clone, Default)]
 pub struct Truth {

@@ -129,17 +129,30 @@ impl Subject {
             ..Subject::default()
         };
         for (trip, _) in &net.stop_trips[stop as usize] {
-            let route = &net.routes[net.trips[*trip as usize].route as usize];
-            if subject.route_ids.insert(route.id.clone()) {
-                match &route.agency_id {
-                    Some(agency) => {
-                        subject.agency_ids.insert(agency.clone());
-                    }
-                    None => subject.sole_agency = true,
-                }
-            }
+            subject.add_route(&net.routes[net.trips[*trip as usize].route as usize]);
         }
         subject
+    }
+
+    /// One route of the live network, anywhere or at one stop.
+    pub fn of_route(net: &kagoshima_tracker::Network, route: u32, stop: Option<u32>) -> Subject {
+        let mut subject = Subject {
+            stop_id: stop.map(|s| net.stops[s as usize].id.clone()),
+            ..Subject::default()
+        };
+        subject.add_route(&net.routes[route as usize]);
+        subject
+    }
+
+    fn add_route(&mut self, route: &kagoshima_tracker::network::Route) {
+        if self.route_ids.insert(route.id.clone()) {
+            match &route.agency_id {
+                Some(agency) => {
+                    self.agency_ids.insert(agency.clone());
+                }
+                None => self.sole_agency = true,
+            }
+        }
     }
 }
 

@@ -96,7 +96,7 @@ pub async fn list(
           WHERE ended_at IS NULL OR ended_at >= $1
           ORDER BY created_at DESC, alert_id",
     )
-    .bind(ended_since.unwrap_or(DateTime::<Utc>::MAX_UTC))
+    .bind(ended_since)
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(alert).collect())

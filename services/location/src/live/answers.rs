@@ -32,13 +32,18 @@ impl Live {
         };
         let names = board.names();
         let at = chrono::DateTime::from_timestamp_millis((now * 1000.0) as i64).unwrap_or_default();
-        let subject = crate::alerts::Subject::of_stop(net, stop);
         let in_force = alerts.in_force(at, None);
-        // The alerts about this stop, and those that take a row off it.
-        let mut shown: Vec<&crate::alerts::Alert> = in_force
-            .iter()
-            .filter(|a| crate::alerts::concerns(a, &subject))
-            .collect();
+        // The alerts about this stop, and those that take a row off it (the
+        // stop's routes are only gathered when some alert is in force).
+        let mut shown: Vec<&crate::alerts::Alert> = if in_force.is_empty() {
+            Vec::new()
+        } else {
+            let subject = crate::alerts::Subject::of_stop(net, stop);
+            in_force
+                .iter()
+                .filter(|a| crate::alerts::concerns(a, &subject))
+                .collect()
+        };
         let mut cancelled = |trip: u32| {
             let t = &net.trips[trip as usize];
             let r = &net.routes[t.route as usize];
@@ -81,6 +86,38 @@ impl Live {
                 .iter()
                 .map(|a| crate::alerts::to_proto(a, Some(lang)))
                 .collect(),
+        })
+    }
+
+    /// What a rider asking for alerts looks at: a stop (its routes and their
+    /// agencies), a route, or a route at a stop; `None` for everything.
+    pub fn alert_subject(
+        &self,
+        stop_id: &str,
+        route_id: &str,
+    ) -> Result<Option<crate::alerts::Subject>, InfoError> {
+        let (stop_id, route_id) = (stop_id.trim(), route_id.trim());
+        if stop_id.is_empty() && route_id.is_empty() {
+            return Ok(None);
+        }
+        let board = self.board();
+        let net = board.network().ok_or(InfoError::NoFeed)?;
+        let stop =
+            match stop_id {
+                "" => None,
+                s => Some(net.stop(s).ok_or_else(|| {
+                    InfoError::NotFound(format!("no stop {s:?} in the active feed"))
+                })?),
+            };
+        let route = match route_id {
+            "" => None,
+            r => Some(net.route(r).ok_or_else(|| {
+                InfoError::NotFound(format!("no route {r:?} in the active feed"))
+            })?),
+        };
+        Ok(match route {
+            Some(route) => Some(crate::alerts::Subject::of_route(net, route, stop)),
+            None => stop.map(|stop| crate::alerts::Subject::of_stop(net, stop)),
         })
     }
 

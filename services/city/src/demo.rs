@@ -1,6 +1,6 @@
 //! `kagoshima-city demo`: the database (DATABASE_URL or a private
 //! PostgreSQL), the broker (embedded unless given), the sample network, this
-//! month's simulated history, the [`Platform`] and the simulated city
+//! fiscal year's simulated history (in the background), the [`Platform`] and the simulated city
 //! publishing in real time.
 use std::{
     net::SocketAddr,
@@ -46,8 +46,9 @@ pub struct DemoArgs {
     /// Run without the simulated city (devices of your own publish instead).
     #[arg(long)]
     pub no_simulator: bool,
-    /// Skip filling this month so far with simulated history (done once a
-    /// month on first start, so the dashboard has figures; ~10 s in release).
+    /// Skip filling this fiscal year so far with simulated history (done in
+    /// the background on the first start of each day, newest day first, so
+    /// the dashboard has figures on every day of the year).
     #[arg(long)]
     pub no_history: bool,
     /// First port of the services: gRPC ingest +0, passenger +1, indicators
@@ -117,28 +118,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .with_context(|| format!("reading the feed at {}", args.feed.display()))?;
     import_feed(&database_url, &feed_dir).await?;
-    if !args.no_simulator && !args.no_history {
-        // This month so far, for the dashboard (once a month; seconds).
-        let store = kagoshima_storage::Store::connect(&database_url, 2).await?;
-        crate::history::backfill_month(
-            &store,
-            &feed_dir,
-            &args.data_dir,
-            &card_key,
-            clock.service_date,
-            args.seed,
-            args.scale,
-        )
-        .await
-        .context("filling the demo's month so far")?;
-    }
-
     let platform = Platform::build(&PlatformConfig {
         database_url: database_url.clone(),
         mqtt_host: mqtt_host.clone(),
         mqtt_port,
         mqtt_client_prefix: "kagoshima-city".into(),
-        card_hash_key: card_key,
+        card_hash_key: card_key.clone(),
         bureau,
         back_office,
         ports: Ports::Fixed {
@@ -151,6 +136,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     })
     .await?;
     let at = platform.addresses();
+    let history = (!args.no_simulator && !args.no_history).then(|| {
+        spawn_history(
+            &database_url,
+            &feed_dir,
+            &args.data_dir,
+            &card_key,
+            clock.service_date,
+            args.seed,
+            args.scale,
+            shutdown.clone(),
+        )
+    });
     let simulator = (!args.no_simulator).then(|| {
         let run = simulate(
             feed_dir.clone(),
@@ -235,6 +232,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!();
 
     let mut result = platform.run_until_stopped(shutdown.clone()).await;
+    if let Some(history) = history {
+        match history.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                warn!(error = %format!("{e:#}"), "the demo's history stopped with an error")
+            }
+            Err(e) => warn!(error = %e, "the demo's history task failed"),
+        }
+    }
     if let Some(simulator) = simulator {
         let simulated = match simulator.await {
             Ok(outcome) => outcome.context("the simulated city"),
@@ -250,6 +256,58 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     drop(database);
     info!("demo stopped");
     result
+}
+
+/// Fills this fiscal year up to yesterday in the background, newest day
+/// first (the dashboard opens on this month), while the demo serves. Days
+/// already filled are skipped, so only the first start of a day has work.
+#[allow(clippy::too_many_arguments)]
+fn spawn_history(
+    database_url: &str,
+    feed_dir: &Path,
+    data_dir: &Path,
+    card_key: &str,
+    today: chrono::NaiveDate,
+    seed: u64,
+    scale: f64,
+    shutdown: Shutdown,
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let plan = crate::history::HistoryPlan {
+        from: kagoshima_domain::calendar::FiscalYear::of_date(today).start_date(),
+        until: today,
+        seed,
+        scale,
+        without_positions: false,
+        newest_first: true,
+    };
+    let (database_url, feed_dir, data_dir, card_key) = (
+        database_url.to_owned(),
+        feed_dir.to_owned(),
+        data_dir.to_owned(),
+        card_key.to_owned(),
+    );
+    tokio::spawn(async move {
+        let store = kagoshima_storage::Store::connect(&database_url, 2).await?;
+        let outcome = crate::history::fill(
+            &store,
+            &feed_dir,
+            &data_dir.join("backoffice"),
+            &card_key,
+            &plan,
+            &indicatif::ProgressBar::hidden(),
+            &shutdown,
+        )
+        .await
+        .context("filling the demo's fiscal year so far")?;
+        if outcome.days_filled > 0 {
+            info!(
+                days = outcome.days_filled,
+                seconds = outcome.seconds,
+                "demo history: this fiscal year so far is filled"
+            );
+        }
+        Ok(())
+    })
 }
 
 async fn import_feed(database_url: &str, feed_dir: &Path) -> anyhow::Result<()> {

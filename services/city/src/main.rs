@@ -27,6 +27,9 @@ struct Cli {
 enum Command {
     /// Run the simulated city on every service (the default).
     Demo(DemoArgs),
+    /// Fill a past period (by default this fiscal year up to yesterday) with
+    /// the simulated city's events, by COPY, deterministic per seed.
+    History(kagoshima_city::history::HistoryArgs),
 }
 
 /// rumqttd, the demo's embedded broker, logs two routine events of a client
@@ -51,6 +54,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Demo(args)) => args,
+        Some(Command::History(args)) => {
+            telemetry::init("info,sqlx=warn", Default::default());
+            return kagoshima_city::history::run(args).await;
+        }
         None => cli.demo,
     };
     telemetry::init_quieting(

@@ -194,6 +194,19 @@ impl Store {
     }
 }
 
+/// The part of a batch the history loader writes as the live path does: taps
+/// (their keys claimed), dead letters and the device registry. Returns how
+/// many taps were new.
+pub(crate) async fn write_taps_and_devices(
+    tx: &mut Transaction<'_, Postgres>,
+    batch: &Batch,
+) -> Result<usize, StorageError> {
+    let taps = insert_taps(tx, &batch.taps).await?;
+    insert_dead_letters(tx, &batch.dead_letters).await?;
+    upsert_devices(tx, &batch.devices_seen(), &batch.statuses).await?;
+    Ok(taps.into_iter().filter(|new| *new).count())
+}
+
 /// Marks each input key as new if the database returned it; a key repeated
 /// inside the batch is new only the first time.
 fn mark_new<K: std::hash::Hash + Eq>(

@@ -2,6 +2,7 @@
 //! the batch writers every service shares.
 
 mod batch;
+pub mod bulk;
 mod dead_letter;
 mod devices;
 pub mod events;

@@ -114,7 +114,7 @@ async fn a_filled_day_is_complete_deterministic_per_seed_and_filled_once() {
 #[tokio::test]
 async fn a_bulk_batch_that_repeats_a_stored_row_is_refused_whole() {
     let db = TestDb::new().await;
-    let feed = kagoshima_sim::Feed::load(&feed_dir()).unwrap();
+    let feed = kagoshima_sim::Feed::load(feed_dir()).unwrap();
     let pipeline = Pipeline::new(
         Validator::new(ValidationConfig::default()),
         kagoshima_ingest::app::card_hasher(CARD_KEY).unwrap(),

@@ -192,7 +192,7 @@ async fn run_engine(
             until,
             seed: args.seed,
             scale: args.scale,
-            without_positions: false,
+            positions_from: loaded_until,
             newest_first: false,
         };
         let progress =

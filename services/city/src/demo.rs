@@ -272,12 +272,16 @@ fn spawn_history(
     scale: f64,
     shutdown: Shutdown,
 ) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let from = kagoshima_domain::calendar::FiscalYear::of_date(today).start_date();
     let plan = crate::history::HistoryPlan {
-        from: kagoshima_domain::calendar::FiscalYear::of_date(today).start_date(),
+        from,
         until: today,
         seed,
         scale,
-        without_positions: false,
+        // Positions of the last five weeks only (the availability indicator
+        // and the device pages): a month of positions is about 1 GB on plain
+        // PostgreSQL. Every other event fills the whole year.
+        positions_from: (today - chrono::Days::new(35)).max(from),
         newest_first: true,
     };
     let (database_url, feed_dir, data_dir, card_key) = (

@@ -22,7 +22,7 @@ fn plan(seed: u64) -> HistoryPlan {
         until: from.succ_opt().unwrap(),
         seed,
         scale: 0.2,
-        without_positions: false,
+        positions_from: from,
         newest_first: false,
     }
 }

@@ -97,6 +97,8 @@ impl Application {
             live: live_handle,
         } = self;
         store.watch_readiness(&host, shutdown.clone());
+        let mut host = host;
+        crate::timetable_validity::watch(store.pool().clone(), &mut host, shutdown.clone());
         let info = StaticInfo::new(store.pool().clone());
         let (live, visits) = Live::new(config.live.clone());
         if let Err(e) = live.refresh_network(store.pool()).await {

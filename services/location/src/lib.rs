@@ -17,6 +17,7 @@ pub mod live;
 pub mod metrics;
 pub mod mqtt;
 pub mod static_info;
+pub mod timetable_validity;
 
 pub use app::{Application, LocationError};
 pub use config::LocationConfig;

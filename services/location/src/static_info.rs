@@ -34,6 +34,9 @@ pub enum InfoError {
     NotFound(String),
     #[error("no network feed has been imported yet (run `kagoshima-network import PATH`)")]
     NoFeed,
+    /// A date the active timetable does not cover (expired or not started).
+    #[error("{0}")]
+    OutsideTimetable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -44,6 +47,7 @@ impl From<InfoError> for tonic::Status {
             InfoError::InvalidArgument(m) => tonic::Status::invalid_argument(m.clone()),
             InfoError::NotFound(m) => tonic::Status::not_found(m.clone()),
             InfoError::NoFeed => tonic::Status::failed_precondition(e.to_string()),
+            InfoError::OutsideTimetable(m) => tonic::Status::out_of_range(m.clone()),
             InfoError::Database(_) => {
                 tracing::error!(error = %e, "passenger query failed");
                 tonic::Status::unavailable("the database is not answering; try again")
@@ -387,6 +391,13 @@ impl StaticInfo {
             return Err(InfoError::NotFound(format!(
                 "no route {route:?} in the active feed"
             )));
+        }
+        // An empty timetable on a date the feed does not cover would read as
+        // "no service that day"; say what is wrong instead.
+        if let Some(period) = catalog.service_period().await?
+            && let Some(why) = period.outside(date)
+        {
+            return Err(InfoError::OutsideTimetable(why));
         }
         let day = catalog.services_on(date).await?;
         let rows = catalog

@@ -93,7 +93,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Validate { path } => {
             let feed = load(&path, false)?;
             println!(
-                "{}: valid. {} agencies, {} routes, {} stops, {} trips, {} stop times, {} shape points{}, {} calendars, {} calendar dates, {} translations ({}), GTFS-JP extra files: {}; sha256 {}",
+                "{}: valid. {} agencies, {} routes, {} stops, {} trips, {} stop times, {} shape points{}, {} calendars, {} calendar dates, {} translations ({}), GTFS-JP extra files: {}; texts in {}; sha256 {}",
                 path.display(),
                 feed.agencies.len(),
                 feed.routes.len(),
@@ -116,8 +116,10 @@ pub async fn run() -> anyhow::Result<()> {
                     .map(|f| f.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
+                feed.language,
                 feed.sha256,
             );
+            warn_about_period(&feed);
             Ok(())
         }
         Command::Import {
@@ -149,6 +151,7 @@ pub async fn run() -> anyhow::Result<()> {
                 .await
                 .context("writing the feed (nothing was changed)")?;
             bar.finish_and_clear();
+            warn_about_period(&feed);
             match outcome {
                 ImportOutcome::Imported(s) => {
                     println!(
@@ -194,6 +197,28 @@ pub async fn run() -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+    }
+}
+
+/// Says, on stderr, when today's service day is outside the feed's
+/// timetable (expired or not started) or its end is near: imported as is,
+/// such a feed answers riders with empty boards.
+fn warn_about_period(feed: &crate::Feed) {
+    let today = kagoshima_domain::calendar::transit_service_day(chrono::Utc::now());
+    match feed.service_period() {
+        None => eprintln!("warning: the feed runs no service on any date"),
+        Some(period) => {
+            println!("timetable: {} to {}", period.first, period.last);
+            if let Some(why) = period.outside(today) {
+                eprintln!("warning: {why}");
+            } else if (period.last - today).num_days() < 7 {
+                eprintln!(
+                    "warning: the timetable ends on {} ({} days left)",
+                    period.last,
+                    (period.last - today).num_days()
+                );
+            }
         }
     }
 }

@@ -142,6 +142,9 @@ pub struct Feed {
     pub source: String,
     pub sha256: String,
     pub feed_version: Option<String>,
+    /// The language of the feed's own texts (names, headsigns), as a
+    /// canonical tag: see [`feed_language`].
+    pub language: String,
     pub agencies: Vec<Agency>,
     pub routes: Vec<Route>,
     pub stops: Vec<Stop>,
@@ -155,8 +158,48 @@ pub struct Feed {
     pub extra_files: Vec<ExtraFile>,
 }
 
-/// The raw files of a feed (name → bytes) and its SHA-256: of the zip's bytes,
-/// or, for a folder, of its `.txt` files' names and contents in name order.
+/// A date of gtfs-structures as a chrono date.
+pub(crate) fn date(d: &impl fmt::Display) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(&d.to_string(), "%Y-%m-%d").unwrap_or(chrono::NaiveDate::MIN)
+}
+
+impl Feed {
+    /// The first and last dates on which the feed runs any service
+    /// (calendar ranges and added dates); `None` when it runs none.
+    pub fn service_period(&self) -> Option<crate::read::ServicePeriod> {
+        let ranges = self
+            .calendars
+            .iter()
+            .map(|c| (date(&c.start_date), date(&c.end_date)))
+            .chain(
+                self.calendar_dates
+                    .iter()
+                    .filter(|d| d.exception_type == gtfs_structures::Exception::Added)
+                    .map(|d| (date(&d.date), date(&d.date))),
+            );
+        ranges
+            .reduce(|(a0, a1), (b0, b1)| (a0.min(b0), a1.max(b1)))
+            .map(|(first, last)| crate::read::ServicePeriod { first, last })
+    }
+}
+
+/// The SHA-256 of a feed's content: its `.txt` files' names and bytes in
+/// name order. The same files give the same digest whether they come as a
+/// folder or as a zip (whatever its compression, order, timestamps or
+/// sub-folder), so a re-import is recognised by content, not by container.
+fn content_sha256(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut hasher = Sha256::new();
+    for (name, bytes) in files {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// The raw files of a feed (name → bytes) and the SHA-256 of their content
+/// ([`content_sha256`]).
 pub fn read_files(path: &Path) -> Result<(BTreeMap<String, Vec<u8>>, String), FeedReport> {
     let shown = path.display().to_string();
     let fail = |reason: String| FeedReport {
@@ -178,17 +221,10 @@ pub fn read_files(path: &Path) -> Result<(BTreeMap<String, Vec<u8>>, String), Fe
                 files.insert(name.to_owned(), bytes);
             }
         }
-        let mut hasher = Sha256::new();
-        for (name, bytes) in &files {
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
-        }
-        Ok((files, hex::encode(hasher.finalize())))
+        let sha = content_sha256(&files);
+        Ok((files, sha))
     } else if path.is_file() {
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let sha = hex::encode(Sha256::digest(&bytes));
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| fail(format!("not a zip archive: {e}")))?;
         for i in 0..archive.len() {
@@ -213,6 +249,7 @@ pub fn read_files(path: &Path) -> Result<(BTreeMap<String, Vec<u8>>, String), Fe
                 files.insert(name, content);
             }
         }
+        let sha = content_sha256(&files);
         Ok((files, sha))
     } else {
         Err(fail("no such file or folder".into()))
@@ -260,8 +297,10 @@ pub fn load(path: &Path) -> Result<Feed, FeedReport> {
         }
     }
 
+    let language = feed_language(&feed_info, &agencies);
     let feed = Feed {
         source: path.display().to_string(),
+        language,
         sha256,
         feed_version: feed_info
             .first()
@@ -480,6 +519,28 @@ fn read_translations(
         }
     }
     (out, Some(form))
+}
+
+/// The language a feed's own texts are in: `feed_info.feed_lang`, unless it
+/// is `mul` (several languages, each text's given by translations); then the
+/// agencies' `agency_lang` when they agree; Japanese, GTFS-JP's language,
+/// when neither says.
+pub fn feed_language(feed_info: &[gtfs_structures::FeedInfo], agencies: &[Agency]) -> String {
+    let named = |tag: &str| {
+        let tag = tag.trim();
+        (!tag.is_empty() && !tag.eq_ignore_ascii_case("mul")).then(|| canonical_lang(tag))
+    };
+    if let Some(lang) = feed_info.first().and_then(|f| named(&f.lang)) {
+        return lang;
+    }
+    let mut langs = agencies
+        .iter()
+        .filter_map(|a| a.lang.as_deref().and_then(named));
+    match (langs.next(), langs.next()) {
+        (Some(first), None) => first,
+        (Some(first), Some(second)) if first == second && langs.all(|l| l == first) => first,
+        _ => "ja".to_owned(),
+    }
 }
 
 /// The usual spelling of the language tags feeds use (`zh-cn` → `zh-Hans`,
@@ -721,4 +782,46 @@ fn unique_ids<'a>(
 /// The line of the `index`-th row (the header is line 1).
 fn line(index: usize) -> u64 {
     index as u64 + 2
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    fn agency(lang: Option<&str>) -> Agency {
+        Agency {
+            lang: lang.map(str::to_owned),
+            ..Agency::default()
+        }
+    }
+
+    fn info(lang: &str) -> gtfs_structures::FeedInfo {
+        gtfs_structures::FeedInfo {
+            name: "p".into(),
+            url: "https://example.invalid/".into(),
+            lang: lang.into(),
+            default_lang: None,
+            start_date: None,
+            end_date: None,
+            version: None,
+            contact_email: None,
+            contact_url: None,
+        }
+    }
+
+    #[test]
+    fn the_feed_language_comes_from_feed_info_then_the_agencies() {
+        assert_eq!(feed_language(&[info("en-US")], &[agency(Some("ja"))]), "en");
+        assert_eq!(feed_language(&[info("mul")], &[agency(Some("ko"))]), "ko");
+        assert_eq!(
+            feed_language(&[], &[agency(Some("en")), agency(Some("en"))]),
+            "en"
+        );
+        // Agencies that disagree, or say nothing: GTFS-JP's Japanese.
+        assert_eq!(
+            feed_language(&[], &[agency(Some("en")), agency(Some("ja"))]),
+            "ja"
+        );
+        assert_eq!(feed_language(&[], &[agency(None)]), "ja");
+    }
 }

@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 
@@ -132,9 +131,7 @@ fn code<T: Serialize>(value: &T) -> i32 {
 }
 
 /// A gtfs-structures date (it displays as `YYYY-MM-DD`).
-fn date(d: &impl std::fmt::Display) -> NaiveDate {
-    NaiveDate::parse_from_str(&d.to_string(), "%Y-%m-%d").unwrap_or(NaiveDate::MIN)
-}
+use crate::feed::date;
 
 /// A route's colour column as `RRGGBB` (gtfs-structures serializes it so).
 fn hex_color(route: &serde_json::Value, column: &str) -> Option<String> {
@@ -156,14 +153,17 @@ fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 /// Translations looked up by record id, by field value, or (1st edition) by
 /// the Japanese text alone.
 struct TranslationIndex<'a> {
+    /// The language of the feed's own texts (`Feed::language`).
+    original: &'a str,
     by_record: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Translation>>,
     by_value: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Translation>>,
     by_text: HashMap<&'a str, Vec<&'a Translation>>,
 }
 
 impl<'a> TranslationIndex<'a> {
-    fn new(translations: &'a [Translation]) -> Self {
+    fn new(original: &'a str, translations: &'a [Translation]) -> Self {
         let mut index = TranslationIndex {
+            original,
             by_record: HashMap::new(),
             by_value: HashMap::new(),
             by_text: HashMap::new(),
@@ -190,7 +190,8 @@ impl<'a> TranslationIndex<'a> {
         index
     }
 
-    /// Every language's text of one field: the original as `ja`, then the
+    /// Every language's text of one field: the original in the feed's
+    /// language, then the
     /// 1st-edition rows, the field-value rows and the record rows, each
     /// overriding the previous.
     fn resolve(
@@ -202,7 +203,7 @@ impl<'a> TranslationIndex<'a> {
     ) -> BTreeMap<String, String> {
         let mut names = BTreeMap::new();
         if !value.is_empty() {
-            names.insert("ja".to_owned(), value.to_owned());
+            names.insert(self.original.to_owned(), value.to_owned());
         }
         let found = [
             self.by_text.get(value),
@@ -293,7 +294,7 @@ pub async fn import(
         shapes_derived,
         ..ImportSummary::default()
     };
-    let tr = TranslationIndex::new(&feed.translations);
+    let tr = TranslationIndex::new(&feed.language, &feed.translations);
     let mut names = Names::default();
 
     // agencies

@@ -58,7 +58,10 @@ fn from_status(status: &tonic::Status) -> Response {
     use tonic::Code;
     let message = status.message().to_owned();
     let (http, code) = match status.code() {
-        Code::InvalidArgument | Code::OutOfRange => (StatusCode::BAD_REQUEST, "invalid_argument"),
+        Code::InvalidArgument => (StatusCode::BAD_REQUEST, "invalid_argument"),
+        // A date the timetable does not cover: a well-formed question that
+        // has no answer yet (or any more).
+        Code::OutOfRange => (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
         Code::NotFound => (StatusCode::NOT_FOUND, "not_found"),
         Code::FailedPrecondition => (StatusCode::UNPROCESSABLE_ENTITY, "failed_precondition"),
         Code::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),

@@ -82,6 +82,37 @@ pub struct ShapePointRecord {
     pub derived: bool,
 }
 
+/// The dates a timetable covers, both included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServicePeriod {
+    pub first: chrono::NaiveDate,
+    pub last: chrono::NaiveDate,
+}
+
+impl ServicePeriod {
+    pub fn contains(&self, date: chrono::NaiveDate) -> bool {
+        self.first <= date && date <= self.last
+    }
+
+    /// Why `date` has no timetable, said so a rider or an operator knows
+    /// what is wrong; `None` inside the period.
+    pub fn outside(&self, date: chrono::NaiveDate) -> Option<String> {
+        if date > self.last {
+            Some(format!(
+                "the timetable in force ended on {} ({date} is after it): the operator has to publish the next one",
+                self.last
+            ))
+        } else if date < self.first {
+            Some(format!(
+                "the timetable in force starts on {} ({date} is before it)",
+                self.first
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 impl Catalog {
     /// The active feed version; `None` before the first import.
     pub async fn active(pool: &PgPool) -> Result<Option<Catalog>, sqlx::Error> {
@@ -363,6 +394,27 @@ impl Catalog {
         .bind(shape_id)
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// The first and last dates on which the active timetable runs any
+    /// service (calendar ranges and added dates); `None` for a feed with no
+    /// service at all.
+    pub async fn service_period(&self) -> Result<Option<ServicePeriod>, sqlx::Error> {
+        let (first, last): (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) = sqlx::query_as(
+            "SELECT min(d0), max(d1) FROM (
+                     SELECT start_date AS d0, end_date AS d1 FROM network_calendars
+                      WHERE feed_version_id = $1
+                     UNION ALL
+                     SELECT date, date FROM network_calendar_dates
+                      WHERE feed_version_id = $1 AND exception_type = 1
+                 ) ranges",
+        )
+        .bind(self.version)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(first
+            .zip(last)
+            .map(|(first, last)| ServicePeriod { first, last }))
     }
 
     /// The services running on a date (with the holiday rule).

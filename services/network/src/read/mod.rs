@@ -8,5 +8,5 @@ pub mod catalog;
 pub mod schedule;
 pub mod snapshot;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, ServicePeriod};
 pub use snapshot::{ActiveNetwork, Names};

@@ -100,38 +100,53 @@ async fn a_broken_feed_is_reported_and_changes_nothing() {
     );
 }
 
+/// The folder's files as a zip, compressed or stored, in name order or the
+/// reverse.
+fn zip_of(dir: &Path, zip_path: &Path, method: zip::CompressionMethod, reverse: bool) {
+    let file = std::fs::File::create(zip_path).expect("zip file");
+    let mut writer = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default().compression_method(method);
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    names.sort();
+    if reverse {
+        names.reverse();
+    }
+    for path in names {
+        use std::io::Write;
+        writer
+            .start_file(
+                path.file_name().and_then(|n| n.to_str()).expect("name"),
+                options,
+            )
+            .expect("start");
+        writer
+            .write_all(&std::fs::read(&path).expect("read"))
+            .expect("write");
+    }
+    writer.finish().expect("finish");
+}
+
 #[test]
-fn a_zip_reads_like_its_folder() {
-    // The feed as a zip (stored, no compression needed) gives the same rows.
+fn a_zip_reads_like_its_folder_and_has_its_version() {
+    // The feed as a zip gives the same rows, and the same content digest
+    // (the feed's version key) however it is zipped.
     let dir = small_feed("zip", false);
     let zip_path = dir.with_extension("zip");
-    {
-        let file = std::fs::File::create(&zip_path).expect("zip file");
-        let mut writer = zip::ZipWriter::new(file);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .expect("dir")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        names.sort();
-        for path in names {
-            use std::io::Write;
-            writer
-                .start_file(
-                    path.file_name().and_then(|n| n.to_str()).expect("name"),
-                    options,
-                )
-                .expect("start");
-            writer
-                .write_all(&std::fs::read(&path).expect("read"))
-                .expect("write");
-        }
-        writer.finish().expect("finish");
-    }
+    zip_of(&dir, &zip_path, zip::CompressionMethod::Deflated, false);
+    let stored_path = dir.with_extension("stored.zip");
+    zip_of(&dir, &stored_path, zip::CompressionMethod::Stored, true);
     let from_dir = load(&dir);
     let from_zip = load(&zip_path);
     assert_eq!(from_dir.stop_times.len(), from_zip.stop_times.len());
     assert_eq!(from_dir.translations, from_zip.translations);
     assert_eq!(from_zip.extra_files.len(), 1);
+    assert_eq!(from_zip.sha256, from_dir.sha256);
+    assert_eq!(load(&stored_path).sha256, from_dir.sha256);
+    // A changed byte is another version.
+    let stops = std::fs::read_to_string(dir.join("stops.txt")).expect("stops");
+    std::fs::write(dir.join("stops.txt"), stops.replace("31.58500", "31.58400")).expect("write");
+    assert_ne!(load(&dir).sha256, from_zip.sha256);
 }

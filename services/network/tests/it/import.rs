@@ -155,3 +155,48 @@ async fn both_translation_forms_give_the_same_names() {
         assert_eq!(rows(&db, "network_extra_rows", s.feed_version_id).await, 1);
     }
 }
+
+#[tokio::test]
+async fn an_english_feed_is_labelled_english_and_its_translations_add_japanese() {
+    let db = TestDb::new().await;
+    let dir = small_feed("english", false);
+    std::fs::write(
+        dir.join("agency.txt"),
+        "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nkotsu,Kagoshima City Transportation Bureau,https://example.invalid/,Asia/Tokyo,en\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("stops.txt"),
+        "stop_id,stop_name,stop_lat,stop_lon\ntenmonkan,Tenmonkan-dori,31.59071,130.55530\ntakamibaba,Takamibaba,31.58743,130.54844\nshin,New Stop,31.58500,130.54500\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("translations.txt"),
+        "table_name,field_name,language,translation,record_id,record_sub_id,field_value\nstops,stop_name,ja,天文館通,tenmonkan,,\n",
+    )
+    .expect("write");
+    assert_eq!(load(&dir).language, "en");
+    let s = import(&db, &dir).await;
+    let names: Vec<(String, String)> = sqlx::query_as(
+        "SELECT lang, text FROM network_names
+          WHERE feed_version_id = $1 AND kind = 'stop' AND key = 'tenmonkan' ORDER BY lang",
+    )
+    .bind(s.feed_version_id)
+    .fetch_all(db.pool())
+    .await
+    .expect("names");
+    assert_eq!(
+        names,
+        vec![
+            ("en".to_owned(), "Tenmonkan-dori".to_owned()),
+            ("ja".to_owned(), "天文館通".to_owned())
+        ]
+    );
+    // feed_info's feed_lang says first.
+    std::fs::write(
+        dir.join("feed_info.txt"),
+        "feed_publisher_name,feed_publisher_url,feed_lang\nBureau,https://example.invalid/,ja\n",
+    )
+    .expect("write");
+    assert_eq!(load(&dir).language, "ja");
+}

@@ -204,6 +204,14 @@ async fn recompute_with(
         .fetch_one(&mut *tx)
         .await?;
     rollups::rebuild_tables(&mut tx, date, &rollups::loads(&rides, index), timescale).await?;
+    // Invalidates every cached count covering this date (figures::distinct_cards).
+    sqlx::query(
+        "INSERT INTO rides_recomputed (service_date, recomputed_at) VALUES ($1, clock_timestamp())
+         ON CONFLICT (service_date) DO UPDATE SET recomputed_at = EXCLUDED.recomputed_at",
+    )
+    .bind(date)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     if timescale {
         rollups::refresh_continuous(pool, day_start, day_end).await?;

@@ -49,7 +49,10 @@ pub async fn fresh_vehicles_by_minute(
 }
 
 /// Signage units: `(alive, seen)` = those reporting since `alive_since`, and
-/// all those reporting in `[from, to)`.
+/// all those reporting in `[from, to)`. A unit is a device whose latest
+/// status says `signage` in the registry; its statuses are then looked up
+/// per unit (an index probe each), never by scanning a fiscal year of every
+/// device's statuses (0.4 s for two months, growing with the year).
 pub async fn signage_units(
     pool: &PgPool,
     from: DateTime<Utc>,
@@ -57,10 +60,16 @@ pub async fn signage_units(
     alive_since: DateTime<Utc>,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT count(DISTINCT vehicle_id) FILTER (WHERE recorded_at >= $3),
-                count(DISTINCT vehicle_id)
-         FROM device_status
-         WHERE device_kind = 'signage' AND recorded_at >= $1 AND recorded_at < $2",
+        "SELECT count(*) FILTER (WHERE EXISTS (
+                    SELECT 1 FROM device_status s
+                     WHERE s.vehicle_id = d.vehicle_id AND s.device_kind = 'signage'
+                       AND s.recorded_at >= greatest($1, $3) AND s.recorded_at < $2)),
+                count(*)
+           FROM devices d
+          WHERE d.device_kind = 'signage' AND d.first_seen < $2 AND d.last_seen >= $1
+            AND EXISTS (SELECT 1 FROM device_status s
+                         WHERE s.vehicle_id = d.vehicle_id AND s.device_kind = 'signage'
+                           AND s.recorded_at >= $1 AND s.recorded_at < $2)",
     )
     .bind(from)
     .bind(to)

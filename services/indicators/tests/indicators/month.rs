@@ -596,3 +596,79 @@ async fn a_late_tap_into_a_compressed_chunk_still_corrects_the_rollups() {
     ind.refresh().await.unwrap();
     assert_eq!(uses().await, 3);
 }
+
+#[tokio::test]
+async fn a_tap_without_stop_or_visit_is_placed_by_the_nearest_position() {
+    let db = crate::support::db_with_sample_feed().await;
+    let at = kagoshima_domain::calendar::jst_day_start(first()) + Duration::hours(10);
+    let mut tap = sim::Tap::boarding("pos-1", at, "");
+    tap.stop_id = None;
+    let position = |secs: i64, lat: f64, lon: f64| kagoshima_storage::PositionRow {
+        vehicle_id: "tram-101".into(),
+        recorded_at: at + Duration::seconds(secs),
+        mode: "tram",
+        lat,
+        lon,
+        bearing: None,
+        speed: None,
+        accuracy: None,
+        trip_id: None,
+        route_id: None,
+        odometer: None,
+    };
+    kagoshima_storage::Store::from_pool(db.pool().clone())
+        .write_batch(&kagoshima_storage::Batch {
+            // At 天文館通 8 s before the tap; far away 50 s after it.
+            positions: vec![
+                position(-8, 31.59071, 130.55530),
+                position(50, 31.5700, 130.5400),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    sim::insert_taps(db.pool(), &[tap]).await;
+    kagoshima_indicators::rides::refresh_dirty(db.pool(), &Default::default())
+        .await
+        .unwrap();
+    let (stop, source): (Option<String>, String) =
+        sqlx::query_as("SELECT board_stop_id, board_stop_source FROM rides")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stop.as_deref(), Some("tram_tenmonkan_dori"));
+    assert_eq!(source, "position");
+}
+
+#[tokio::test]
+async fn distinct_cards_count_a_card_of_settled_days_and_of_today_once() {
+    let db = TestDb::new().await;
+    let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
+    // now() is 2026-11-24 12:00 JST: the 19th is settled, the 24th is today.
+    let settled = NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let tap = |id: &str, card: &str, day: NaiveDate, hour: i64| {
+        let mut t = sim::Tap::boarding(id, sim::jst(day, hour, 0), "");
+        t.token = format!("ctok_{card}_xxxxxxxxxxxxxxxxxxxx");
+        t
+    };
+    sim::insert_taps(
+        db.pool(),
+        &[
+            tap("a1", "alice", settled, 8),
+            tap("a2", "alice", today, 8),
+            tap("b1", "bob", today, 9),
+        ],
+    )
+    .await;
+    let november = Period::Month(YearMonth::new(2026, 11).unwrap());
+    let r = ind.report(november, now()).await.unwrap();
+    assert_eq!(r.details["distinct_cards"], "2");
+    // Again, from the cached settled days: the same.
+    let r = ind.report(november, now()).await.unwrap();
+    assert_eq!(r.details["distinct_cards"], "2");
+    // A late tap of a new card on the settled day invalidates the cache.
+    sim::insert_taps(db.pool(), &[tap("c1", "carol", settled, 10)]).await;
+    let r = ind.report(november, now()).await.unwrap();
+    assert_eq!(r.details["distinct_cards"], "3");
+}

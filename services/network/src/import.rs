@@ -150,6 +150,75 @@ fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * 6_371_000.0 * h.sqrt().asin()
 }
 
+/// A destination for each trip whose `trip_headsign` is empty, so that no
+/// departure is shown without one: the GTFS-JP route's `destination_stop`
+/// (routes_jp.txt), else the name of the trip's last stop; with the
+/// translations of that stop name. (A stop's own `stop_headsign`, where
+/// given, still wins over the trip's.)
+fn fallback_headsigns<'a>(
+    feed: &'a Feed,
+    trip_stops: &HashMap<&str, Vec<(u32, &str)>>,
+    tr: &TranslationIndex<'_>,
+) -> HashMap<&'a str, (String, BTreeMap<String, String>)> {
+    let destination_of_route: HashMap<&str, &str> = feed
+        .extra_files
+        .iter()
+        .filter(|f| f.name == "routes_jp.txt")
+        .flat_map(|f| f.rows.iter())
+        .filter_map(|(_, row)| {
+            let route = row.get("route_id")?.as_str()?;
+            let destination = row.get("destination_stop")?.as_str()?.trim();
+            (!destination.is_empty()).then_some((route, destination))
+        })
+        .collect();
+    let stop_names: HashMap<&str, &str> = feed
+        .stops
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.name.as_deref()?)))
+        .collect();
+    let mut stop_of_name: HashMap<&str, &str> = HashMap::new();
+    for (id, name) in &stop_names {
+        let entry = stop_of_name.entry(*name).or_insert(*id);
+        // The same choice on every import, whatever the hash order.
+        if *id < *entry {
+            *entry = *id;
+        }
+    }
+    let mut out = HashMap::new();
+    for t in &feed.trips {
+        if t.trip_headsign.as_deref().is_some_and(|h| !h.is_empty()) {
+            continue;
+        }
+        let fallback = match destination_of_route.get(t.route_id.as_str()) {
+            // Translated as the stop of that name is, when there is one.
+            Some(destination) => Some((
+                (*destination).to_owned(),
+                tr.resolve(
+                    "stops",
+                    "stop_name",
+                    stop_of_name.get(destination).copied().unwrap_or(""),
+                    destination,
+                ),
+            )),
+            None => trip_stops
+                .get(t.id.as_str())
+                .and_then(|stops| stops.last())
+                .and_then(|(_, stop)| Some((*stop, *stop_names.get(stop)?)))
+                .filter(|(_, name)| !name.is_empty())
+                .map(|(stop, name)| {
+                    (
+                        name.to_owned(),
+                        tr.resolve("stops", "stop_name", stop, name),
+                    )
+                }),
+        };
+        if let Some(f) = fallback {
+            out.insert(t.id.as_str(), f);
+        }
+    }
+    out
+}
+
 /// Translations looked up by record id, by field value, or (1st edition) by
 /// the Japanese text alone.
 struct TranslationIndex<'a> {
@@ -502,6 +571,7 @@ pub async fn import(
     for stops in trip_stops.values_mut() {
         stops.sort_unstable();
     }
+    let fallback_headsigns = fallback_headsigns(feed, &trip_stops, &tr);
     let mut derived_shape_of_trip: HashMap<&str, String> = HashMap::new();
     let mut shape_rows: (Vec<String>, Vec<i32>, Vec<f64>, Vec<f64>, Vec<Option<f64>>) =
         Default::default();
@@ -594,8 +664,16 @@ pub async fn import(
             cols.0.push(t.id.clone());
             cols.1.push(t.route_id.clone());
             cols.2.push(t.service_id.clone());
-            cols.3
-                .push(t.trip_headsign.clone().filter(|h| !h.is_empty()));
+            cols.3.push(
+                t.trip_headsign
+                    .clone()
+                    .filter(|h| !h.is_empty())
+                    .or_else(|| {
+                        fallback_headsigns
+                            .get(t.id.as_str())
+                            .map(|(h, _)| h.clone())
+                    }),
+            );
             cols.4.push(
                 t.direction_id
                     .as_ref()
@@ -638,6 +716,11 @@ pub async fn import(
                     h,
                     tr.resolve("trips", "trip_headsign", &t.id, h),
                 );
+            }
+        }
+        for (h, resolved) in fallback_headsigns.values() {
+            if seen.insert(h) {
+                names.add("headsign", h, resolved.clone());
             }
         }
         for st in &feed.stop_times {

@@ -200,3 +200,55 @@ async fn an_english_feed_is_labelled_english_and_its_translations_add_japanese()
     .expect("write");
     assert_eq!(load(&dir).language, "ja");
 }
+
+/// The headsign and its English name stored for `trip`.
+async fn headsign(db: &TestDb, fv: i64, trip: &str) -> (Option<String>, Option<String>) {
+    sqlx::query_as(
+        "SELECT t.headsign, n.text FROM network_trips t
+           LEFT JOIN network_names n ON n.feed_version_id = t.feed_version_id
+                AND n.kind = 'headsign' AND n.key = t.headsign AND n.lang = 'en'
+          WHERE t.feed_version_id = $1 AND t.trip_id = $2",
+    )
+    .bind(fv)
+    .bind(trip)
+    .fetch_one(db.pool())
+    .await
+    .expect("trip")
+}
+
+#[tokio::test]
+async fn blank_headsigns_fall_back_to_the_route_destination_then_the_last_stop() {
+    let db = TestDb::new().await;
+    let dir = small_feed("blank-headsigns", false);
+    std::fs::write(
+        dir.join("trips.txt"),
+        "route_id,service_id,trip_id,trip_headsign,direction_id\nt1,wd,wd-1,,0\nt1,hd,hd-1,,1\n",
+    )
+    .expect("write");
+    // wd-1 ends at 高見馬場 (translated by record id), hd-1 at 天文館通.
+    std::fs::write(
+        dir.join("stop_times.txt"),
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\nwd-1,07:00:00,07:00:00,tenmonkan,1\nwd-1,07:03:00,07:03:00,takamibaba,2\nhd-1,09:00:00,09:00:00,shin,1\nhd-1,09:03:00,09:03:00,takamibaba,2\nhd-1,09:06:00,09:06:00,tenmonkan,3\n",
+    )
+    .expect("write");
+    // With routes_jp.txt: the route's destination, 新停留所, for both.
+    let s = import(&db, &dir).await;
+    assert_eq!(
+        headsign(&db, s.feed_version_id, "wd-1").await.0.as_deref(),
+        Some("新停留所")
+    );
+    // Without it: each trip's last stop, in English too.
+    std::fs::remove_file(dir.join("routes_jp.txt")).expect("remove");
+    let s = import(&db, &dir).await;
+    assert_eq!(
+        headsign(&db, s.feed_version_id, "wd-1").await,
+        (Some("高見馬場".to_owned()), Some("Takamibaba".to_owned()))
+    );
+    assert_eq!(
+        headsign(&db, s.feed_version_id, "hd-1").await,
+        (
+            Some("天文館通".to_owned()),
+            Some("Tenmonkan-dori".to_owned())
+        )
+    );
+}

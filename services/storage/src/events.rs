@@ -31,14 +31,24 @@ pub async fn fresh_vehicles_by_minute(
     fresh_s: f64,
     modes: &[String],
 ) -> Result<Vec<(i32, i64)>, sqlx::Error> {
+    // A position at t seconds after `start` keeps its vehicle fresh in
+    // minutes ceil(t / 60) to ceil((t + fresh_s) / 60) - 1. Of the positions
+    // of one vehicle whose first minute is the same, the latest reaches
+    // furthest, so each (vehicle, first minute) is reduced to its latest
+    // position before the minutes are expanded: the same counts from a
+    // quarter of the rows (a day's expansion of every position took
+    // 1.0-1.4 s on TimescaleDB).
     sqlx::query_as(
-        "SELECT m, count(DISTINCT p.vehicle_id)
-           FROM vehicle_positions p,
-                generate_series(ceil(extract(epoch FROM p.recorded_at - $1) / 60.0)::int,
-                                (ceil((extract(epoch FROM p.recorded_at - $1) + $2) / 60.0) - 1)::int) AS m
-          WHERE p.recorded_at >= $1 - make_interval(secs => $2)
-            AND p.recorded_at < $1 + INTERVAL '36 hours'
-            AND p.mode = ANY($3)
+        "SELECT m, count(DISTINCT r.vehicle_id)
+           FROM (SELECT p.vehicle_id,
+                        ceil(extract(epoch FROM p.recorded_at - $1) / 60.0)::int AS first_m,
+                        max(extract(epoch FROM p.recorded_at - $1)) AS t
+                   FROM vehicle_positions p
+                  WHERE p.recorded_at >= $1 - make_interval(secs => $2)
+                    AND p.recorded_at < $1 + INTERVAL '36 hours'
+                    AND p.mode = ANY($3)
+                  GROUP BY 1, 2) r,
+                generate_series(r.first_m, (ceil((r.t + $2) / 60.0) - 1)::int) AS m
           GROUP BY m ORDER BY m",
     )
     .bind(start)

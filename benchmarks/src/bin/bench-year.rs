@@ -79,6 +79,11 @@ struct Args {
     /// Keep the databases afterwards (they hold a year: several GB).
     #[arg(long)]
     keep: bool,
+    /// Use the databases a previous `--keep` run left: days already loaded
+    /// are skipped, so only the measures run again (say, after a change to
+    /// the queries).
+    #[arg(long)]
+    reuse: bool,
 }
 
 const CARD_KEY: &str = "be0cbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0c";
@@ -157,14 +162,16 @@ async fn run_engine(
     let mut conn = PgConnection::connect(admin)
         .await
         .with_context(|| format!("connecting to {name} at {admin}"))?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
+    if !args.reuse {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
+        )))
         .execute(&mut conn)
         .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
+            .execute(&mut conn)
+            .await?;
+    }
     let url = kagoshima_tests::replace_database(admin, &db_name);
     let store = Store::open(&url, 4).await?;
     let pool = store.pool().clone();
@@ -393,7 +400,7 @@ async fn measure(
     };
     let before = rides_of_day().await?;
     let tap = TapRow {
-        event_id: format!("bench-late-{}", stage.months),
+        event_id: format!("bench-late-{}-{}", stage.months, now.timestamp_millis()),
         occurred_at: at,
         vehicle_id: "tram-101".into(),
         mode: "tram",

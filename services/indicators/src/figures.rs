@@ -253,13 +253,30 @@ pub async fn measure(
         }
     };
 
-    // No. 64: uses from the rollup; distinct cards and more from rides. The
-    // plan's figures take the JST calendar date of the boarding, the date the
-    // acquirer's transactions carry and the bureau reconciles against (rides
-    // themselves are dated by service day; the two differ 00:00-03:00).
-    let (rollup_rows, uses): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), coalesce(sum(uses), 0)::bigint FROM ridership_route_hour
-         WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4",
+    // No. 64: uses and the other sums from the hourly rollups (the hours of
+    // JST dates are whole UTC hours; scanning a fiscal year of rides took
+    // seconds), distinct cards from rides. The plan's figures take the JST
+    // calendar date of the boarding, the date the acquirer's transactions
+    // carry and the bureau reconciles against (rides themselves are dated by
+    // service day; the two differ 00:00-03:00).
+    let (rollup_rows, uses, boardings, transfers, no_off): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT count(*), coalesce(sum(uses), 0)::bigint, coalesce(sum(boardings), 0)::bigint,
+                    coalesce(sum(transfers), 0)::bigint, coalesce(sum(not_tapped_off), 0)::bigint
+               FROM ridership_route_hour
+              WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4",
+        )
+        .bind(start)
+        .bind(end)
+        .bind(from - Duration::days(1))
+        .bind(to)
+        .fetch_one(pool)
+        .await?;
+    // Inbound: uses by cards not issued in Japan (or of unknown issuer).
+    let inbound: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(uses), 0)::bigint FROM ridership_shares
+          WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4
+            AND issuer_country <> 'JP'",
     )
     .bind(start)
     .bind(end)
@@ -268,17 +285,6 @@ pub async fn measure(
     .fetch_one(pool)
     .await?;
     let cards = distinct_cards(pool, from, to, service_date(now)).await?;
-    let (boardings, transfers, no_off, inbound): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT coalesce(sum(num_riders), 0)::bigint,
-                coalesce(sum(num_riders) FILTER (WHERE transfer), 0)::bigint,
-                count(*) FILTER (WHERE alight_at IS NULL),
-                coalesce(sum(num_riders) FILTER (WHERE NOT transfer AND issuer_country IS DISTINCT FROM 'JP'), 0)::bigint
-         FROM rides WHERE board_at >= $1 AND board_at < $2",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch_one(pool)
-    .await?;
     out.insert(
         "tap_payment_uses".to_owned(),
         Measured {

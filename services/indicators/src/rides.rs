@@ -111,9 +111,11 @@ pub async fn refresh_dirty(
     if marks.is_empty() {
         return Ok(done);
     }
+    // The network's part, read once for every date of the refresh.
     let index = TripIndex::active(pool).await?;
+    let groups = transfer_groups(pool, config).await?;
     for (date, generation) in marks {
-        let outcome = recompute_with(pool, config, &index, date).await?;
+        let outcome = recompute_with(pool, config, &index, &groups, date).await?;
         sqlx::query(
             "DELETE FROM indicator_dirty_dates WHERE service_date = $1 AND generation = $2",
         )
@@ -162,13 +164,15 @@ pub async fn recompute_date(
     date: NaiveDate,
 ) -> Result<DateOutcome, IndicatorError> {
     let index = TripIndex::active(pool).await?;
-    recompute_with(pool, config, &index, date).await
+    let groups = transfer_groups(pool, config).await?;
+    recompute_with(pool, config, &index, &groups, date).await
 }
 
 async fn recompute_with(
     pool: &PgPool,
     config: &RidesConfig,
     index: &TripIndex,
+    groups: &HashMap<String, String>,
     date: NaiveDate,
 ) -> Result<DateOutcome, IndicatorError> {
     // Rides follow the timetable's service day (03:00 to 03:00 JST), so a
@@ -187,8 +191,7 @@ async fn recompute_with(
             .into_iter()
             .map(|t| placed(t, index, config.max_stop_distance_m))
             .collect();
-    let groups = transfer_groups(pool, config).await?;
-    let rides = pair(&taps, config, &groups, day_start, day_end);
+    let rides = pair(&taps, config, groups, day_start, day_end);
     let outcome = DateOutcome {
         rides: rides.len(),
         transfers: rides.iter().filter(|r| r.transfer).count(),

@@ -303,7 +303,12 @@ fn spawn_history(
         )
         .await
         .context("filling the demo's fiscal year so far")?;
-        if outcome.days_filled > 0 {
+        if shutdown.is_cancelled() {
+            info!(
+                days = outcome.days_filled,
+                "demo history: stopped with the demo; the next start goes on where it stopped"
+            );
+        } else if outcome.days_filled > 0 {
             info!(
                 days = outcome.days_filled,
                 seconds = outcome.seconds,

@@ -39,6 +39,9 @@ tests/browser/run.sh
 # gRPC through Python's grpcio-reflection (v1alpha), a client we did not write.
 tests/reflection/run.sh "127.0.0.1:$grpc_base" "127.0.0.1:$((grpc_base + 1))" \
   "127.0.0.1:$((grpc_base + 2))" "$data/ingest.token" "$KAGOSHIMA_REFUSED_VEHICLE"
-# GTFS-Realtime through gtfs-realtime-bindings and gtfs-rt-validator (PyPI).
-tests/gtfs-rt/run.sh "$data/feed-shift-0m" "127.0.0.1:$((grpc_base + 1001))" \
+# GTFS-Realtime through gtfs-realtime-bindings and gtfs-rt-validator (PyPI),
+# against the feed the demo loaded: shifted at night (feed-shift-<N>m), so
+# the name depends on the hour the tests run.
+feed_dir=$(ls -d "$data"/feed-shift-*m | head -n 1)
+tests/gtfs-rt/run.sh "$feed_dir" "127.0.0.1:$((grpc_base + 1001))" \
   "$KAGOSHIMA_WEB_URL" "$data/bureau.token"

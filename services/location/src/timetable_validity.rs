@@ -13,9 +13,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use sqlx::PgPool;
 
 const CHECK_EVERY: Duration = Duration::from_secs(600);
-/// Days before the end at which `/healthz` starts to warn.
-pub const WARN_DAYS_BEFORE_END: i64 = 7;
-
 const COMPONENT: &str = "timetable";
 
 /// What to say about `period` on `today`; `None` when all is well.
@@ -26,11 +23,11 @@ pub fn warning(period: Option<ServicePeriod>, today: NaiveDate) -> Option<String
     if let Some(why) = period.outside(today) {
         return Some(why);
     }
-    let left = (period.last - today).num_days();
-    (left < WARN_DAYS_BEFORE_END).then(|| {
+    period.ending_soon(today).then(|| {
         format!(
-            "the timetable in force ends on {} ({left} days left): publish the next one",
-            period.last
+            "the timetable in force ends on {} ({} days left): publish the next one",
+            period.last,
+            period.days_left(today)
         )
     })
 }
@@ -62,7 +59,7 @@ pub fn watch(pool: PgPool, host: &mut Host, stop: Shutdown) {
                 Ok(None) => {}
                 Ok(Some(period)) => {
                     if let Some(p) = period {
-                        days_left.set((p.last - today).num_days());
+                        days_left.set(p.days_left(today));
                     }
                     let now = warning(period, today);
                     match &now {

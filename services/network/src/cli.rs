@@ -212,11 +212,11 @@ fn warn_about_period(feed: &crate::Feed) {
             println!("timetable: {} to {}", period.first, period.last);
             if let Some(why) = period.outside(today) {
                 eprintln!("warning: {why}");
-            } else if (period.last - today).num_days() < 7 {
+            } else if period.ending_soon(today) {
                 eprintln!(
                     "warning: the timetable ends on {} ({} days left)",
                     period.last,
-                    (period.last - today).num_days()
+                    period.days_left(today)
                 );
             }
         }

@@ -90,6 +90,19 @@ pub struct ServicePeriod {
 }
 
 impl ServicePeriod {
+    /// Days before its end at which a timetable is said to be ending.
+    pub const WARN_DAYS_BEFORE_END: i64 = 7;
+
+    /// Days from `today` to the last date covered (negative once ended).
+    pub fn days_left(&self, today: chrono::NaiveDate) -> i64 {
+        (self.last - today).num_days()
+    }
+
+    /// Whether the timetable ends within [`Self::WARN_DAYS_BEFORE_END`] days.
+    pub fn ending_soon(&self, today: chrono::NaiveDate) -> bool {
+        self.contains(today) && self.days_left(today) < Self::WARN_DAYS_BEFORE_END
+    }
+
     pub fn contains(&self, date: chrono::NaiveDate) -> bool {
         self.first <= date && date <= self.last
     }

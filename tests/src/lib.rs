@@ -22,6 +22,7 @@ use kagoshima_storage::Store;
 use sqlx::{Connection, PgConnection};
 
 pub mod broker;
+pub mod feeds;
 pub mod mqtt;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

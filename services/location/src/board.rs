@@ -453,6 +453,31 @@ impl Board {
         rows
     }
 
+    /// The first `limit` rows where a rider at `stop` boards: at a station,
+    /// every platform's rows merged by time.
+    pub fn rows_for_rider(
+        &self,
+        stop: u32,
+        route: Option<u32>,
+        now: f64,
+        limit: usize,
+    ) -> Vec<Row> {
+        let Some(net) = &self.net else {
+            return Vec::new();
+        };
+        let points = net.calling_points(stop);
+        if let [only] = points[..] {
+            return self.rows(only, route, now, limit);
+        }
+        let mut rows: Vec<Row> = points
+            .into_iter()
+            .flat_map(|p| self.rows(p, route, now, limit))
+            .collect();
+        rows.sort_by(|a, b| a.entry.t.total_cmp(&b.entry.t));
+        rows.truncate(limit);
+        rows
+    }
+
     fn services_on(&self, net: &Network, date: NaiveDate) -> Arc<Vec<bool>> {
         match self.services.get(&date) {
             Some(s) => s.clone(),

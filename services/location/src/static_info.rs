@@ -248,6 +248,9 @@ impl StaticInfo {
                         .cloned()
                         .collect(),
                     step_free: step_free(row.wheelchair_boarding).into(),
+                    station: row.location_type == 1,
+                    parent_station: row.parent_station.unwrap_or_default(),
+                    platform_code: row.platform_code.unwrap_or_default(),
                     stop_id: row.stop_id,
                 }
             })
@@ -445,6 +448,8 @@ impl StaticInfo {
                     mode: mode_of(&r.mode).into(),
                     trip_id: r.trip_id,
                     route_id: r.route_id,
+                    stop_id: r.stop_id,
+                    platform_code: r.platform_code.unwrap_or_default(),
                 }
             })
             .collect();

@@ -27,6 +27,10 @@ pub struct StopInput {
     pub name: String,
     pub lat: f64,
     pub lon: f64,
+    /// A platform's station (GTFS parent_station of a location_type 0 stop).
+    pub parent_station: Option<String>,
+    /// GTFS platform_code ("B"), as posted at the stop.
+    pub platform_code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +98,9 @@ pub struct Stop {
     pub lat: f64,
     pub lon: f64,
     pub xy: Xy,
+    pub platform_code: Option<String>,
+    /// The platforms of a station (empty for any other stop).
+    pub platforms: Vec<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -217,7 +224,14 @@ impl Network {
                 lat: s.lat,
                 lon: s.lon,
                 xy: projection.to_xy(s.lat, s.lon),
+                platform_code: s.platform_code.clone().filter(|c| !c.is_empty()),
+                platforms: Vec::new(),
             });
+        }
+        for (i, s) in input.stops.iter().enumerate() {
+            if let Some(station) = s.parent_station.as_deref().and_then(|p| stop_index.get(p)) {
+                stops[*station as usize].platforms.push(i as u32);
+            }
         }
         let mut routes = Vec::new();
         let mut route_index = HashMap::new();
@@ -396,6 +410,14 @@ impl Network {
     pub fn stop(&self, id: &str) -> Option<u32> {
         self.stop_index.get(id).copied()
     }
+    /// Where vehicles call for a rider at `stop`: a station's platforms, or
+    /// the stop itself.
+    pub fn calling_points(&self, stop: u32) -> Vec<u32> {
+        match &self.stops[stop as usize].platforms {
+            p if p.is_empty() => vec![stop],
+            p => p.clone(),
+        }
+    }
     pub fn route(&self, id: &str) -> Option<u32> {
         self.route_index.get(id).copied()
     }
@@ -488,6 +510,8 @@ pub(crate) mod tests {
                 name: format!("Stop {i}"),
                 lat,
                 lon,
+                parent_station: None,
+                platform_code: None,
             });
         }
         input.routes.push(RouteInput {

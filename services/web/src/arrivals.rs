@@ -29,7 +29,7 @@ use serde::Serialize;
 use crate::{
     app::AppState,
     error::ApiError,
-    passenger::{Name, mode_name},
+    passenger::{Name, given, mode_name},
     upstream::ClientIp,
 };
 
@@ -123,6 +123,10 @@ pub struct Arrival {
     /// Whether its vehicle is step-free; absent when the feed does not say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_free: Option<bool>,
+    /// The platform it calls at ("B"), when the stop is a station whose
+    /// platforms the feed codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +247,7 @@ pub fn from_live(r: GetArrivalsResponse, lang: &str, now: DateTime<Utc>) -> Arri
                     _ => None,
                 },
                 delay_seconds: a.delay_seconds,
+                platform: given(a.platform_code),
                 mode: mode_name(a.mode),
                 route_short_name: a.route_short_name.into(),
                 headsign: a.headsign.into(),
@@ -338,6 +343,7 @@ pub fn from_timetable(
             occupancy: None,
             usual_occupancy: None,
             step_free: None,
+            platform: given(d.platform_code.clone()),
         })
         .collect();
     Arrivals {
@@ -459,6 +465,7 @@ mod tests {
             departure_seconds: secs,
             direction_id: 0,
             mode: 1,
+            ..Departure::default()
         }
     }
 

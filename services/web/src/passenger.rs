@@ -125,6 +125,20 @@ pub struct StopJson {
     /// Whether a wheelchair user can board here; absent when the feed does not say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_free: Option<bool>,
+    /// A station: its board holds every platform's departures.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub station: bool,
+    /// A platform's station.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_station: Option<String>,
+    /// A platform's code as posted ("B").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+/// A text field of the API that is empty when absent, as an option.
+pub fn given(text: String) -> Option<String> {
+    Some(text).filter(|t| !t.is_empty())
 }
 
 impl From<Stop> for StopJson {
@@ -136,6 +150,9 @@ impl From<Stop> for StopJson {
         };
         StopJson {
             step_free,
+            station: s.station,
+            parent_station: given(s.parent_station),
+            platform: given(s.platform_code),
             stop_id: s.stop_id,
             name: s.name.into(),
             reading: s.reading,

@@ -48,6 +48,11 @@ pub struct DepartureJson {
     pub departure_time: String,
     /// 0 or 1; -1 when the feed gives none.
     pub direction_id: i32,
+    /// Where it leaves from: the stop asked for, or a platform of that station.
+    pub stop_id: String,
+    /// That platform's code ("B"), when the feed gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 impl From<Departure> for DepartureJson {
@@ -60,6 +65,8 @@ impl From<Departure> for DepartureJson {
             headsign: d.headsign.into(),
             departure_time: d.departure_time,
             direction_id: d.direction_id,
+            stop_id: d.stop_id,
+            platform: crate::passenger::given(d.platform_code),
         }
     }
 }

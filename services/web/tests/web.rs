@@ -30,13 +30,17 @@ impl Drop for Stack {
 }
 
 async fn spawn() -> Stack {
+    spawn_over(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulators/feed/kagoshima")).await
+}
+
+/// The stack over the feed at `path`.
+async fn spawn_over(path: &Path) -> Stack {
     // As everywhere in the tests: TEST_LOG=1 prints the logs (RUST_LOG filters).
     if std::env::var_os("TEST_LOG").is_some() {
         kagoshima_runtime::telemetry::init("info", Default::default());
     }
     let db = TestDb::new().await;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../simulators/feed/kagoshima");
-    let feed = feed::load(&path).expect("sample feed loads");
+    let feed = feed::load(path).expect("the feed loads");
     kagoshima_network::import(db.pool(), &feed, &ImportOptions::default(), &Quiet)
         .await
         .expect("import");
@@ -464,4 +468,51 @@ async fn routes_stops_and_timetables_in_five_languages() {
         assert_eq!(code, status, "{path}: {body}");
         assert!(body["error"]["code"].is_string(), "{path}: {body}");
     }
+}
+
+#[tokio::test]
+async fn a_station_shows_its_platforms_on_the_pages_json() {
+    let stack = spawn_over(&kagoshima_tests::feeds::stations()).await;
+    let web = stack.web;
+    let found = get(
+        web,
+        "/api/stops/search?q=%E9%B9%BF%E5%85%90%E5%B3%B6%E4%B8%AD%E5%A4%AE&lang=en",
+        &[],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(found.status, 200, "{}", found.body);
+    let found = found.json();
+    let ids: Vec<&str> = found["stops"]
+        .as_array()
+        .expect("stops")
+        .iter()
+        .filter_map(|s| s["stop_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["chuo"], "{found}");
+    assert_eq!(found["stops"][0]["station"], true);
+
+    let arrivals = get(web, "/api/stops/chuo/arrivals?lang=ja", &[])
+        .await
+        .expect("answer")
+        .json();
+    let platforms: std::collections::BTreeSet<&str> = arrivals["arrivals"]
+        .as_array()
+        .expect("arrivals")
+        .iter()
+        .filter_map(|a| a["platform"].as_str())
+        .collect();
+    assert_eq!(platforms, ["B", "C"].into(), "{arrivals}");
+
+    let timetable = get(web, "/api/stops/chuo_B/timetable?lang=ja", &[])
+        .await
+        .expect("answer")
+        .json();
+    let deps = timetable["departures"].as_array().expect("departures");
+    assert_eq!(deps.len(), 144, "one platform's own");
+    assert!(
+        deps.iter()
+            .all(|d| d["platform"] == "B" && d["stop_id"] == "chuo_B")
+    );
+    assert_eq!(timetable["stop"]["parent_station"], "chuo");
 }

@@ -51,6 +51,9 @@ pub async fn reloader(
 #[derive(Debug, Clone, Default)]
 pub struct Subject {
     pub stop_id: Option<String>,
+    /// The platforms of that stop when it is a station: an alert about one
+    /// of them concerns the station's rider too.
+    pub platforms: HashSet<String>,
     pub route_ids: HashSet<String>,
     pub agency_ids: HashSet<String>,
     /// A route without agency_id: the feed has one agency (GTFS requires
@@ -128,8 +131,15 @@ impl Subject {
             stop_id: Some(net.stops[stop as usize].id.clone()),
             ..Subject::default()
         };
-        for (trip, _) in &net.stop_trips[stop as usize] {
-            subject.add_route(&net.routes[net.trips[*trip as usize].route as usize]);
+        for point in net.calling_points(stop) {
+            if point != stop {
+                subject
+                    .platforms
+                    .insert(net.stops[point as usize].id.clone());
+            }
+            for (trip, _) in &net.stop_trips[point as usize] {
+                subject.add_route(&net.routes[net.trips[*trip as usize].route as usize]);
+            }
         }
         subject
     }
@@ -214,7 +224,7 @@ pub fn concerns(a: &Alert, s: &Subject) -> bool {
         }
         let route_ok = e.route_id.as_ref().is_none_or(|r| s.route_ids.contains(r));
         match (&e.stop_id, &s.stop_id) {
-            (Some(stop), Some(asked)) => stop == asked && route_ok,
+            (Some(stop), Some(asked)) => (stop == asked || s.platforms.contains(stop)) && route_ok,
             (Some(_), None) => false,
             (None, _) => e.route_id.is_some() && route_ok,
         }
@@ -349,6 +359,7 @@ mod tests {
             route_ids: routes.iter().map(|r| (*r).to_owned()).collect(),
             agency_ids: HashSet::from([agency.to_owned()]),
             sole_agency: false,
+            platforms: HashSet::new(),
         }
     }
 

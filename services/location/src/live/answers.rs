@@ -44,12 +44,21 @@ impl Live {
                 .filter(|a| crate::alerts::concerns(a, &subject))
                 .collect()
         };
-        let mut cancelled = |trip: u32| {
+        // A row's own stop: the one asked for, or a platform of that station.
+        let calling_at = |row: &Row| {
+            let t = &net.trips[row.entry.trip as usize];
+            net.stops[t.stops[usize::from(row.entry.j)].stop as usize]
+                .id
+                .as_str()
+        };
+        let mut cancelled = |trip: u32, at: &str| {
             let t = &net.trips[trip as usize];
             let r = &net.routes[t.route as usize];
-            let by = in_force
-                .iter()
-                .find(|a| crate::alerts::cancels(a, stop_id, &r.id, r.agency_id.as_deref(), &t.id));
+            let by = in_force.iter().find(|a| {
+                [stop_id, at]
+                    .iter()
+                    .any(|s| crate::alerts::cancels(a, s, &r.id, r.agency_id.as_deref(), &t.id))
+            });
             if let Some(a) = by
                 && !shown.iter().any(|s| s.id == a.id)
             {
@@ -59,9 +68,9 @@ impl Live {
         };
         // Rows a cancellation removes make room for the next ones.
         let arrivals: Vec<_> = board
-            .rows(stop, route, now, crate::static_info::MAX_LIMIT as usize)
+            .rows_for_rider(stop, route, now, crate::static_info::MAX_LIMIT as usize)
             .into_iter()
-            .filter(|row| !cancelled(row.entry.trip))
+            .filter(|row| !cancelled(row.entry.trip, calling_at(row)))
             .take(limit)
             .map(|row| {
                 let mut a = arrival(net, names, &row, now, lang);
@@ -70,7 +79,7 @@ impl Live {
                     && let Some((o, _)) = self.occupancy(&a.vehicle_id, &a.trip_id, mode, now)
                 {
                     a.occupancy = o.into();
-                } else if let Some((o, _)) = self.usual_occupancy(&a.trip_id, stop_id, mode) {
+                } else if let Some((o, _)) = self.usual_occupancy(&a.trip_id, &a.stop_id, mode) {
                     a.usual_occupancy = o.into();
                 }
                 a
@@ -204,6 +213,7 @@ pub(super) fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &
     let tr = &net.trips[e.trip as usize];
     let route = &net.routes[tr.route as usize];
     let st = tr.stops[usize::from(e.j)];
+    let at = &net.stops[st.stop as usize];
     let first = e.j == 0;
     let sched = day_start(e.date) + f64::from(if first { st.dep } else { st.arr });
     let shown = e.predicted.unwrap_or(sched);
@@ -226,5 +236,7 @@ pub(super) fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &
         occupancy: Occupancy::Unknown.into(),
         usual_occupancy: Occupancy::Unknown.into(),
         step_free: crate::static_info::step_free(tr.wheelchair_accessible.into()).into(),
+        stop_id: at.id.clone(),
+        platform_code: at.platform_code.clone().unwrap_or_default(),
     }
 }

@@ -8,6 +8,7 @@ mod live;
 mod reflection;
 mod search;
 mod shape;
+mod stations;
 mod support;
 mod timetable;
 mod usual;

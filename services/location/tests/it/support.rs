@@ -61,6 +61,9 @@ impl TestLocation {
     }
 
     pub async fn spawn_with(db: TestDb, rate_limit: RateLimitConfig) -> TestLocation {
+        if std::env::var_os("TEST_LOG").is_some() {
+            kagoshima_runtime::telemetry::init("info", Default::default());
+        }
         let mut config = LocationConfig::default();
         config.database.url = Secret::new(db.url.clone());
         config.database.max_connections = 4;

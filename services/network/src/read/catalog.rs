@@ -41,11 +41,19 @@ pub struct StopRecord {
     /// GTFS wheelchair_boarding (0 unknown, 1 yes, 2 no); a platform without
     /// its own value takes its station's.
     pub wheelchair_boarding: i16,
+    /// GTFS location_type: 0 stop or platform, 1 station.
+    pub location_type: i16,
+    /// A platform's station.
+    pub parent_station: Option<String>,
+    pub platform_code: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DepartureRecord {
     pub trip_id: String,
+    /// Where it leaves from: the stop asked for or one of its platforms.
+    pub stop_id: String,
+    pub platform_code: Option<String>,
     pub route_id: String,
     /// stop_headsign, else trip_headsign.
     pub headsign: Option<String>,
@@ -220,7 +228,8 @@ impl Catalog {
         sqlx::query_as(
             "SELECT s.stop_id, s.name, s.lat, s.lon,
                     CASE WHEN s.wheelchair_boarding = 0 THEN coalesce(p.wheelchair_boarding, 0)
-                         ELSE s.wheelchair_boarding END::int2 AS wheelchair_boarding
+                         ELSE s.wheelchair_boarding END::int2 AS wheelchair_boarding,
+                    s.location_type, s.parent_station, s.platform_code
                FROM network_stops s
                LEFT JOIN network_stops p
                  ON p.feed_version_id = s.feed_version_id AND p.stop_id = s.parent_station
@@ -232,16 +241,22 @@ impl Catalog {
         .await
     }
 
-    /// `(stop_id, route_id)` for every route with a trip calling at one of `ids`.
+    /// `(stop_id, route_id)` for every route with a trip calling at one of
+    /// `ids` (at a station: at one of its platforms).
     pub async fn routes_serving(
         &self,
         ids: &[String],
     ) -> Result<Vec<(String, String)>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT DISTINCT st.stop_id, t.route_id
-               FROM network_stop_times st
-               JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id
-              WHERE st.feed_version_id = $1 AND st.stop_id = ANY($2)",
+            "WITH calling (asked, stop_id) AS (
+                 SELECT stop_id, stop_id FROM unnest($2::text[]) AS stop_id
+                 UNION ALL
+                 SELECT parent_station, stop_id FROM network_stops
+                  WHERE feed_version_id = $1 AND parent_station = ANY($2) AND location_type = 0)
+             SELECT DISTINCT c.asked, t.route_id
+               FROM calling c
+               JOIN network_stop_times st ON st.feed_version_id = $1 AND st.stop_id = c.stop_id
+               JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id",
         )
         .bind(self.version)
         .bind(ids)
@@ -251,17 +266,21 @@ impl Catalog {
 
     /// Stops and stations whose search keys contain `key` (already
     /// normalised with [`crate::search::normalize`]), best first: exact, then
-    /// prefix, then anywhere; shorter names first.
+    /// prefix, then anywhere; shorter names first. A platform that matches
+    /// is found as its station, once.
     pub async fn search_stop_ids(&self, key: &str, limit: u32) -> Result<Vec<String>, sqlx::Error> {
         // Keys hold letters and digits only, so LIKE needs no escaping.
         sqlx::query_scalar(
-            "SELECT k.stop_id
+            "SELECT coalesce(p.stop_id, s.stop_id) AS found
                FROM network_stop_search_keys k
                JOIN network_stops s ON s.feed_version_id = k.feed_version_id AND s.stop_id = k.stop_id
+               LEFT JOIN network_stops p
+                 ON s.location_type = 0 AND p.feed_version_id = s.feed_version_id
+                AND p.stop_id = s.parent_station AND p.location_type = 1
               WHERE k.feed_version_id = $1 AND k.key LIKE '%' || $2 || '%' AND s.location_type IN (0, 1)
-              GROUP BY k.stop_id, s.name
+              GROUP BY found, coalesce(p.name, s.name)
               ORDER BY min(CASE WHEN k.key = $2 THEN 0 WHEN k.key LIKE $2 || '%' THEN 1 ELSE 2 END),
-                       length(s.name), k.stop_id
+                       length(coalesce(p.name, s.name)), found
               LIMIT $3",
         )
         .bind(self.version)
@@ -309,7 +328,8 @@ impl Catalog {
 
     /// Departures from a stop on the given services (see
     /// [`crate::service_day::services_on`]), by time: a trip's last stop and
-    /// stops where no one may board are not departures.
+    /// stops where no one may board are not departures. A station's are its
+    /// platforms'.
     pub async fn departures(
         &self,
         stop_id: &str,
@@ -317,12 +337,16 @@ impl Catalog {
         route_id: Option<&str>,
     ) -> Result<Vec<DepartureRecord>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT st.trip_id, t.route_id, coalesce(st.stop_headsign, t.headsign) AS headsign,
+            "SELECT st.trip_id, st.stop_id, s.platform_code, t.route_id,
+                    coalesce(st.stop_headsign, t.headsign) AS headsign,
                     coalesce(st.departure_s, st.arrival_s) AS time_s, t.direction_id, r.mode, r.short_name
-               FROM network_stop_times st
+               FROM network_stops s
+               JOIN network_stop_times st ON st.feed_version_id = s.feed_version_id AND st.stop_id = s.stop_id
                JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id
                JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
-              WHERE st.feed_version_id = $1 AND st.stop_id = $2 AND t.service_id = ANY($3)
+              WHERE s.feed_version_id = $1
+                AND (s.stop_id = $2 OR (s.parent_station = $2 AND s.location_type = 0))
+                AND t.service_id = ANY($3)
                 AND NOT st.last_stop AND st.pickup_type <> 1
                 AND coalesce(st.departure_s, st.arrival_s) IS NOT NULL
                 AND ($4::text IS NULL OR t.route_id = $4)

@@ -84,20 +84,36 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         return Ok(None);
     };
     let mut input = NetworkInput::default();
-    let stops: Vec<(String, String, Option<f64>, Option<f64>)> = sqlx::query_as(
-        "SELECT stop_id, name, lat, lon FROM network_stops WHERE feed_version_id = $1",
+    type StopRow = (
+        String,
+        String,
+        Option<f64>,
+        Option<f64>,
+        Option<String>,
+        Option<String>,
+    );
+    // Only a platform (location_type 0) belongs to a station for riders;
+    // entrances and boarding areas are not where a board is asked for.
+    let stops: Vec<StopRow> = sqlx::query_as(
+        "SELECT stop_id, name, lat, lon,
+                CASE WHEN location_type = 0 THEN parent_station END, platform_code
+           FROM network_stops WHERE feed_version_id = $1",
     )
     .bind(fv)
     .fetch_all(pool)
     .await?;
     input.stops = stops
         .into_iter()
-        .map(|(stop_id, name, lat, lon)| StopInput {
-            stop_id,
-            name,
-            lat: lat.unwrap_or_default(),
-            lon: lon.unwrap_or_default(),
-        })
+        .map(
+            |(stop_id, name, lat, lon, parent_station, platform_code)| StopInput {
+                stop_id,
+                name,
+                lat: lat.unwrap_or_default(),
+                lon: lon.unwrap_or_default(),
+                parent_station,
+                platform_code,
+            },
+        )
         .collect();
     let routes: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
         "SELECT route_id, agency_id, short_name, mode FROM network_routes WHERE feed_version_id = $1",
@@ -239,6 +255,11 @@ pub fn from_feed(path: &std::path::Path) -> anyhow::Result<NetworkInput> {
             name: s.name.clone().unwrap_or_default(),
             lat: s.latitude.unwrap_or_default(),
             lon: s.longitude.unwrap_or_default(),
+            parent_station: s
+                .parent_station
+                .clone()
+                .filter(|_| s.location_type == gtfs_structures::LocationType::StopPoint),
+            platform_code: s.platform_code.clone(),
         })
         .collect();
     input.routes = feed

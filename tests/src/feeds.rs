@@ -2,6 +2,8 @@
 //! that real operators' feeds carry and the sample feed lacks.
 use std::path::PathBuf;
 
+use kagoshima_domain::calendar::gtfs_time;
+
 /// A fresh folder holding `files` (name, text).
 pub fn write_feed(label: &str, files: &[(&str, String)]) -> PathBuf {
     let dir = std::env::temp_dir().join(crate::unique(&format!("kagoshima-feed-{label}")));
@@ -10,11 +12,6 @@ pub fn write_feed(label: &str, files: &[(&str, String)]) -> PathBuf {
         std::fs::write(dir.join(name), text).expect("write a feed file");
     }
     dir
-}
-
-/// `HH:MM:SS` of seconds after the service day's start.
-pub fn gtfs_time(s: u32) -> String {
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// A station with platforms, as city operators publish their terminals:
@@ -69,6 +66,53 @@ pub fn stations() -> PathBuf {
             (
                 "translations.txt",
                 "table_name,field_name,language,translation,record_id,record_sub_id,field_value\nstops,stop_name,en,Kagoshima-Chuo Station,,,鹿児島中央駅\nstops,stop_name,ja-Hrkt,かごしまちゅうおうえき,,,鹿児島中央駅\n".into(),
+            ),
+        ],
+    )
+}
+
+/// Frequency-based service (GTFS frequencies.txt) on route `f` over stops
+/// `a` → `b` → `c` (5 minutes a stop): template `loop` "about every 10
+/// minutes" all day (exact_times 0, 144 runs), template `exact` every 15
+/// minutes all day at exact times (exact_times 1, 96 runs), both written
+/// with their own stop_times at 10:00 (which only give the running times),
+/// and one ordinary trip `plain` at 12:34. Every day of 2020-2035.
+pub fn frequencies() -> PathBuf {
+    let mut stop_times =
+        String::from("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n");
+    for (trip, start) in [("loop", 36_000), ("exact", 36_000), ("plain", 45_240)] {
+        for (k, stop) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            let t = gtfs_time(start + 300 * k as u32);
+            stop_times.push_str(&format!("{trip},{t},{t},{stop},{}\n", k + 1));
+        }
+    }
+    write_feed(
+        "frequencies",
+        &[
+            (
+                "agency.txt",
+                "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nkotsu,鹿児島市交通局,https://example.invalid/,Asia/Tokyo,ja\n".into(),
+            ),
+            (
+                "routes.txt",
+                "route_id,agency_id,route_short_name,route_long_name,route_type\nf,kotsu,循環,循環線,3\n".into(),
+            ),
+            (
+                "stops.txt",
+                "stop_id,stop_name,stop_lat,stop_lon\na,甲,31.59000,130.55000\nb,乙,31.59000,130.55420\nc,丙,31.59000,130.55840\nd,丁,31.59000,130.56260\ne,戊,31.59000,130.56680\n".into(),
+            ),
+            (
+                "calendar.txt",
+                "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n".into(),
+            ),
+            (
+                "trips.txt",
+                "route_id,service_id,trip_id,trip_headsign,block_id\nf,all,loop,戊,b1\nf,all,exact,戊,\nf,all,plain,戊,\n".into(),
+            ),
+            ("stop_times.txt", stop_times),
+            (
+                "frequencies.txt",
+                "trip_id,start_time,end_time,headway_secs,exact_times\nloop,00:00:00,24:00:00,600,0\nexact,00:05:00,24:00:00,900,1\n".into(),
             ),
         ],
     )

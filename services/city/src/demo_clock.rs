@@ -112,11 +112,8 @@ fn shift_time(time: &str, shift: Duration) -> anyhow::Result<String> {
         anyhow::bail!("stop time {time:?} is not HH:MM:SS");
     };
     let total = (h * 3600 + m * 60 + s + shift.num_seconds()).max(0);
-    Ok(format!(
-        "{:02}:{:02}:{:02}",
-        total / 3600,
-        total / 60 % 60,
-        total % 60
+    Ok(kagoshima_domain::calendar::gtfs_time(
+        u32::try_from(total).unwrap_or(u32::MAX),
     ))
 }
 

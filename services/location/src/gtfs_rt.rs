@@ -136,14 +136,24 @@ pub fn build(
             }
             let descriptor = |trip: u32, date: chrono::NaiveDate| {
                 let tr = &net.trips[trip as usize];
-                TripDescriptor {
+                let mut d = TripDescriptor {
                     trip_id: Some(tr.id.clone()),
                     route_id: Some(net.routes[tr.route as usize].id.clone()),
                     direction_id: tr.direction.map(u32::from),
                     start_date: Some(date_str(date)),
                     schedule_relationship: Some(0),
                     ..TripDescriptor::default()
+                };
+                // A run of a frequency-based trip is its template's trip_id
+                // and its start_time; without exact times it is UNSCHEDULED.
+                if let Some(run) = &tr.run {
+                    d.trip_id = Some(run.template.clone());
+                    d.start_time = Some(kagoshima_domain::calendar::gtfs_time(run.start_s));
+                    if !run.exact_times {
+                        d.schedule_relationship = Some(2);
+                    }
                 }
+                d
             };
             let vehicle = Some(VehicleDescriptor {
                 id: Some(v.vehicle_id.clone()),
@@ -211,6 +221,12 @@ pub fn build(
                     for p in tracker.predict(&v.vehicle_id, now, 2.0 * 3600.0) {
                         let st = net.trips[p.trip as usize].stops[p.stop_index];
                         let (trip_id, route_id) = ids(p.trip);
+                        // Runs without exact times have no schedule to be
+                        // late against: times only (GTFS-Realtime's rule).
+                        let timed = net.trips[p.trip as usize]
+                            .run
+                            .as_ref()
+                            .is_none_or(|r| r.exact_times);
                         let stop_id = &net.stops[st.stop as usize].id;
                         if no_service
                             .iter()
@@ -236,12 +252,14 @@ pub fn build(
                             stop_id: Some(net.stops[st.stop as usize].id.clone()),
                             arrival: (p.stop_index > 0).then(|| StopTimeEvent {
                                 time: Some(p.arrival.round() as i64),
-                                delay: Some((p.arrival - p.scheduled_arrival).round() as i32),
+                                delay: timed
+                                    .then(|| (p.arrival - p.scheduled_arrival).round() as i32),
                                 ..StopTimeEvent::default()
                             }),
                             departure: Some(StopTimeEvent {
                                 time: Some(p.departure.round() as i64),
-                                delay: Some((p.departure - p.scheduled_departure).round() as i32),
+                                delay: timed
+                                    .then(|| (p.departure - p.scheduled_departure).round() as i32),
                                 ..StopTimeEvent::default()
                             }),
                             // SCHEDULED: the stop is served as planned (validator W009).

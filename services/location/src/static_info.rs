@@ -437,12 +437,7 @@ impl StaticInfo {
                             text: String::new(),
                         },
                     }),
-                    departure_time: format!(
-                        "{:02}:{:02}:{:02}",
-                        seconds / 3600,
-                        seconds / 60 % 60,
-                        seconds % 60
-                    ),
+                    departure_time: kagoshima_domain::calendar::gtfs_time(seconds),
                     departure_seconds: seconds,
                     direction_id: r.direction_id.map_or(-1, i32::from),
                     mode: mode_of(&r.mode).into(),
@@ -450,6 +445,7 @@ impl StaticInfo {
                     route_id: r.route_id,
                     stop_id: r.stop_id,
                     platform_code: r.platform_code.unwrap_or_default(),
+                    headway_seconds: r.headway_s.map_or(0, |h| h.max(0) as u32),
                 }
             })
             .collect();

@@ -120,6 +120,17 @@ pub async fn run() -> anyhow::Result<()> {
                 feed.sha256,
             );
             warn_about_period(&feed);
+            if !feed.runs.is_empty() {
+                println!(
+                    "frequencies.txt: {} frequency-based trips expanded into {} runs (counted in the trips above)",
+                    feed.frequencies
+                        .iter()
+                        .map(|f| f.trip_id.as_str())
+                        .collect::<std::collections::HashSet<_>>()
+                        .len(),
+                    feed.runs.len()
+                );
+            }
             Ok(())
         }
         Command::Import {
@@ -183,6 +194,12 @@ pub async fn run() -> anyhow::Result<()> {
                         s.extra_rows,
                         s.sha256
                     );
+                    if s.frequency_runs > 0 {
+                        println!(
+                            "  {} frequency-based trips (frequencies.txt) expanded into {} runs",
+                            s.frequency_trips, s.frequency_runs
+                        );
+                    }
                 }
                 ImportOutcome::AlreadyImported {
                     feed_version_id,

@@ -156,6 +156,12 @@ pub struct Feed {
     pub translations: Vec<Translation>,
     pub translation_form: Option<TranslationForm>,
     pub extra_files: Vec<ExtraFile>,
+    /// frequencies.txt as published. Its trips are already expanded:
+    /// `trips` and `stop_times` hold their runs, described in `runs`.
+    pub frequencies: Vec<gtfs_structures::RawFrequency>,
+    /// The runs of frequency-based trips, by their trip ID (see
+    /// [`crate::frequencies`]).
+    pub runs: BTreeMap<String, crate::frequencies::Run>,
 }
 
 /// A date of gtfs-structures as a chrono date.
@@ -277,6 +283,7 @@ pub fn load(path: &Path) -> Result<Feed, FeedReport> {
     let calendar_dates = optional(raw.calendar_dates, "calendar_dates.txt", &mut problems);
     let shapes = optional(raw.shapes, "shapes.txt", &mut problems);
     let feed_info = optional(raw.feed_info, "feed_info.txt", &mut problems);
+    let frequencies = optional(raw.frequencies, "frequencies.txt", &mut problems);
     if !files.contains_key("calendar.txt") && !files.contains_key("calendar_dates.txt") {
         problems.push(Problem::new(
             "calendar.txt",
@@ -298,7 +305,7 @@ pub fn load(path: &Path) -> Result<Feed, FeedReport> {
     }
 
     let language = feed_language(&feed_info, &agencies);
-    let feed = Feed {
+    let mut feed = Feed {
         source: path.display().to_string(),
         language,
         sha256,
@@ -317,11 +324,38 @@ pub fn load(path: &Path) -> Result<Feed, FeedReport> {
         translations,
         translation_form,
         extra_files,
+        frequencies,
+        runs: BTreeMap::new(),
     };
     if problems.total == 0 {
         check_references(&feed, &mut problems);
     }
+    if problems.total == 0 {
+        expand_frequencies(&mut feed, &mut problems);
+    }
     problems.into_result(feed)
+}
+
+/// Checks frequencies.txt and replaces its trips by their runs.
+fn expand_frequencies(feed: &mut Feed, problems: &mut Problems) {
+    let trip_ids: HashSet<&str> = feed.trips.iter().map(|t| t.id.as_str()).collect();
+    let found = crate::frequencies::check(&feed.frequencies, &trip_ids);
+    let clean = found.is_empty();
+    for p in found {
+        problems.push(p);
+    }
+    if !clean {
+        return;
+    }
+    let plain: HashSet<String> = trip_ids.into_iter().map(str::to_owned).collect();
+    feed.runs =
+        crate::frequencies::expand(&mut feed.trips, &mut feed.stop_times, &feed.frequencies);
+    for id in feed.runs.keys().filter(|id| plain.contains(*id)) {
+        problems.push(Problem::new(
+            "trips.txt",
+            format!("trip_id {id:?} is also the name of a run of a frequency-based trip; rename that trip"),
+        ));
+    }
 }
 
 fn required<T>(

@@ -76,6 +76,10 @@ pub struct ImportSummary {
     pub names: usize,
     pub search_keys: usize,
     pub extra_rows: usize,
+    /// Frequency-based trips (frequencies.txt) and the runs they expand to
+    /// (counted in `trips` and `stop_times`).
+    pub frequency_trips: usize,
+    pub frequency_runs: usize,
 }
 
 /// Reports the stage being written and its size (for a progress bar).
@@ -660,7 +664,18 @@ pub async fn import(
             Vec<Option<String>>,
             Vec<i16>,
         ) = Default::default();
+        let mut run_cols: (
+            Vec<Option<String>>,
+            Vec<Option<i32>>,
+            Vec<Option<i32>>,
+            Vec<Option<bool>>,
+        ) = Default::default();
         for t in chunk {
+            let run = feed.runs.get(&t.id);
+            run_cols.0.push(run.map(|r| r.template.clone()));
+            run_cols.1.push(run.map(|r| r.start_s as i32));
+            run_cols.2.push(run.map(|r| r.headway_s as i32));
+            run_cols.3.push(run.map(|r| r.exact_times));
             cols.0.push(t.id.clone());
             cols.1.push(t.route_id.clone());
             cols.2.push(t.service_id.clone());
@@ -687,8 +702,10 @@ pub async fn import(
             cols.7.push(availability(&t.wheelchair_accessible));
         }
         sqlx::query(
-            "INSERT INTO network_trips (feed_version_id, trip_id, route_id, service_id, headsign, direction_id, block_id, shape_id, wheelchair_accessible)
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::text[], $8::text[], $9::int2[])",
+            "INSERT INTO network_trips (feed_version_id, trip_id, route_id, service_id, headsign, direction_id, block_id, shape_id, wheelchair_accessible,
+                                        run_of, run_start_s, run_headway_s, run_exact_times)
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::text[], $8::text[], $9::int2[],
+                                      $10::text[], $11::int4[], $12::int4[], $13::bool[])",
         )
         .bind(fv)
         .bind(&cols.0)
@@ -699,11 +716,22 @@ pub async fn import(
         .bind(&cols.5)
         .bind(&cols.6)
         .bind(&cols.7)
+        .bind(&run_cols.0)
+        .bind(&run_cols.1)
+        .bind(&run_cols.2)
+        .bind(&run_cols.3)
         .execute(&mut *tx)
         .await?;
         progress.advance(chunk.len());
     }
     summary.trips = feed.trips.len();
+    summary.frequency_runs = feed.runs.len();
+    summary.frequency_trips = feed
+        .runs
+        .values()
+        .map(|r| r.template.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
     // Headsigns are translated by their text (or by trip id).
     {
         let mut seen = std::collections::HashSet::new();

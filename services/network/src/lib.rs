@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod feed;
+pub mod frequencies;
 pub mod import;
 pub mod read;
 pub mod search;

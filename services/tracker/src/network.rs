@@ -33,6 +33,19 @@ pub struct StopInput {
     pub platform_code: Option<String>,
 }
 
+/// What makes a trip one run of a frequency-based trip of the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOf {
+    /// The trip of trips.txt it repeats; GTFS-Realtime names the run by it
+    /// and by `start_s`.
+    pub template: String,
+    /// When it leaves its first stop, seconds after the service day's start.
+    pub start_s: u32,
+    pub headway_s: u32,
+    /// GTFS exact_times 1; with 0 its times are an estimate.
+    pub exact_times: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct RouteInput {
     pub route_id: String,
@@ -46,6 +59,8 @@ pub struct RouteInput {
 #[derive(Debug, Clone)]
 pub struct TripInput {
     pub trip_id: String,
+    /// A run of a frequency-based trip (GTFS frequencies.txt).
+    pub run: Option<RunOf>,
     pub route_id: String,
     /// GTFS wheelchair_accessible: 0 unknown, 1 step-free, 2 not.
     pub wheelchair_accessible: u8,
@@ -136,6 +151,7 @@ pub struct Trip {
     pub block: Option<u32>,
     pub shape: u32,
     pub stops: Vec<TripStop>,
+    pub run: Option<RunOf>,
 }
 
 impl Trip {
@@ -180,6 +196,8 @@ pub struct Network {
     stop_index: HashMap<String, u32>,
     route_index: HashMap<String, u32>,
     trip_index: HashMap<String, u32>,
+    /// The runs of each frequency-based trip, by start.
+    runs_of: HashMap<String, Vec<u32>>,
     calendars: Vec<CalendarInput>,
     dates: HashMap<(u32, NaiveDate), u8>,
     mentioned: std::collections::HashSet<NaiveDate>,
@@ -364,6 +382,7 @@ impl Network {
                 block,
                 shape,
                 stops: tstops,
+                run: t.run.clone(),
             });
         }
         if trips.is_empty() {
@@ -389,7 +408,20 @@ impl Network {
         for c in &calendars {
             intern_service(&c.service_id, &mut services);
         }
+        let mut runs_of: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, t) in trips.iter().enumerate() {
+            if let Some(run) = &t.run {
+                runs_of
+                    .entry(run.template.clone())
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
+        for runs in runs_of.values_mut() {
+            runs.sort_by_key(|&t| trips[t as usize].start());
+        }
         Ok(Network {
+            runs_of,
             projection,
             stops,
             routes,
@@ -423,6 +455,11 @@ impl Network {
     }
     pub fn trip(&self, id: &str) -> Option<u32> {
         self.trip_index.get(id).copied()
+    }
+    /// The runs of a frequency-based trip (by start), named by its
+    /// template's trip_id; empty for any other ID.
+    pub fn runs_of(&self, template: &str) -> &[u32] {
+        self.runs_of.get(template).map_or(&[], Vec::as_slice)
     }
 
     /// The last date the feed schedules any service (its calendars' end or a
@@ -549,6 +586,7 @@ pub(crate) mod tests {
                 let id = format!("t{k}-{dir}");
                 input.trips.push(TripInput {
                     trip_id: id.clone(),
+                    run: None,
                     route_id: "r".into(),
                     wheelchair_accessible: 0,
                     service_id: "all".into(),

@@ -175,7 +175,8 @@
       const table = el("table", { class: "timetable" }, el("tbody", {}, ...[...hours].map(([h, list]) =>
         el("tr", {}, el("th", { scope: "row" }, String(Number(h))),
           el("td", {}, ...list.map(x => el("span", { class: "dep", title: [x.route_short_name.text, t(lang, "bound", { h: x.headsign.text }),
-              x.platform ? t(lang, "platform", { p: x.platform }) : null].filter(Boolean).join(" ") },
+              x.platform ? t(lang, "platform", { p: x.platform }) : null,
+              x.every_minutes ? t(lang, "every", { n: x.every_minutes }) : null].filter(Boolean).join(" ") },
             x.departure_time.slice(3, 5),
             el("small", { lang: x.route_short_name.lang }, x.route_short_name.text),
             x.platform ? el("small", { class: "platform" }, x.platform) : null)))))));
@@ -200,7 +201,8 @@
           // Live rows count down in minutes; rows from the timetable alone
           // show their clock time and are never "due" (see arrivalNote).
           const mins = !x.realtime ? x.time : x.minutes <= 0 ? t(lang, "now") : t(lang, "min", { n: x.minutes });
-          const where = [x.platform ? t(lang, "platform", { p: x.platform }) : null, x.realtime ? x.time : null, x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : null,
+          const where = [x.platform ? t(lang, "platform", { p: x.platform }) : null, x.every_minutes ? t(lang, "every", { n: x.every_minutes }) : null,
+            x.realtime ? x.time : null, x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : null,
             arrivalNote(lang, x), x.step_free ? t(lang, "step_free_trip") : null].filter(Boolean).join(" · ");
           ul.append(el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes, "data-status": x.status,
             class: x.realtime ? "live" : "scheduled" },

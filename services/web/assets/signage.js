@@ -61,7 +61,8 @@
       route.style.background = colours ? colours.bg : x.mode === "tram" ? "#ffffff" : "#ffd400";
       route.style.color = colours ? colours.fg : "#000000";
       // Live rows count down; timetable rows show their clock time, never "now".
-      const away = [x.platform ? t(lang, "platform", { p: x.platform }) : null, x.realtime
+      const away = [x.platform ? t(lang, "platform", { p: x.platform }) : null,
+        x.every_minutes ? t(lang, "every", { n: x.every_minutes }) : null, x.realtime
         ? [x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : x.time, t(lang, "live")].join(" · ")
         : arrivalNote(lang, x), x.step_free ? "♿" : null].filter(Boolean).join(" · ");
       const mins = !x.realtime

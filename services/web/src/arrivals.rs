@@ -127,6 +127,15 @@ pub struct Arrival {
     /// platforms the feed codes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Frequency-based service without exact times: about every this many
+    /// minutes, the time an estimate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every_minutes: Option<u32>,
+}
+
+/// Whole minutes (at least 1) of a headway the API gives in seconds, 0 for none.
+pub fn every_minutes(headway_seconds: u32) -> Option<u32> {
+    (headway_seconds > 0).then(|| (headway_seconds.div_ceil(60)).max(1))
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +257,7 @@ pub fn from_live(r: GetArrivalsResponse, lang: &str, now: DateTime<Utc>) -> Arri
                 },
                 delay_seconds: a.delay_seconds,
                 platform: given(a.platform_code),
+                every_minutes: every_minutes(a.headway_seconds),
                 mode: mode_name(a.mode),
                 route_short_name: a.route_short_name.into(),
                 headsign: a.headsign.into(),
@@ -344,6 +354,7 @@ pub fn from_timetable(
             usual_occupancy: None,
             step_free: None,
             platform: given(d.platform_code.clone()),
+            every_minutes: every_minutes(d.headway_seconds),
         })
         .collect();
     Arrivals {

@@ -53,6 +53,10 @@ pub struct DepartureJson {
     /// That platform's code ("B"), when the feed gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Frequency-based service without exact times: about every this many
+    /// minutes, the time an estimate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every_minutes: Option<u32>,
 }
 
 impl From<Departure> for DepartureJson {
@@ -67,6 +71,7 @@ impl From<Departure> for DepartureJson {
             direction_id: d.direction_id,
             stop_id: d.stop_id,
             platform: crate::passenger::given(d.platform_code),
+            every_minutes: crate::arrivals::every_minutes(d.headway_seconds),
         }
     }
 }

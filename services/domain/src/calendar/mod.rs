@@ -76,6 +76,17 @@ pub fn transit_service_day_start(date: NaiveDate) -> DateTime<Utc> {
     jst_day_start(date) + Duration::hours(i64::from(SERVICE_DAY_START_HOUR))
 }
 
+/// A GTFS time, `HH:MM:SS`, of seconds after the service day's start
+/// (noon minus 12 h); it passes 24:00:00 for trips after midnight.
+pub fn gtfs_time(seconds: u32) -> String {
+    format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
 // ---------------------------------------------------------------------------
 // Day types
 // ---------------------------------------------------------------------------

@@ -238,5 +238,10 @@ pub(super) fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &
         step_free: crate::static_info::step_free(tr.wheelchair_accessible.into()).into(),
         stop_id: at.id.clone(),
         platform_code: at.platform_code.clone().unwrap_or_default(),
+        headway_seconds: tr
+            .run
+            .as_ref()
+            .filter(|r| !r.exact_times)
+            .map_or(0, |r| r.headway_s),
     }
 }

@@ -2,6 +2,7 @@
 //! the real database (one test binary, a module per feature).
 mod alerts;
 mod counts;
+mod frequencies;
 mod grpc;
 mod late_buffer;
 mod live;

@@ -54,6 +54,8 @@ pub struct DepartureRecord {
     /// Where it leaves from: the stop asked for or one of its platforms.
     pub stop_id: String,
     pub platform_code: Option<String>,
+    /// A run of a frequency-based trip without exact times: its headway.
+    pub headway_s: Option<i32>,
     pub route_id: String,
     /// stop_headsign, else trip_headsign.
     pub headsign: Option<String>,
@@ -338,6 +340,7 @@ impl Catalog {
     ) -> Result<Vec<DepartureRecord>, sqlx::Error> {
         sqlx::query_as(
             "SELECT st.trip_id, st.stop_id, s.platform_code, t.route_id,
+                    CASE WHEN NOT t.run_exact_times THEN t.run_headway_s END AS headway_s,
                     coalesce(st.stop_headsign, t.headsign) AS headsign,
                     coalesce(st.departure_s, st.arrival_s) AS time_s, t.direction_id, r.mode, r.short_name
                FROM network_stops s

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use kagoshima_tracker::NetworkInput;
 use kagoshima_tracker::network::{
-    CalendarDateInput, CalendarInput, RouteInput, ShapePointInput, StopInput, StopTimeInput,
+    CalendarDateInput, CalendarInput, RouteInput, RunOf, ShapePointInput, StopInput, StopTimeInput,
     TripInput,
 };
 use sqlx::PgPool;
@@ -55,6 +55,10 @@ struct TripRow {
     block_id: Option<String>,
     shape_id: Option<String>,
     wheelchair_accessible: i16,
+    run_of: Option<String>,
+    run_start_s: Option<i32>,
+    run_headway_s: Option<i32>,
+    run_exact_times: Option<bool>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -132,7 +136,7 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         .collect();
     let trips: Vec<TripRow> = sqlx::query_as(
         "SELECT trip_id, route_id, service_id, headsign, direction_id, block_id, shape_id,
-                wheelchair_accessible
+                wheelchair_accessible, run_of, run_start_s, run_headway_s, run_exact_times
            FROM network_trips WHERE feed_version_id = $1",
     )
     .bind(fv)
@@ -141,6 +145,12 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
     input.trips = trips
         .into_iter()
         .map(|t| TripInput {
+            run: t.run_of.map(|template| RunOf {
+                template,
+                start_s: t.run_start_s.unwrap_or_default().max(0) as u32,
+                headway_s: t.run_headway_s.unwrap_or_default().max(0) as u32,
+                exact_times: t.run_exact_times.unwrap_or(false),
+            }),
             trip_id: t.trip_id,
             route_id: t.route_id,
             service_id: t.service_id,
@@ -288,6 +298,12 @@ pub fn from_feed(path: &std::path::Path) -> anyhow::Result<NetworkInput> {
         .trips
         .iter()
         .map(|t| TripInput {
+            run: feed.runs.get(&t.id).map(|r| RunOf {
+                template: r.template.clone(),
+                start_s: r.start_s,
+                headway_s: r.headway_s,
+                exact_times: r.exact_times,
+            }),
             trip_id: t.id.clone(),
             route_id: t.route_id.clone(),
             service_id: t.service_id.clone(),

@@ -150,3 +150,23 @@ fn a_zip_reads_like_its_folder_and_has_its_version() {
     std::fs::write(dir.join("stops.txt"), stops.replace("31.58500", "31.58400")).expect("write");
     assert_ne!(load(&dir).sha256, from_zip.sha256);
 }
+
+#[test]
+fn bad_frequencies_are_reported_with_their_lines() {
+    let dir = kagoshima_tests::feeds::frequencies();
+    std::fs::write(
+        dir.join("frequencies.txt"),
+        "trip_id,start_time,end_time,headway_secs,exact_times\nloop,07:00:00,06:00:00,600,0\nghost,07:00:00,08:00:00,600,0\nexact,07:00:00,09:00:00,900,1\nexact,08:00:00,10:00:00,900,1\n",
+    )
+    .expect("write");
+    let p = problems(&dir);
+    let shown: Vec<String> = p.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "frequencies.txt, line 2, field end_time: must be after start_time (the period would hold no run)",
+            "frequencies.txt, line 3, field trip_id: trip \"ghost\" is not in trips.txt",
+            "frequencies.txt, line 5, field start_time: the periods of trip \"exact\" on lines 4 and 5 overlap",
+        ]
+    );
+}

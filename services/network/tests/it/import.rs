@@ -252,3 +252,44 @@ async fn blank_headsigns_fall_back_to_the_route_destination_then_the_last_stop()
         )
     );
 }
+
+#[tokio::test]
+async fn frequency_based_trips_are_stored_as_their_runs() {
+    let db = TestDb::new().await;
+    let s = import(&db, &kagoshima_tests::feeds::frequencies()).await;
+    assert_eq!((s.frequency_trips, s.frequency_runs), (2, 144 + 96));
+    assert_eq!(
+        s.trips,
+        144 + 96 + 1,
+        "runs and the ordinary trip, no template"
+    );
+    assert_eq!(s.stop_times, (144 + 96 + 1) * 5);
+    type RunRow = (
+        Option<String>,
+        Option<i32>,
+        Option<i32>,
+        Option<bool>,
+        Option<String>,
+    );
+    let run: RunRow = sqlx::query_as(
+        "SELECT run_of, run_start_s, run_headway_s, run_exact_times, block_id
+               FROM network_trips WHERE feed_version_id = $1 AND trip_id = 'loop@00:10:00'",
+    )
+    .bind(s.feed_version_id)
+    .fetch_one(db.pool())
+    .await
+    .expect("the 00:10 run");
+    assert_eq!(
+        run,
+        (Some("loop".into()), Some(600), Some(600), Some(false), None),
+        "a run belongs to no block: the template's block_id would chain all runs"
+    );
+    let plain: Option<String> = sqlx::query_scalar(
+        "SELECT run_of FROM network_trips WHERE feed_version_id = $1 AND trip_id = 'plain'",
+    )
+    .bind(s.feed_version_id)
+    .fetch_one(db.pool())
+    .await
+    .expect("the plain trip");
+    assert_eq!(plain, None);
+}

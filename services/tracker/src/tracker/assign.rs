@@ -4,8 +4,44 @@
 use super::*;
 
 impl Tracker {
+    /// The trip a driver logged in to: the trip of that ID, or for the ID of
+    /// a frequency-based trip (devices know the trip of trips.txt, not its
+    /// runs) the run it is on, else the run starting nearest `t` other than
+    /// the one it just finished.
+    pub(super) fn logged_in_trip(
+        &mut self,
+        id: &str,
+        t: f64,
+        current: Option<u32>,
+        finished: Option<u32>,
+    ) -> Option<u32> {
+        if let Some(trip) = self.net.trip(id) {
+            return Some(trip);
+        }
+        let runs = self.net.runs_of(id).to_vec();
+        if let Some(c) = current.filter(|c| runs.contains(c)) {
+            return Some(c);
+        }
+        let mut best: Option<(f64, u32)> = None;
+        for run in runs.into_iter().filter(|r| Some(*r) != finished) {
+            let (_, date) = self.nearest_date(run, t);
+            let start = day_start(date) + f64::from(self.net.trips[run as usize].start());
+            let score = (t - start).abs();
+            if best.is_none_or(|(b, _)| score < b) {
+                best = Some((score, run));
+            }
+        }
+        best.map(|(_, run)| run)
+    }
+
     /// The service date whose timetable puts `trip` nearest to `t`.
     pub(super) fn date_for(&mut self, trip: u32, t: f64) -> NaiveDate {
+        self.nearest_date(trip, t).1
+    }
+
+    /// How far `t` is from `trip`'s times (seconds; a day more on dates its
+    /// service does not run) on the nearest service date, and that date.
+    fn nearest_date(&mut self, trip: u32, t: f64) -> (f64, NaiveDate) {
         let d0 =
             transit_service_day(chrono::DateTime::from_timestamp(t as i64, 0).unwrap_or_default());
         let tr = &self.net.trips[trip as usize];
@@ -31,7 +67,7 @@ impl Tracker {
                 best = (score, date);
             }
         }
-        best.1
+        best
     }
 
     pub(super) fn release(&mut self, v: &mut Vehicle) {

@@ -319,7 +319,11 @@ impl Tracker {
             .trip_id
             .as_deref()
             .filter(|s| !s.is_empty())
-            .and_then(|id| self.net.trip(id));
+            .map(str::to_owned);
+        let login = login.and_then(|id| {
+            let current = v.run.as_ref().map(|run| run.trip);
+            self.logged_in_trip(&id, t, current, v.prev_trip.map(|p| p.0))
+        });
         if let Some(trip) = login {
             let same = v.run.as_ref().is_some_and(|run| run.trip == trip);
             // A log-in left on after the trip ended is not a new run of it.

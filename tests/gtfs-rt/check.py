@@ -14,6 +14,7 @@ import time
 import urllib.request
 import zipfile
 
+from google.protobuf import json_format
 from google.transit import gtfs_realtime_pb2
 
 
@@ -88,6 +89,25 @@ def main():
     for v in crowded:
         if v.occupancy_percentage % 10:
             failures.append(f"{v.vehicle.id}: occupancy_percentage {v.occupancy_percentage} is not coarse")
+
+    # ?format=json is proto3 JSON: the bindings' own parser reads it (unknown
+    # fields and unknown enum names are errors) into the same message as the
+    # protobuf served from the same cached feed.
+    for kind in ["vehicle-positions", "trip-updates", "alerts"]:
+        for _ in range(3):
+            pb = gtfs_realtime_pb2.FeedMessage()
+            pb.ParseFromString(fetch(f"{base}/{kind}"))
+            as_json = gtfs_realtime_pb2.FeedMessage()
+            try:
+                json_format.Parse(fetch(f"{base}/{kind}?format=json"), as_json)
+            except json_format.ParseError as e:
+                failures.append(f"{kind}?format=json is not proto3 JSON: {e}")
+                break
+            if as_json.header.timestamp == pb.header.timestamp:
+                break
+        if as_json != pb and not any(f.startswith(kind) for f in failures):
+            failures.append(f"{kind}: the JSON and the protobuf differ")
+    print("?format=json: proto3 JSON, parsed by json_format into the same messages")
 
     with tempfile.TemporaryDirectory() as tmp:
         feed = os.path.join(tmp, "feed.zip")

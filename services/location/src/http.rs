@@ -6,7 +6,7 @@
 //! - `GET /gtfs-rt/trip-updates`
 //! - `GET /gtfs-rt/alerts` (ServiceAlerts)
 //!
-//! Protobuf, or JSON for people with `?format=json` or
+//! Protobuf, or proto3 JSON (see `gtfs_rt_json`) with `?format=json` or
 //! `Accept: application/json`; `Last-Modified`, 304 on `If-Modified-Since`,
 //! `Cache-Control: max-age=15`. Errors are the platform's JSON error with
 //! 400 or 404, and 429 with `Retry-After` over the per-client rate limit
@@ -126,7 +126,7 @@ fn feed(s: &FeedState, kind: gtfs_rt::Kind, q: &FeedQuery, headers: &HeaderMap) 
         return r;
     }
     let mut r = if json {
-        Json(serde_json::to_value(&*message).unwrap_or_default()).into_response()
+        Json(crate::gtfs_rt_json::to_json(&message)).into_response()
     } else {
         (
             [(header::CONTENT_TYPE, "application/x-protobuf")],

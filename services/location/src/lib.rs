@@ -12,6 +12,7 @@ pub mod counts;
 pub mod crowding;
 pub mod grpc;
 pub mod gtfs_rt;
+pub mod gtfs_rt_json;
 pub mod http;
 pub mod live;
 pub mod metrics;

@@ -26,6 +26,12 @@ else
 fi
 # The shipped alert rules, their unit tests and the Grafana dashboard's queries.
 scripts/test-alerts.sh
+# The sample feed and the tests' fixture feeds, judged by two static GTFS
+# validators written by others (gtfs-validator and gtfs-guru, PyPI).
+fixtures=$(mktemp -d /tmp/kagoshima-fixture-feeds.XXXXXX)
+cargo run --locked -q -p kagoshima-tests --example write-test-feeds "$fixtures" >/dev/null
+tests/gtfs-static/run.sh simulators/feed/kagoshima "$fixtures"/*
+rm -rf "$fixtures"
 # End to end in a real browser against the running demo (skip with
 # KAGOSHIMA_SKIP_BROWSER=1 on a machine without apt for Chromium).
 if [ "${KAGOSHIMA_SKIP_BROWSER:-0}" != "1" ]; then

@@ -41,7 +41,7 @@ pub fn stations() -> PathBuf {
         &[
             (
                 "agency.txt",
-                "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nkotsu,鹿児島市交通局,https://example.invalid/,Asia/Tokyo,ja\n".into(),
+                "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nkotsu,鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,Asia/Tokyo,ja\n".into(),
             ),
             (
                 "routes.txt",
@@ -60,6 +60,10 @@ pub fn stations() -> PathBuf {
             (
                 "calendar.txt",
                 "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n".into(),
+            ),
+            (
+                "feed_info.txt",
+                "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\n鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n".into(),
             ),
             ("trips.txt", trips),
             ("stop_times.txt", stop_times),
@@ -91,7 +95,7 @@ pub fn frequencies() -> PathBuf {
         &[
             (
                 "agency.txt",
-                "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nkotsu,鹿児島市交通局,https://example.invalid/,Asia/Tokyo,ja\n".into(),
+                "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nkotsu,鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,Asia/Tokyo,ja\n".into(),
             ),
             (
                 "routes.txt",
@@ -111,9 +115,19 @@ pub fn frequencies() -> PathBuf {
             ),
             ("stop_times.txt", stop_times),
             (
+                "feed_info.txt",
+                "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\n鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n".into(),
+            ),
+            (
                 "frequencies.txt",
                 "trip_id,start_time,end_time,headway_secs,exact_times\nloop,00:00:00,24:00:00,600,0\nexact,00:05:00,24:00:00,900,1\n".into(),
             ),
         ],
     )
+}
+
+/// Every fixture of this module by name, for the outside validators
+/// (`cargo run -p kagoshima-tests --example write-test-feeds DIR`).
+pub fn all() -> Vec<(&'static str, PathBuf)> {
+    vec![("stations", stations()), ("frequencies", frequencies())]
 }

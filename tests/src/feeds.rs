@@ -129,5 +129,77 @@ pub fn frequencies() -> PathBuf {
 /// Every fixture of this module by name, for the outside validators
 /// (`cargo run -p kagoshima-tests --example write-test-feeds DIR`).
 pub fn all() -> Vec<(&'static str, PathBuf)> {
-    vec![("stations", stations()), ("frequencies", frequencies())]
+    let (city, other) = two_operators();
+    vec![
+        ("stations", stations()),
+        ("frequencies", frequencies()),
+        ("two-operators-city", city),
+        ("two-operators-nangoku", other),
+    ]
+}
+
+/// Two operators serving 天文館, each with a feed of its own whose IDs
+/// collide: the city's (route `c1` from stop `tenmonkan` to `kotsukyoku`, on
+/// the hour and every 10 minutes) and a private company's (one agency
+/// without agency_id; route `n1` from its own stop `tenmonkan` 40 m away to
+/// `chuo`, at 5 past and every 10 minutes); both call their service `all`.
+/// Import the second with feed ID `nangoku`.
+pub fn two_operators() -> (PathBuf, PathBuf) {
+    let operator = |label: &str, agency: &str, route: &str, stops: &str, to: &str, offset: u32| {
+        let mut trips = String::from("route_id,service_id,trip_id,trip_headsign\n");
+        let mut stop_times =
+            String::from("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n");
+        for k in 0..144 {
+            let trip = format!("{route}-{k:03}");
+            trips.push_str(&format!("{route},all,{trip},{to}\n"));
+            let (t, a) = (
+                gtfs_time(k * 600 + offset),
+                gtfs_time(k * 600 + offset + 480),
+            );
+            stop_times.push_str(&format!(
+                "{trip},{t},{t},tenmonkan,1\n{trip},{a},{a},{},2\n",
+                if route == "c1" { "kotsukyoku" } else { "chuo" }
+            ));
+        }
+        write_feed(
+            label,
+            &[
+                ("agency.txt", agency.into()),
+                (
+                    "routes.txt",
+                    format!("route_id,route_short_name,route_long_name,route_type{}\n{route},{route},{to}行,3{}\n",
+                        if route == "c1" { ",agency_id" } else { "" },
+                        if route == "c1" { ",kotsu" } else { "" }),
+                ),
+                ("stops.txt", format!("stop_id,stop_name,stop_lat,stop_lon\n{stops}")),
+                (
+                    "calendar.txt",
+                    "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n".into(),
+                ),
+                (
+                    "feed_info.txt",
+                    "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\nテスト,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n".into(),
+                ),
+                ("trips.txt", trips),
+                ("stop_times.txt", stop_times),
+            ],
+        )
+    };
+    let city = operator(
+        "city",
+        "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nkotsu,鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,Asia/Tokyo,ja\n",
+        "c1",
+        "tenmonkan,天文館,31.59071,130.55530\nkotsukyoku,交通局前,31.57000,130.54000\n",
+        "交通局前",
+        0,
+    );
+    let other = operator(
+        "nangoku",
+        "agency_name,agency_url,agency_timezone,agency_lang\n南国交通,https://www.nangoku-kotsu.com/,Asia/Tokyo,ja\n",
+        "n1",
+        "tenmonkan,天文館,31.59100,130.55550\nchuo,鹿児島中央駅,31.58370,130.54210\n",
+        "鹿児島中央駅",
+        300,
+    );
+    (city, other)
 }

@@ -310,6 +310,7 @@ impl StaticInfo {
         }
         let catalog = self.catalog().await?;
         let ids = catalog.search_stop_ids(&key, limit).await?;
+        let ids = one_per_place(&catalog, ids).await?;
         let stops = self.stops(&catalog, &ids, lang).await?;
         counts::record_search(&self.pool, today(), &stops).await;
         Ok(stops)
@@ -356,6 +357,7 @@ impl StaticInfo {
         let catalog = self.catalog().await?;
         let rows = catalog.stops_near(lat, lon, radius, limit).await?;
         let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
+        let ids = one_per_place(&catalog, ids).await?;
         let stops = self.stops(&catalog, &ids, lang).await?;
         let distance: HashMap<&str, f64> = rows.iter().map(|(id, d)| (id.as_str(), *d)).collect();
         Ok(stops
@@ -576,6 +578,29 @@ impl StaticInfo {
 
 /// Shape points with their distance along the shape (the stored dist_m, else
 /// summed from the coordinates).
+/// `ids` (in their order) without the stops that share a board with one
+/// before them: another feed's stop of the same name at the same place (the
+/// first, best-ranked or nearest, stands for the place).
+async fn one_per_place(catalog: &Catalog, ids: Vec<String>) -> Result<Vec<String>, InfoError> {
+    if ids.len() < 2 || catalog.versions().len() < 2 {
+        return Ok(ids);
+    }
+    let mut boards: HashMap<String, Vec<String>> = HashMap::new();
+    for (asked, stop) in catalog.calling_points(&ids).await? {
+        boards.entry(asked).or_default().push(stop);
+    }
+    let mut covered: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    for id in ids {
+        if covered.contains(&id) {
+            continue;
+        }
+        covered.extend(boards.remove(&id).unwrap_or_default());
+        kept.push(id);
+    }
+    Ok(kept)
+}
+
 fn shape_points(rows: &[ShapePointRecord]) -> Vec<ShapePoint> {
     let mut along = 0.0;
     let mut previous: Option<&ShapePointRecord> = None;

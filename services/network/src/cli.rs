@@ -40,11 +40,20 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Import another operator's feed beside the city's: its IDs become
+        /// `<FEED_ID>:<id>` so they never collide, and its new versions
+        /// replace only its own (e.g. --feed-id nangoku). Without it, the
+        /// feed is the city's own, whose IDs the devices use.
+        #[arg(long)]
+        feed_id: Option<String>,
     },
     /// Check the feed without writing anything.
     Validate {
         /// The feed: a folder of .txt files or a .zip.
         path: PathBuf,
+        /// Check it as it would be imported with --feed-id.
+        #[arg(long)]
+        feed_id: Option<String>,
     },
 }
 
@@ -72,9 +81,9 @@ fn spinner(message: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-fn load(path: &std::path::Path, quiet: bool) -> anyhow::Result<feed::Feed> {
+fn load(path: &std::path::Path, feed_id: Option<&str>, quiet: bool) -> anyhow::Result<feed::Feed> {
     let bar = spinner(&format!("reading and checking {}", path.display()), quiet);
-    let loaded = feed::load(path);
+    let loaded = feed::load_as(path, feed_id);
     bar.finish_and_clear();
     match loaded {
         Ok(feed) => Ok(feed),
@@ -90,8 +99,8 @@ fn load(path: &std::path::Path, quiet: bool) -> anyhow::Result<feed::Feed> {
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { path } => {
-            let feed = load(&path, false)?;
+        Command::Validate { path, feed_id } => {
+            let feed = load(&path, feed_id.as_deref(), false)?;
             println!(
                 "{}: valid. {} agencies, {} routes, {} stops, {} trips, {} stop times, {} shape points{}, {} calendars, {} calendar dates, {} translations ({}), GTFS-JP extra files: {}; texts in {}; sha256 {}",
                 path.display(),
@@ -139,8 +148,9 @@ pub async fn run() -> anyhow::Result<()> {
             force,
             community_bus_agencies,
             quiet,
+            feed_id,
         } => {
-            let feed = load(&path, quiet)?;
+            let feed = load(&path, feed_id.as_deref(), quiet)?;
             let store = kagoshima_storage::Store::open(&database_url, 2)
                 .await
                 .context("opening the database")?;

@@ -139,6 +139,9 @@ pub struct ExtraFile {
 /// A feed read and checked in memory.
 #[derive(Debug)]
 pub struct Feed {
+    /// The feed ID its IDs are namespaced under (see [`crate::namespace`]);
+    /// `None` for the primary feed, whose IDs stay as published.
+    pub feed_id: Option<String>,
     pub source: String,
     pub sha256: String,
     pub feed_version: Option<String>,
@@ -262,8 +265,21 @@ pub fn read_files(path: &Path) -> Result<(BTreeMap<String, Vec<u8>>, String), Fe
     }
 }
 
-/// Reads and checks the feed at `path` (a folder or a zip). Nothing is written.
+/// Reads and checks the feed at `path` (a folder or a zip) as the primary
+/// feed. Nothing is written.
 pub fn load(path: &Path) -> Result<Feed, FeedReport> {
+    load_as(path, None)
+}
+
+/// Reads and checks the feed at `path`; with a `feed_id`, every ID of it is
+/// namespaced under that ID (see [`crate::namespace`]).
+pub fn load_as(path: &Path, feed_id: Option<&str>) -> Result<Feed, FeedReport> {
+    if let Some(id) = feed_id {
+        crate::namespace::valid_feed_id(id).map_err(|reason| FeedReport {
+            problems: vec![Problem::new(path.display().to_string(), reason)],
+            total: 1,
+        })?;
+    }
     let (files, sha256) = read_files(path)?;
     let raw = gtfs_structures::GtfsReader::default()
         .raw()
@@ -306,6 +322,7 @@ pub fn load(path: &Path) -> Result<Feed, FeedReport> {
 
     let language = feed_language(&feed_info, &agencies);
     let mut feed = Feed {
+        feed_id: None,
         source: path.display().to_string(),
         language,
         sha256,
@@ -327,6 +344,9 @@ pub fn load(path: &Path) -> Result<Feed, FeedReport> {
         frequencies,
         runs: BTreeMap::new(),
     };
+    if let Some(id) = feed_id {
+        crate::namespace::apply(&mut feed, id);
+    }
     if problems.total == 0 {
         check_references(&feed, &mut problems);
     }

@@ -336,11 +336,14 @@ pub async fn import(
         .execute(&mut *tx)
         .await?;
     if !options.force {
-        let existing: Option<(i64, bool)> =
-            sqlx::query_as("SELECT id, active FROM feed_versions WHERE sha256 = $1 ORDER BY active DESC, id DESC LIMIT 1")
-                .bind(&feed.sha256)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let existing: Option<(i64, bool)> = sqlx::query_as(
+            "SELECT id, active FROM feed_versions WHERE sha256 = $1 AND feed_id = $2
+              ORDER BY active DESC, id DESC LIMIT 1",
+        )
+        .bind(&feed.sha256)
+        .bind(feed.feed_id.as_deref().unwrap_or_default())
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some((feed_version_id, active)) = existing {
             tx.rollback().await?;
             return Ok(ImportOutcome::AlreadyImported {
@@ -352,12 +355,14 @@ pub async fn import(
     }
     let shapes_derived = feed.shapes.is_empty();
     let fv: i64 = sqlx::query_scalar(
-        "INSERT INTO feed_versions (source, sha256, active, feed_version, shapes_derived) VALUES ($1, $2, false, $3, $4) RETURNING id",
+        "INSERT INTO feed_versions (source, sha256, active, feed_version, shapes_derived, feed_id)
+         VALUES ($1, $2, false, $3, $4, $5) RETURNING id",
     )
     .bind(&feed.source)
     .bind(&feed.sha256)
     .bind(&feed.feed_version)
     .bind(shapes_derived)
+    .bind(feed.feed_id.as_deref().unwrap_or_default())
     .fetch_one(&mut *tx)
     .await?;
 
@@ -967,11 +972,16 @@ pub async fn import(
 }
 
 /// Makes `fv` the active version; returns the one it replaces.
+/// Makes `fv` the active version of its feed, in place of the one before.
 async fn activate(tx: &mut Transaction<'_, Postgres>, fv: i64) -> Result<Option<i64>, sqlx::Error> {
-    let previous: Option<i64> =
-        sqlx::query_scalar("UPDATE feed_versions SET active = false WHERE active RETURNING id")
-            .fetch_optional(&mut **tx)
-            .await?;
+    let previous: Option<i64> = sqlx::query_scalar(
+        "UPDATE feed_versions SET active = false
+          WHERE active AND feed_id = (SELECT feed_id FROM feed_versions WHERE id = $1)
+         RETURNING id",
+    )
+    .bind(fv)
+    .fetch_optional(&mut **tx)
+    .await?;
     sqlx::query("UPDATE feed_versions SET active = true WHERE id = $1")
         .bind(fv)
         .execute(&mut **tx)

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod feed;
 pub mod frequencies;
 pub mod import;
+pub mod namespace;
 pub mod read;
 pub mod search;
 pub mod service_day;

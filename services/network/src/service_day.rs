@@ -84,9 +84,42 @@ where
     })
 }
 
-/// The id of the active feed version, if any feed was imported.
+/// The services running on `date` in any of the feed versions `versions`
+/// (their service IDs are apart: see [`crate::namespace`]), each version
+/// under the holiday rule on its own.
+pub async fn services_on_all<'c, E>(
+    db: E,
+    versions: &[i64],
+    date: NaiveDate,
+) -> Result<ServiceDay, sqlx::Error>
+where
+    E: PgExecutor<'c> + Copy,
+{
+    let mut all = ServiceDay {
+        holiday: is_holiday(date),
+        ..ServiceDay::default()
+    };
+    for &version in versions {
+        let day = services_on(db, version, date).await?;
+        all.service_ids.extend(day.service_ids);
+        all.holiday_fallback |= day.holiday_fallback;
+    }
+    all.service_ids.sort();
+    Ok(all)
+}
+
+/// The id of the primary feed's active version (else of the first other
+/// feed's), if any feed was imported.
 pub async fn active_version<'c, E: PgExecutor<'c>>(db: E) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM feed_versions WHERE active")
+    sqlx::query_scalar("SELECT id FROM feed_versions WHERE active ORDER BY feed_id LIMIT 1")
         .fetch_optional(db)
+        .await
+}
+
+/// The active version of every feed (the primary feed's first); empty
+/// before the first import.
+pub async fn active_versions<'c, E: PgExecutor<'c>>(db: E) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM feed_versions WHERE active ORDER BY feed_id")
+        .fetch_all(db)
         .await
 }

@@ -31,7 +31,14 @@ pub struct StopInput {
     pub parent_station: Option<String>,
     /// GTFS platform_code ("B"), as posted at the stop.
     pub platform_code: Option<String>,
+    /// The feed (version) it comes from: stops of different feeds with the
+    /// same name at the same place share a rider's board.
+    pub feed: i64,
 }
+
+/// Stops of different feeds (operators) with the same name within this
+/// distance are one place for a rider: a board at one shows all of them.
+pub const SAME_PLACE_M: f64 = 150.0;
 
 /// What makes a trip one run of a frequency-based trip of the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +123,8 @@ pub struct Stop {
     pub platform_code: Option<String>,
     /// The platforms of a station (empty for any other stop).
     pub platforms: Vec<u32>,
+    /// Stops of other feeds at the same place (see [`SAME_PLACE_M`]).
+    pub same_place: Vec<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -244,7 +253,24 @@ impl Network {
                 xy: projection.to_xy(s.lat, s.lon),
                 platform_code: s.platform_code.clone().filter(|c| !c.is_empty()),
                 platforms: Vec::new(),
+                same_place: Vec::new(),
             });
+        }
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in input.stops.iter().enumerate() {
+            if s.parent_station.is_none() {
+                by_name.entry(s.name.as_str()).or_default().push(i);
+            }
+        }
+        for group in by_name.values().filter(|g| g.len() > 1) {
+            for &a in group {
+                for &b in group {
+                    let (sa, sb) = (&input.stops[a], &input.stops[b]);
+                    if sa.feed != sb.feed && stops[a].xy.dist(stops[b].xy) <= SAME_PLACE_M {
+                        stops[a].same_place.push(b as u32);
+                    }
+                }
+            }
         }
         for (i, s) in input.stops.iter().enumerate() {
             if let Some(station) = s.parent_station.as_deref().and_then(|p| stop_index.get(p)) {
@@ -443,12 +469,18 @@ impl Network {
         self.stop_index.get(id).copied()
     }
     /// Where vehicles call for a rider at `stop`: a station's platforms, or
-    /// the stop itself.
+    /// the stop itself; and the same of every other feed's stop at the same
+    /// place.
     pub fn calling_points(&self, stop: u32) -> Vec<u32> {
-        match &self.stops[stop as usize].platforms {
-            p if p.is_empty() => vec![stop],
+        let own = |s: u32| match &self.stops[s as usize].platforms {
+            p if p.is_empty() => vec![s],
             p => p.clone(),
+        };
+        let mut points = own(stop);
+        for &other in &self.stops[stop as usize].same_place {
+            points.extend(own(other));
         }
+        points
     }
     pub fn route(&self, id: &str) -> Option<u32> {
         self.route_index.get(id).copied()
@@ -549,6 +581,7 @@ pub(crate) mod tests {
                 lon,
                 parent_station: None,
                 platform_code: None,
+                feed: 0,
             });
         }
         input.routes.push(RouteInput {

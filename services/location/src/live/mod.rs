@@ -138,7 +138,11 @@ impl Live {
     /// Loads the active feed (if it changed) and, the first time, the
     /// stop-visit history to learn from. Returns whether a feed is loaded.
     pub async fn refresh_network(&self, pool: &PgPool) -> Result<bool, sqlx::Error> {
-        let active = kagoshima_network::service_day::active_version(pool).await?;
+        // The newest active version: it changes whenever any feed is imported.
+        let active = kagoshima_network::service_day::active_versions(pool)
+            .await?
+            .into_iter()
+            .max();
         let current = self.lock().feed_version;
         let Some(active) = active else {
             return Ok(false);

@@ -6,6 +6,7 @@ mod frequencies;
 mod grpc;
 mod late_buffer;
 mod live;
+mod operators;
 mod reflection;
 mod search;
 mod shape;

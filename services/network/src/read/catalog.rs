@@ -4,11 +4,39 @@
 //! rows come back as stored; the passenger API turns them into its messages.
 use sqlx::PgPool;
 
+/// The stops where a rider at each of `$2` boards, as `calling (asked, fv,
+/// stop_id)` over the active versions `$1`: the stop, the same-named stops
+/// of other feeds within `$3` degrees (of latitude, see
+/// [`same_place_degrees`]), and the platforms of any of them that is a
+/// station (the station row itself stays: it has no stop times).
+const CALLING: &str = "asked AS (
+        SELECT s.stop_id AS asked, s.feed_version_id AS fv, s.stop_id, s.name, s.lat, s.lon
+          FROM network_stops s WHERE s.feed_version_id = ANY($1) AND s.stop_id = ANY($2)),
+    places AS (
+        SELECT asked, fv, stop_id FROM asked
+        UNION
+        SELECT a.asked, o.feed_version_id, o.stop_id FROM asked a
+          JOIN network_stops o ON o.feed_version_id = ANY($1) AND o.feed_version_id <> a.fv
+           AND o.name = a.name AND o.parent_station IS NULL AND o.location_type IN (0, 1)
+           AND power(o.lat - a.lat, 2) + power((o.lon - a.lon) * cos(radians(a.lat)), 2) <= power($3, 2)),
+    calling AS (
+        SELECT asked, fv, stop_id FROM places
+        UNION
+        SELECT p.asked, p.fv, c.stop_id FROM places p
+          JOIN network_stops c ON c.feed_version_id = p.fv AND c.parent_station = p.stop_id
+           AND c.location_type = 0)";
+
+/// [`kagoshima_tracker::network::SAME_PLACE_M`] in degrees of latitude.
+fn same_place_degrees() -> f64 {
+    kagoshima_tracker::network::SAME_PLACE_M / 111_320.0
+}
+
 /// The active feed version, ready to be asked.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pool: PgPool,
-    version: i64,
+    /// The active version of every feed (see [`crate::namespace`]).
+    versions: Vec<i64>,
 }
 
 /// One name of a thing (`kind` as in `network_names`: stop, route_short,
@@ -139,16 +167,16 @@ impl ServicePeriod {
 impl Catalog {
     /// The active feed version; `None` before the first import.
     pub async fn active(pool: &PgPool) -> Result<Option<Catalog>, sqlx::Error> {
-        Ok(crate::service_day::active_version(pool)
-            .await?
-            .map(|version| Catalog {
-                pool: pool.clone(),
-                version,
-            }))
+        let versions = crate::service_day::active_versions(pool).await?;
+        Ok((!versions.is_empty()).then(|| Catalog {
+            pool: pool.clone(),
+            versions,
+        }))
     }
 
-    pub fn version(&self) -> i64 {
-        self.version
+    /// The active feed versions, the primary feed's first.
+    pub fn versions(&self) -> &[i64] {
+        &self.versions
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -164,9 +192,9 @@ impl Catalog {
     ) -> Result<Vec<NameRecord>, sqlx::Error> {
         sqlx::query_as(
             "SELECT key, lang, text FROM network_names
-              WHERE feed_version_id = $1 AND kind = $2 AND key = ANY($3) AND lang = ANY($4)",
+              WHERE feed_version_id = ANY($1) AND kind = $2 AND key = ANY($3) AND lang = ANY($4)",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(kind)
         .bind(keys)
         .bind(langs)
@@ -183,12 +211,12 @@ impl Catalog {
         sqlx::query_as(
             "SELECT route_id, agency_id, short_name, long_name, mode, color, text_color
                FROM network_routes
-              WHERE feed_version_id = $1
+              WHERE feed_version_id = ANY($1)
                 AND ($2::text[] IS NULL OR route_id = ANY($2))
                 AND ($3::text IS NULL OR mode = $3)
               ORDER BY sort_order NULLS LAST, route_type, route_id",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(only)
         .bind(mode)
         .fetch_all(&self.pool)
@@ -197,9 +225,9 @@ impl Catalog {
 
     pub async fn route_exists(&self, route_id: &str) -> Result<bool, sqlx::Error> {
         sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM network_routes WHERE feed_version_id = $1 AND route_id = $2)",
+            "SELECT EXISTS (SELECT 1 FROM network_routes WHERE feed_version_id = ANY($1) AND route_id = $2)",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(route_id)
         .fetch_one(&self.pool)
         .await
@@ -207,9 +235,9 @@ impl Catalog {
 
     pub async fn agency_exists(&self, agency_id: &str) -> Result<bool, sqlx::Error> {
         sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM network_agencies WHERE feed_version_id = $1 AND agency_id = $2)",
+            "SELECT EXISTS (SELECT 1 FROM network_agencies WHERE feed_version_id = ANY($1) AND agency_id = $2)",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(agency_id)
         .fetch_one(&self.pool)
         .await
@@ -217,9 +245,9 @@ impl Catalog {
 
     pub async fn trip_exists(&self, trip_id: &str) -> Result<bool, sqlx::Error> {
         sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM network_trips WHERE feed_version_id = $1 AND trip_id = $2)",
+            "SELECT EXISTS (SELECT 1 FROM network_trips WHERE feed_version_id = ANY($1) AND trip_id = $2)",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(trip_id)
         .fetch_one(&self.pool)
         .await
@@ -235,9 +263,9 @@ impl Catalog {
                FROM network_stops s
                LEFT JOIN network_stops p
                  ON p.feed_version_id = s.feed_version_id AND p.stop_id = s.parent_station
-              WHERE s.feed_version_id = $1 AND s.stop_id = ANY($2)",
+              WHERE s.feed_version_id = ANY($1) AND s.stop_id = ANY($2)",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(ids)
         .fetch_all(&self.pool)
         .await
@@ -249,27 +277,40 @@ impl Catalog {
         &self,
         ids: &[String],
     ) -> Result<Vec<(String, String)>, sqlx::Error> {
-        sqlx::query_as(
-            "WITH calling (asked, stop_id) AS (
-                 SELECT stop_id, stop_id FROM unnest($2::text[]) AS stop_id
-                 UNION ALL
-                 SELECT parent_station, stop_id FROM network_stops
-                  WHERE feed_version_id = $1 AND parent_station = ANY($2) AND location_type = 0)
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH {CALLING}
              SELECT DISTINCT c.asked, t.route_id
                FROM calling c
-               JOIN network_stop_times st ON st.feed_version_id = $1 AND st.stop_id = c.stop_id
-               JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id",
-        )
-        .bind(self.version)
+               JOIN network_stop_times st ON st.feed_version_id = c.fv AND st.stop_id = c.stop_id
+               JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id"
+        )))
+        .bind(&self.versions)
         .bind(ids)
+        .bind(same_place_degrees())
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// `(asked, stop_id)`: for each of `ids`, every stop where a rider there
+    /// boards (see [`CALLING`]), itself included.
+    pub async fn calling_points(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH {CALLING} SELECT asked, stop_id FROM calling ORDER BY asked, fv, stop_id"
+        )))
+        .bind(&self.versions)
+        .bind(ids)
+        .bind(same_place_degrees())
         .fetch_all(&self.pool)
         .await
     }
 
     /// Stops and stations whose search keys contain `key` (already
     /// normalised with [`crate::search::normalize`]), best first: exact, then
-    /// prefix, then anywhere; shorter names first. A platform that matches
-    /// is found as its station, once.
+    /// prefix, then anywhere; shorter names first, the city's feed first. A
+    /// platform that matches is found as its station, once.
     pub async fn search_stop_ids(&self, key: &str, limit: u32) -> Result<Vec<String>, sqlx::Error> {
         // Keys hold letters and digits only, so LIKE needs no escaping.
         sqlx::query_scalar(
@@ -279,13 +320,14 @@ impl Catalog {
                LEFT JOIN network_stops p
                  ON s.location_type = 0 AND p.feed_version_id = s.feed_version_id
                 AND p.stop_id = s.parent_station AND p.location_type = 1
-              WHERE k.feed_version_id = $1 AND k.key LIKE '%' || $2 || '%' AND s.location_type IN (0, 1)
-              GROUP BY found, coalesce(p.name, s.name)
+               JOIN feed_versions f ON f.id = k.feed_version_id
+              WHERE k.feed_version_id = ANY($1) AND k.key LIKE '%' || $2 || '%' AND s.location_type IN (0, 1)
+              GROUP BY found, coalesce(p.name, s.name), f.feed_id
               ORDER BY min(CASE WHEN k.key = $2 THEN 0 WHEN k.key LIKE $2 || '%' THEN 1 ELSE 2 END),
-                       length(coalesce(p.name, s.name)), found
+                       length(coalesce(p.name, s.name)), f.feed_id, found
               LIMIT $3",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(key)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -312,12 +354,12 @@ impl Catalog {
                        6371000 * sqrt(power(radians(lat - $2), 2)
                            + power(radians(lon - $3) * cos(radians($2)), 2)) AS dist
                   FROM network_stops
-                 WHERE feed_version_id = $1 AND lat BETWEEN $2 - $4 AND $2 + $4
+                 WHERE feed_version_id = ANY($1) AND lat BETWEEN $2 - $4 AND $2 + $4
                    AND lon BETWEEN $3 - $5 AND $3 + $5
                    AND (location_type = 1 OR (location_type = 0 AND parent_station IS NULL))
              ) s WHERE dist <= $6 ORDER BY dist, stop_id LIMIT $7",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(lat)
         .bind(lon)
         .bind(dlat)
@@ -331,32 +373,33 @@ impl Catalog {
     /// Departures from a stop on the given services (see
     /// [`crate::service_day::services_on`]), by time: a trip's last stop and
     /// stops where no one may board are not departures. A station's are its
-    /// platforms'.
+    /// platforms', and other feeds' stops at the same place add theirs.
     pub async fn departures(
         &self,
         stop_id: &str,
         service_ids: &[String],
         route_id: Option<&str>,
     ) -> Result<Vec<DepartureRecord>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT st.trip_id, st.stop_id, s.platform_code, t.route_id,
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH {CALLING}
+             SELECT st.trip_id, st.stop_id, s.platform_code, t.route_id,
                     CASE WHEN NOT t.run_exact_times THEN t.run_headway_s END AS headway_s,
                     coalesce(st.stop_headsign, t.headsign) AS headsign,
                     coalesce(st.departure_s, st.arrival_s) AS time_s, t.direction_id, r.mode, r.short_name
-               FROM network_stops s
+               FROM calling c
+               JOIN network_stops s ON s.feed_version_id = c.fv AND s.stop_id = c.stop_id
                JOIN network_stop_times st ON st.feed_version_id = s.feed_version_id AND st.stop_id = s.stop_id
                JOIN network_trips t ON t.feed_version_id = st.feed_version_id AND t.trip_id = st.trip_id
                JOIN network_routes r ON r.feed_version_id = t.feed_version_id AND r.route_id = t.route_id
-              WHERE s.feed_version_id = $1
-                AND (s.stop_id = $2 OR (s.parent_station = $2 AND s.location_type = 0))
-                AND t.service_id = ANY($3)
+              WHERE t.service_id = ANY($4)
                 AND NOT st.last_stop AND st.pickup_type <> 1
                 AND coalesce(st.departure_s, st.arrival_s) IS NOT NULL
-                AND ($4::text IS NULL OR t.route_id = $4)
-              ORDER BY time_s, t.route_id, st.trip_id",
-        )
-        .bind(self.version)
-        .bind(stop_id)
+                AND ($5::text IS NULL OR t.route_id = $5)
+              ORDER BY time_s, t.route_id, st.trip_id"
+        )))
+        .bind(&self.versions)
+        .bind([stop_id])
+        .bind(same_place_degrees())
         .bind(service_ids)
         .bind(route_id)
         .fetch_all(&self.pool)
@@ -373,12 +416,12 @@ impl Catalog {
             "SELECT DISTINCT ON (direction_id) direction_id, shape_id
                FROM (SELECT coalesce(direction_id, -1)::int AS direction_id, shape_id, count(*) AS n
                        FROM network_trips
-                      WHERE feed_version_id = $1 AND route_id = $2
+                      WHERE feed_version_id = ANY($1) AND route_id = $2
                         AND ($3::int IS NULL OR direction_id = $3)
                       GROUP BY 1, 2) p
               ORDER BY direction_id, n DESC, shape_id NULLS LAST",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(route_id)
         .bind(direction_id)
         .fetch_all(&self.pool)
@@ -394,14 +437,14 @@ impl Catalog {
         sqlx::query_as(
             "SELECT t.trip_id, t.headsign
                FROM network_trips t
-              WHERE t.feed_version_id = $1 AND t.route_id = $2
+              WHERE t.feed_version_id = ANY($1) AND t.route_id = $2
                 AND coalesce(t.direction_id, -1) = $3 AND t.shape_id IS NOT DISTINCT FROM $4
               ORDER BY (SELECT count(*) FROM network_stop_times st
                          WHERE st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id) DESC,
                        t.trip_id
               LIMIT 1",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(route_id)
         .bind(pattern.direction_id)
         .bind(&pattern.shape_id)
@@ -415,10 +458,10 @@ impl Catalog {
             "SELECT st.stop_id, s.name, s.lat, s.lon, st.stop_sequence, st.shape_dist
                FROM network_stop_times st
                JOIN network_stops s ON s.feed_version_id = st.feed_version_id AND s.stop_id = st.stop_id
-              WHERE st.feed_version_id = $1 AND st.trip_id = $2
+              WHERE st.feed_version_id = ANY($1) AND st.trip_id = $2
               ORDER BY st.stop_sequence",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(trip_id)
         .fetch_all(&self.pool)
         .await
@@ -428,9 +471,9 @@ impl Catalog {
     pub async fn shape(&self, shape_id: &str) -> Result<Vec<ShapePointRecord>, sqlx::Error> {
         sqlx::query_as(
             "SELECT lat, lon, dist_m, derived FROM network_shapes
-              WHERE feed_version_id = $1 AND shape_id = $2 ORDER BY seq",
+              WHERE feed_version_id = ANY($1) AND shape_id = $2 ORDER BY seq",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .bind(shape_id)
         .fetch_all(&self.pool)
         .await
@@ -443,13 +486,13 @@ impl Catalog {
         let (first, last): (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) = sqlx::query_as(
             "SELECT min(d0), max(d1) FROM (
                      SELECT start_date AS d0, end_date AS d1 FROM network_calendars
-                      WHERE feed_version_id = $1
+                      WHERE feed_version_id = ANY($1)
                      UNION ALL
                      SELECT date, date FROM network_calendar_dates
-                      WHERE feed_version_id = $1 AND exception_type = 1
+                      WHERE feed_version_id = ANY($1) AND exception_type = 1
                  ) ranges",
         )
-        .bind(self.version)
+        .bind(&self.versions)
         .fetch_one(&self.pool)
         .await?;
         Ok(first
@@ -462,6 +505,6 @@ impl Catalog {
         &self,
         date: chrono::NaiveDate,
     ) -> Result<crate::ServiceDay, sqlx::Error> {
-        crate::service_day::services_on(&self.pool, self.version, date).await
+        crate::service_day::services_on_all(&self.pool, &self.versions, date).await
     }
 }

@@ -21,28 +21,29 @@ pub struct TripIndex {
 impl TripIndex {
     /// The active feed version's index; empty before the first import.
     pub async fn active(pool: &PgPool) -> Result<TripIndex, sqlx::Error> {
-        let Some(fv) = crate::service_day::active_version(pool).await? else {
+        let fv = crate::service_day::active_versions(pool).await?;
+        let Some(_) = fv.first() else {
             return Ok(TripIndex::default());
         };
         let stops: Vec<(String, f64, f64)> = sqlx::query_as(
             "SELECT stop_id, lat, lon FROM network_stops
-              WHERE feed_version_id = $1 AND location_type = 0 AND lat IS NOT NULL AND lon IS NOT NULL
+              WHERE feed_version_id = ANY($1) AND location_type = 0 AND lat IS NOT NULL AND lon IS NOT NULL
               ORDER BY stop_id",
         )
-        .bind(fv)
+        .bind(&fv)
         .fetch_all(pool)
         .await?;
         let trips: Vec<(String, String, Option<i16>)> = sqlx::query_as(
-            "SELECT trip_id, route_id, direction_id FROM network_trips WHERE feed_version_id = $1",
+            "SELECT trip_id, route_id, direction_id FROM network_trips WHERE feed_version_id = ANY($1)",
         )
-        .bind(fv)
+        .bind(&fv)
         .fetch_all(pool)
         .await?;
         let rows: Vec<(String, i32, String)> = sqlx::query_as(
             "SELECT trip_id, stop_sequence, stop_id FROM network_stop_times
-              WHERE feed_version_id = $1",
+              WHERE feed_version_id = ANY($1)",
         )
-        .bind(fv)
+        .bind(&fv)
         .fetch_all(pool)
         .await?;
         Ok(TripIndex::new(stops, trips, rows))
@@ -210,9 +211,9 @@ pub async fn services_on(
     pool: &PgPool,
     date: chrono::NaiveDate,
 ) -> Result<crate::ServiceDay, sqlx::Error> {
-    match crate::service_day::active_version(pool).await? {
-        Some(fv) => crate::service_day::services_on(pool, fv, date).await,
-        None => Ok(crate::ServiceDay::default()),
+    match crate::service_day::active_versions(pool).await? {
+        fv if !fv.is_empty() => crate::service_day::services_on_all(pool, &fv, date).await,
+        _ => Ok(crate::ServiceDay::default()),
     }
 }
 

@@ -75,8 +75,11 @@ struct CalendarRow {
     end_date: NaiveDate,
 }
 
-/// The active feed version's network and names.
+/// The active feeds' network and names, as one network (their IDs are
+/// apart: see [`crate::namespace`]).
 pub struct ActiveNetwork {
+    /// The newest of the active versions: it changes whenever any feed is
+    /// imported.
     pub version: i64,
     pub input: NetworkInput,
     pub names: Names,
@@ -84,7 +87,8 @@ pub struct ActiveNetwork {
 
 /// The active feed version's network and names; `None` without a feed.
 pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error> {
-    let Some(fv) = crate::service_day::active_version(pool).await? else {
+    let fv = crate::service_day::active_versions(pool).await?;
+    let Some(&version) = fv.iter().max() else {
         return Ok(None);
     };
     let mut input = NetworkInput::default();
@@ -95,34 +99,36 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         Option<f64>,
         Option<String>,
         Option<String>,
+        i64,
     );
     // Only a platform (location_type 0) belongs to a station for riders;
     // entrances and boarding areas are not where a board is asked for.
     let stops: Vec<StopRow> = sqlx::query_as(
         "SELECT stop_id, name, lat, lon,
-                CASE WHEN location_type = 0 THEN parent_station END, platform_code
-           FROM network_stops WHERE feed_version_id = $1",
+                CASE WHEN location_type = 0 THEN parent_station END, platform_code, feed_version_id
+           FROM network_stops WHERE feed_version_id = ANY($1)",
     )
-    .bind(fv)
+    .bind(&fv)
     .fetch_all(pool)
     .await?;
     input.stops = stops
         .into_iter()
         .map(
-            |(stop_id, name, lat, lon, parent_station, platform_code)| StopInput {
+            |(stop_id, name, lat, lon, parent_station, platform_code, feed)| StopInput {
                 stop_id,
                 name,
                 lat: lat.unwrap_or_default(),
                 lon: lon.unwrap_or_default(),
                 parent_station,
                 platform_code,
+                feed,
             },
         )
         .collect();
     let routes: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
-        "SELECT route_id, agency_id, short_name, mode FROM network_routes WHERE feed_version_id = $1",
+        "SELECT route_id, agency_id, short_name, mode FROM network_routes WHERE feed_version_id = ANY($1)",
     )
-    .bind(fv)
+    .bind(&fv)
     .fetch_all(pool)
     .await?;
     input.routes = routes
@@ -137,9 +143,9 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
     let trips: Vec<TripRow> = sqlx::query_as(
         "SELECT trip_id, route_id, service_id, headsign, direction_id, block_id, shape_id,
                 wheelchair_accessible, run_of, run_start_s, run_headway_s, run_exact_times
-           FROM network_trips WHERE feed_version_id = $1",
+           FROM network_trips WHERE feed_version_id = ANY($1)",
     )
-    .bind(fv)
+    .bind(&fv)
     .fetch_all(pool)
     .await?;
     input.trips = trips
@@ -164,9 +170,9 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
     type StopTimeRow = (String, i32, String, Option<i32>, Option<i32>);
     let sts: Vec<StopTimeRow> = sqlx::query_as(
         "SELECT trip_id, stop_sequence, stop_id, arrival_s, departure_s
-           FROM network_stop_times WHERE feed_version_id = $1",
+           FROM network_stop_times WHERE feed_version_id = ANY($1)",
     )
-    .bind(fv)
+    .bind(&fv)
     .fetch_all(pool)
     .await?;
     input.stop_times = sts
@@ -182,9 +188,9 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         )
         .collect();
     let shapes: Vec<(String, i32, f64, f64)> = sqlx::query_as(
-        "SELECT shape_id, seq, lat, lon FROM network_shapes WHERE feed_version_id = $1",
+        "SELECT shape_id, seq, lat, lon FROM network_shapes WHERE feed_version_id = ANY($1)",
     )
-    .bind(fv)
+    .bind(&fv)
     .fetch_all(pool)
     .await?;
     input.shapes = shapes
@@ -198,9 +204,9 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         .collect();
     let cals: Vec<CalendarRow> = sqlx::query_as(
         "SELECT service_id, monday, tuesday, wednesday, thursday, friday, saturday, sunday,
-                start_date, end_date FROM network_calendars WHERE feed_version_id = $1",
+                start_date, end_date FROM network_calendars WHERE feed_version_id = ANY($1)",
     )
-    .bind(fv)
+    .bind(&fv)
     .fetch_all(pool)
     .await?;
     input.calendars = cals
@@ -221,9 +227,9 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         })
         .collect();
     let dates: Vec<(String, NaiveDate, i16)> = sqlx::query_as(
-        "SELECT service_id, date, exception_type FROM network_calendar_dates WHERE feed_version_id = $1",
+        "SELECT service_id, date, exception_type FROM network_calendar_dates WHERE feed_version_id = ANY($1)",
     )
-    .bind(fv)
+    .bind(&fv)
     .fetch_all(pool)
     .await?;
     input.calendar_dates = dates
@@ -235,9 +241,9 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         })
         .collect();
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT kind, key, lang, text FROM network_names WHERE feed_version_id = $1",
+        "SELECT kind, key, lang, text FROM network_names WHERE feed_version_id = ANY($1)",
     )
-    .bind(fv)
+    .bind(&fv)
     .fetch_all(pool)
     .await?;
     let mut names = Names::default();
@@ -245,7 +251,7 @@ pub async fn active(pool: &PgPool) -> Result<Option<ActiveNetwork>, sqlx::Error>
         names.insert(&kind, &key, &lang, &text);
     }
     Ok(Some(ActiveNetwork {
-        version: fv,
+        version,
         input,
         names,
     }))
@@ -270,6 +276,7 @@ pub fn from_feed(path: &std::path::Path) -> anyhow::Result<NetworkInput> {
                 .clone()
                 .filter(|_| s.location_type == gtfs_structures::LocationType::StopPoint),
             platform_code: s.platform_code.clone(),
+            feed: 0,
         })
         .collect();
     input.routes = feed

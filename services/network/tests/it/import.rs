@@ -293,3 +293,63 @@ async fn frequency_based_trips_are_stored_as_their_runs() {
     .expect("the plain trip");
     assert_eq!(plain, None);
 }
+
+#[tokio::test]
+async fn another_operators_feed_is_imported_beside_the_citys_with_its_ids_apart() {
+    let (city, nangoku) = kagoshima_tests::feeds::two_operators();
+    let db = TestDb::new().await;
+    let c = import(&db, &city).await;
+    let feed = kagoshima_network::feed::load_as(&nangoku, Some("nangoku")).expect("valid");
+    let n = match kagoshima_network::import(db.pool(), &feed, &ImportOptions::default(), &Quiet)
+        .await
+        .expect("import")
+    {
+        ImportOutcome::Imported(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        n.previous_version_id, None,
+        "the city's version is not replaced"
+    );
+    let active = kagoshima_network::service_day::active_versions(db.pool())
+        .await
+        .expect("versions");
+    assert_eq!(active, [c.feed_version_id, n.feed_version_id]);
+    // Every ID of the private feed is namespaced; its one agency without an
+    // agency_id is named by the feed ID, and its routes point to it.
+    let route: (String, Option<String>) =
+        sqlx::query_as("SELECT route_id, agency_id FROM network_routes WHERE feed_version_id = $1")
+            .bind(n.feed_version_id)
+            .fetch_one(db.pool())
+            .await
+            .expect("route");
+    assert_eq!(route, ("nangoku:n1".into(), Some("nangoku".into())));
+    let stops: Vec<String> = sqlx::query_scalar(
+        "SELECT stop_id FROM network_stops WHERE feed_version_id = $1 ORDER BY stop_id",
+    )
+    .bind(n.feed_version_id)
+    .fetch_all(db.pool())
+    .await
+    .expect("stops");
+    assert_eq!(stops, ["nangoku:chuo", "nangoku:tenmonkan"]);
+    let trip: (String, String, String) = sqlx::query_as(
+        "SELECT t.trip_id, t.service_id, st.stop_id FROM network_trips t
+           JOIN network_stop_times st USING (feed_version_id, trip_id)
+          WHERE t.feed_version_id = $1 AND st.stop_sequence = 1 ORDER BY t.trip_id LIMIT 1",
+    )
+    .bind(n.feed_version_id)
+    .fetch_one(db.pool())
+    .await
+    .expect("trip");
+    assert_eq!(
+        trip,
+        (
+            "nangoku:n1-000".into(),
+            "nangoku:all".into(),
+            "nangoku:tenmonkan".into()
+        )
+    );
+    // A feed ID that could not prefix IDs is refused before anything is read.
+    let refused = kagoshima_network::feed::load_as(&nangoku, Some("Nan Goku")).expect_err("bad ID");
+    assert!(refused.to_string().contains("a-z, 0-9"), "{refused}");
+}

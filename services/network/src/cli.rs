@@ -129,6 +129,7 @@ pub async fn run() -> anyhow::Result<()> {
                 feed.sha256,
             );
             warn_about_period(&feed);
+            list_ignored(&feed);
             if !feed.runs.is_empty() {
                 println!(
                     "frequencies.txt: {} frequency-based trips expanded into {} runs (counted in the trips above)",
@@ -173,6 +174,7 @@ pub async fn run() -> anyhow::Result<()> {
                 .context("writing the feed (nothing was changed)")?;
             bar.finish_and_clear();
             warn_about_period(&feed);
+            list_ignored(&feed);
             match outcome {
                 ImportOutcome::Imported(s) => {
                     println!(
@@ -225,6 +227,18 @@ pub async fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Lists what of the feed the platform does not read.
+fn list_ignored(feed: &crate::Feed) {
+    if feed.ignored.is_empty() {
+        println!("nothing in the feed is ignored");
+        return;
+    }
+    println!("ignored (the platform does not read these):");
+    for i in &feed.ignored {
+        println!("  - {i}");
     }
 }
 

@@ -165,6 +165,8 @@ pub struct Feed {
     /// The runs of frequency-based trips, by their trip ID (see
     /// [`crate::frequencies`]).
     pub runs: BTreeMap<String, crate::frequencies::Run>,
+    /// What of the feed the platform does not read (see [`crate::ignored`]).
+    pub ignored: Vec<crate::ignored::Ignored>,
 }
 
 /// A date of gtfs-structures as a chrono date.
@@ -290,16 +292,21 @@ pub fn load_as(path: &Path, feed_id: Option<&str>) -> Result<Feed, FeedReport> {
         })?;
 
     let mut problems = Problems::default();
-    let agencies = required(raw.agencies, "agency.txt", &mut problems);
-    let routes = required(raw.routes, "routes.txt", &mut problems);
-    let stops = required(raw.stops, "stops.txt", &mut problems);
-    let trips = required(raw.trips, "trips.txt", &mut problems);
-    let stop_times = required(raw.stop_times, "stop_times.txt", &mut problems);
-    let calendars = optional(raw.calendar, "calendar.txt", &mut problems);
-    let calendar_dates = optional(raw.calendar_dates, "calendar_dates.txt", &mut problems);
-    let shapes = optional(raw.shapes, "shapes.txt", &mut problems);
-    let feed_info = optional(raw.feed_info, "feed_info.txt", &mut problems);
-    let frequencies = optional(raw.frequencies, "frequencies.txt", &mut problems);
+    let agencies = required(raw.agencies, "agency.txt", &files, &mut problems);
+    let routes = required(raw.routes, "routes.txt", &files, &mut problems);
+    let stops = required(raw.stops, "stops.txt", &files, &mut problems);
+    let trips = required(raw.trips, "trips.txt", &files, &mut problems);
+    let stop_times = required(raw.stop_times, "stop_times.txt", &files, &mut problems);
+    let calendars = optional(raw.calendar, "calendar.txt", &files, &mut problems);
+    let calendar_dates = optional(
+        raw.calendar_dates,
+        "calendar_dates.txt",
+        &files,
+        &mut problems,
+    );
+    let shapes = optional(raw.shapes, "shapes.txt", &files, &mut problems);
+    let feed_info = optional(raw.feed_info, "feed_info.txt", &files, &mut problems);
+    let frequencies = optional(raw.frequencies, "frequencies.txt", &files, &mut problems);
     if !files.contains_key("calendar.txt") && !files.contains_key("calendar_dates.txt") {
         problems.push(Problem::new(
             "calendar.txt",
@@ -321,6 +328,7 @@ pub fn load_as(path: &Path, feed_id: Option<&str>) -> Result<Feed, FeedReport> {
     }
 
     let language = feed_language(&feed_info, &agencies);
+    let ignored = crate::ignored::ignored(&files, &stops);
     let mut feed = Feed {
         feed_id: None,
         source: path.display().to_string(),
@@ -343,6 +351,7 @@ pub fn load_as(path: &Path, feed_id: Option<&str>) -> Result<Feed, FeedReport> {
         extra_files,
         frequencies,
         runs: BTreeMap::new(),
+        ignored,
     };
     if let Some(id) = feed_id {
         crate::namespace::apply(&mut feed, id);
@@ -378,26 +387,98 @@ fn expand_frequencies(feed: &mut Feed, problems: &mut Problems) {
     }
 }
 
-fn required<T>(
+/// The rows of a file the library parsed; when it could not, every row it
+/// could not read is a problem (the library stops at the first).
+fn required<T: serde::de::DeserializeOwned>(
     parsed: Result<Vec<T>, gtfs_structures::Error>,
     file: &str,
+    files: &BTreeMap<String, Vec<u8>>,
     problems: &mut Problems,
 ) -> Vec<T> {
     match parsed {
         Ok(rows) => rows,
         Err(e) => {
-            problems.push(problem_of(file, &e));
+            let every = files
+                .get(file)
+                .map(|bytes| every_bad_row::<T>(file, bytes))
+                .unwrap_or_default();
+            if every.is_empty() {
+                problems.push(problem_of(file, &e));
+            }
+            for p in every {
+                problems.push(p);
+            }
             Vec::new()
         }
     }
 }
 
-fn optional<T>(
+fn optional<T: serde::de::DeserializeOwned>(
     parsed: Option<Result<Vec<T>, gtfs_structures::Error>>,
     file: &str,
+    files: &BTreeMap<String, Vec<u8>>,
     problems: &mut Problems,
 ) -> Vec<T> {
-    parsed.map_or_else(Vec::new, |p| required(p, file, problems))
+    parsed.map_or_else(Vec::new, |p| required(p, file, files, problems))
+}
+
+/// Every row of `file` that does not read as a `T`, with its line, field
+/// (where known) and reason.
+fn every_bad_row<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Vec<Problem> {
+    let mut reader = csv_reader(bytes);
+    let Ok(headers) = reader.headers().cloned() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let Err(e) = record.deserialize::<T>(Some(&headers)) else {
+                    continue;
+                };
+                let line = record.position().map(csv::Position::line);
+                let (field, reason) = match e.kind() {
+                    csv::ErrorKind::Deserialize { err, .. } => {
+                        let reason = err.kind().to_string();
+                        let field = err
+                            .field()
+                            .and_then(|i| headers.get(usize::try_from(i).ok()?))
+                            .map(str::to_owned)
+                            .or_else(|| {
+                                // Custom errors quote the value, which tells the field.
+                                headers
+                                    .iter()
+                                    .zip(record.iter())
+                                    .find(|(_, v)| {
+                                        !v.is_empty() && reason.contains(&format!("'{v}'"))
+                                    })
+                                    .map(|(h, _)| h.to_owned())
+                            });
+                        (field, reason)
+                    }
+                    _ => (None, e.to_string()),
+                };
+                found.push(Problem {
+                    file: file.to_owned(),
+                    line,
+                    field,
+                    reason,
+                });
+            }
+            Err(e) => {
+                found.push(Problem {
+                    file: file.to_owned(),
+                    line: e.position().map(csv::Position::line),
+                    field: None,
+                    reason: e.to_string(),
+                });
+                break;
+            }
+        }
+    }
+    found
 }
 
 /// The problem of a library error, with the line and field where it knows them.

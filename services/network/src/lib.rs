@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod feed;
 pub mod frequencies;
+pub mod ignored;
 pub mod import;
 pub mod namespace;
 pub mod read;

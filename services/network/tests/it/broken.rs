@@ -170,3 +170,32 @@ fn bad_frequencies_are_reported_with_their_lines() {
         ]
     );
 }
+
+#[test]
+fn every_bad_row_of_every_file_is_reported_at_once() {
+    let dir = copy_of_sample("many-problems");
+    replace(
+        &dir,
+        "stop_times.txt",
+        "T1-WD-0-0600,06:01:15,06:01:15",
+        "T1-WD-0-0600,6h01,06:01:15",
+    );
+    replace(
+        &dir,
+        "stop_times.txt",
+        "T1-WD-0-0600,06:02:30,06:02:30",
+        "T1-WD-0-0600,06:02:30,6h02",
+    );
+    replace(&dir, "calendar.txt", "weekday,1,", "weekday,x,");
+    let shown: Vec<String> = problems(&dir).iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 3, "{shown:#?}");
+    assert!(
+        shown[0].starts_with("stop_times.txt, line 3, field arrival_time"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[1].starts_with("stop_times.txt, line 4, field departure_time"),
+        "{shown:#?}"
+    );
+    assert!(shown[2].starts_with("calendar.txt, line 2"), "{shown:#?}");
+}

@@ -23,6 +23,20 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     quantile(&values, 0.5)
 }
 
+/// (VmRSS, VmHWM) of a process in kB, from /proc/<pid>/status.
+pub fn status_kb(pid: u32) -> anyhow::Result<(f64, f64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let rss = field("VmRSS:").ok_or_else(|| anyhow::anyhow!("no VmRSS in /proc/{pid}/status"))?;
+    let hwm = field("VmHWM:").ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/{pid}/status"))?;
+    Ok((rss, hwm))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -234,7 +234,7 @@ async fn measure(
                 .unwrap_or(f64::NAN);
         }
         tokio::time::sleep(Duration::from_secs(args.settle)).await;
-        let (rss, hwm) = status_kb(pid)?;
+        let (rss, hwm) = kagoshima_bench::status_kb(pid)?;
         let vehicles = client
             .list_vehicles(ListVehiclesRequest {
                 route_id: String::new(),
@@ -257,21 +257,6 @@ async fn measure(
         out.push(sample);
     }
     Ok(out)
-}
-
-/// (VmRSS, VmHWM) in kB.
-fn status_kb(pid: u32) -> anyhow::Result<(f64, f64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<f64>().ok())
-    };
-    Ok((
-        field("VmRSS:").context("VmRSS")?,
-        field("VmHWM:").context("VmHWM")?,
-    ))
 }
 
 fn free_port() -> anyhow::Result<u16> {

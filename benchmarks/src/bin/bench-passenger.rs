@@ -128,11 +128,17 @@ async fn main() -> anyhow::Result<()> {
         matches!(outcome, ImportOutcome::Imported(_)),
         "feed not imported"
     );
-    eprintln!(
-        "database {} with the sample feed in {:.1} s",
+    println!(
+        "feed read, checked and imported into database {} in {:.1} s ({} stops, {} trips, {} stop times)",
         db.name,
-        t0.elapsed().as_secs_f64()
+        t0.elapsed().as_secs_f64(),
+        feed.stops.len(),
+        feed.trips.len(),
+        feed.stop_times.len()
     );
+    drop(feed);
+    let (rss_before, _) = kagoshima_bench::status_kb(std::process::id())?;
+    let t_load = Instant::now();
 
     let mut config = LocationConfig::default();
     config.database.url = Secret::new(db.url.clone());
@@ -174,6 +180,14 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    let (rss_after, hwm) = kagoshima_bench::status_kb(std::process::id())?;
+    println!(
+        "location service serving in {:.1} s; resident size {:.0} MB, {:+.0} MB for the network and its boards (peak so far {:.0} MB)",
+        t_load.elapsed().as_secs_f64(),
+        rss_after / 1024.0,
+        (rss_after - rss_before) / 1024.0,
+        hwm / 1024.0
+    );
 
     // Live vehicles along the trips running now.
     let trips = running_trips(db.pool()).await?;

@@ -56,8 +56,15 @@ pub fn shifted_feed(from: &Path, to: &Path, shift: Duration) -> anyhow::Result<P
             continue;
         }
         let name = path.file_name().map(PathBuf::from).unwrap_or_default();
-        if name.as_os_str() == "stop_times.txt" && !shift.is_zero() {
-            shift_stop_times(&path, &to.join(&name), shift)?;
+        // Frequency-based trips run when frequencies.txt says, their own
+        // stop times only giving running times: both files move.
+        let columns: &[&str] = match name.to_str() {
+            Some("stop_times.txt") => &["arrival_time", "departure_time"],
+            Some("frequencies.txt") => &["start_time", "end_time"],
+            _ => &[],
+        };
+        if !columns.is_empty() && !shift.is_zero() {
+            shift_times(&path, &to.join(&name), columns, shift)?;
         } else {
             std::fs::copy(&path, to.join(&name))?;
         }
@@ -65,18 +72,14 @@ pub fn shifted_feed(from: &Path, to: &Path, shift: Duration) -> anyhow::Result<P
     Ok(to.to_path_buf())
 }
 
-fn shift_stop_times(from: &Path, to: &Path, shift: Duration) -> anyhow::Result<()> {
+/// Copies a CSV file with the times in `columns` moved by `shift`.
+fn shift_times(from: &Path, to: &Path, columns: &[&str], shift: Duration) -> anyhow::Result<()> {
     let mut reader = csv::Reader::from_path(from)?;
     let headers = reader.headers()?.clone();
     let time_columns: Vec<usize> = headers
         .iter()
         .enumerate()
-        .filter(|(_, h)| {
-            matches!(
-                h.trim_start_matches('\u{feff}'),
-                "arrival_time" | "departure_time"
-            )
-        })
+        .filter(|(_, h)| columns.contains(&h.trim_start_matches('\u{feff}')))
         .map(|(i, _)| i)
         .collect();
     let mut writer = csv::Writer::from_path(to)?;
@@ -150,5 +153,29 @@ mod tests {
             shift_time("09:00:00", clock.shift).expect("time"),
             "26:00:00"
         );
+    }
+
+    #[test]
+    fn a_shifted_feed_moves_stop_times_and_frequencies_alike() {
+        let dir = std::env::temp_dir().join(format!("shift-test-{}", std::process::id()));
+        let (from, to) = (dir.join("from"), dir.join("to"));
+        std::fs::create_dir_all(&from).expect("dir");
+        std::fs::write(
+            from.join("stop_times.txt"),
+            "trip_id,arrival_time,departure_time,stop_id,stop_sequence\nt,07:00:00,07:00:00,a,1\n",
+        )
+        .expect("write");
+        std::fs::write(
+            from.join("frequencies.txt"),
+            "trip_id,start_time,end_time,headway_secs\nt,06:00:00,09:00:00,600\n",
+        )
+        .expect("write");
+        std::fs::write(from.join("stops.txt"), "stop_id\na\n").expect("write");
+        shifted_feed(&from, &to, Duration::hours(2)).expect("shifted");
+        let read = |name: &str| std::fs::read_to_string(to.join(name)).expect("read");
+        assert!(read("stop_times.txt").contains("t,09:00:00,09:00:00,a,1"));
+        assert!(read("frequencies.txt").contains("t,08:00:00,11:00:00,600"));
+        assert_eq!(read("stops.txt"), "stop_id\na\n");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -423,7 +423,14 @@ impl Board {
             })
             .collect();
         let today = service_day_at(now);
-        for date in [today - chrono::Duration::days(1), today] {
+        // Yesterday's trips past midnight (GTFS times past 24:00), today's,
+        // and tomorrow's before the service day's 03:00 start (feeds that
+        // write a night trip as 00:30 of the next day).
+        for date in [
+            today - chrono::Duration::days(1),
+            today,
+            today + chrono::Duration::days(1),
+        ] {
             let services = self.services_on(net, date);
             let ds = day_start(date);
             let list = &self.timetable[stop as usize];
@@ -590,7 +597,11 @@ pub(crate) mod tests {
         let today = kagoshima_domain::calendar::transit_service_day(
             chrono::DateTime::from_timestamp(now as i64, 0).expect("time"),
         );
-        for date in [today - chrono::Duration::days(1), today] {
+        for date in [
+            today - chrono::Duration::days(1),
+            today,
+            today + chrono::Duration::days(1),
+        ] {
             let on = net.services_on(date);
             for &(trip, j) in &net.stop_trips[stop as usize] {
                 let tr = &net.trips[trip as usize];
@@ -774,5 +785,68 @@ pub(crate) mod tests {
             canonical(first),
             canonical(all.into_iter().take(10).collect())
         );
+    }
+
+    #[test]
+    fn a_trip_written_at_00_30_of_the_next_day_is_on_the_board_after_midnight() {
+        use kagoshima_tracker::network::{
+            CalendarInput, NetworkInput, RouteInput, StopInput, StopTimeInput, TripInput,
+        };
+        let stop = |id: &str, lon: f64| StopInput {
+            stop_id: id.into(),
+            name: id.into(),
+            lat: 31.59,
+            lon,
+            parent_station: None,
+            platform_code: None,
+            feed: 0,
+        };
+        let mut input = NetworkInput {
+            stops: vec![stop("a", 130.55), stop("b", 130.56)],
+            ..NetworkInput::default()
+        };
+        input.routes.push(RouteInput {
+            route_id: "night".into(),
+            agency_id: None,
+            short_name: "N".into(),
+            mode: "bus".into(),
+        });
+        input.trips.push(TripInput {
+            trip_id: "n-0030".into(),
+            run: None,
+            route_id: "night".into(),
+            wheelchair_accessible: 0,
+            service_id: "all".into(),
+            headsign: "b".into(),
+            direction_id: None,
+            block_id: None,
+            shape_id: None,
+        });
+        for (seq, id, t) in [(1, "a", 1800), (2, "b", 2400)] {
+            input.stop_times.push(StopTimeInput {
+                trip_id: "n-0030".into(),
+                stop_sequence: seq,
+                stop_id: id.into(),
+                arrival_s: Some(t),
+                departure_s: Some(t),
+            });
+        }
+        input.calendars.push(CalendarInput {
+            service_id: "all".into(),
+            days: [true; 7],
+            start: NaiveDate::from_ymd_opt(2025, 1, 1).expect("date"),
+            end: NaiveDate::from_ymd_opt(2027, 12, 31).expect("date"),
+        });
+        let net = Arc::new(Network::build(input).expect("network"));
+        let mut board = Board::new(net.clone(), Arc::default());
+        // 00:10 JST on 11 June belongs to the service day of 10 June; the
+        // trip runs at 00:30 of the service day of 11 June.
+        let june_11 = NaiveDate::from_ymd_opt(2025, 6, 11).expect("date");
+        let now = day_start(june_11) + 600.0;
+        board.prepare_days(now);
+        let rows = board.rows(net.stop("a").expect("a"), None, now, 10);
+        let dates: Vec<NaiveDate> = rows.iter().map(|r| r.entry.date).collect();
+        assert_eq!(dates, [june_11], "the 00:30 trip of the next service day");
+        assert_eq!(rows[0].entry.t, day_start(june_11) + 1800.0);
     }
 }

@@ -135,7 +135,77 @@ pub fn all() -> Vec<(&'static str, PathBuf)> {
         ("frequencies", frequencies()),
         ("two-operators-city", city),
         ("two-operators-nangoku", other),
+        ("planning-line", planning_line()),
     ]
+}
+
+/// Scheduled running time between two stops of [`planning_line`] (seconds).
+pub const PLANNING_SEGMENT_S: u32 = 120;
+/// Scheduled dwell at the middle stops of [`planning_line`] (seconds).
+pub const PLANNING_DWELL_S: u32 = 20;
+
+/// A tram line for timetable planning: route `p1` over stops `p0`-`p4`
+/// (400 m apart), a trip `p1-HHMM` every 10 minutes from 06:00 to 21:50,
+/// every day, [`PLANNING_SEGMENT_S`] between stops and [`PLANNING_DWELL_S`]
+/// at each middle stop, whatever the hour (the timetable the planning
+/// analysis finds too tight in the rush and too loose at night).
+pub fn planning_line() -> PathBuf {
+    let mut trips = String::from("route_id,service_id,trip_id,trip_headsign,direction_id\n");
+    let mut stop_times =
+        String::from("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n");
+    for k in 0..96 {
+        let start = 6 * 3600 + k * 600;
+        let trip = format!("p1-{:02}{:02}", start / 3600, start / 60 % 60);
+        trips.push_str(&format!("p1,all,{trip},終点,0\n"));
+        let mut t = start;
+        for stop in 0..5u32 {
+            let arr = t;
+            let dep = if stop == 0 || stop == 4 {
+                t
+            } else {
+                t + PLANNING_DWELL_S
+            };
+            stop_times.push_str(&format!(
+                "{trip},{},{},p{stop},{}\n",
+                gtfs_time(arr),
+                gtfs_time(dep),
+                stop + 1
+            ));
+            t = dep + PLANNING_SEGMENT_S;
+        }
+    }
+    let stops: String = (0..5i32)
+        .map(|i| {
+            format!(
+                "p{i},停留所{i},31.59000,{:.5}\n",
+                130.55 + 0.0042 * f64::from(i)
+            )
+        })
+        .collect();
+    write_feed(
+        "planning-line",
+        &[
+            (
+                "agency.txt",
+                "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nkotsu,鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,Asia/Tokyo,ja\n".into(),
+            ),
+            (
+                "routes.txt",
+                "route_id,agency_id,route_short_name,route_long_name,route_type\np1,kotsu,P系統,計画線,0\n".into(),
+            ),
+            ("stops.txt", format!("stop_id,stop_name,stop_lat,stop_lon\n{stops}")),
+            (
+                "calendar.txt",
+                "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n".into(),
+            ),
+            (
+                "feed_info.txt",
+                "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\n鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n".into(),
+            ),
+            ("trips.txt", trips),
+            ("stop_times.txt", stop_times),
+        ],
+    )
 }
 
 /// Two operators serving 天文館, each with a feed of its own whose IDs

@@ -13,6 +13,7 @@ use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use indicatif::ProgressBar;
 use kagoshima_domain::calendar::transit_service_day_start;
+use kagoshima_domain::stop_visit::StopVisit;
 use kagoshima_domain::validation::{ValidationConfig, Validator};
 use kagoshima_ingest::pipeline::Pipeline;
 use kagoshima_runtime::shutdown::Shutdown;
@@ -47,6 +48,8 @@ pub struct HistoryOutcome {
     pub rows: Loaded,
     pub bikeshare_trips: u64,
     pub ticket_sales: u64,
+    /// Stop visits written (as location would have found them).
+    pub stop_visits: u64,
     pub seconds: f64,
 }
 
@@ -101,20 +104,20 @@ pub async fn fill(
     ));
     // One day simulated on a blocking thread while the previous one is
     // copied into the database.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(NaiveDate, Batch)>(1);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(NaiveDate, Batch, Vec<StopVisit>)>(1);
     let producer = {
         let (feed, pipeline, plan) = (feed.clone(), pipeline.clone(), plan.clone());
         let days = days.clone();
         tokio::task::spawn_blocking(move || {
             for date in days {
-                let batch = simulated_batch(&feed, &pipeline, &plan, date);
-                if tx.blocking_send((date, batch)).is_err() {
+                let (batch, visits) = simulated_batch(&feed, &pipeline, &plan, date);
+                if tx.blocking_send((date, batch, visits)).is_err() {
                     break;
                 }
             }
         })
     };
-    while let Some((date, batch)) = tokio::select! {
+    while let Some((date, batch, visits)) = tokio::select! {
         next = rx.recv() => next,
         () = shutdown.cancelled() => None,
     } {
@@ -122,6 +125,10 @@ pub async fn fill(
             .load_history(&batch)
             .await
             .with_context(|| format!("storing the simulated {date}"))?;
+        kagoshima_storage::stop_visits::upsert(store.pool(), &visits)
+            .await
+            .with_context(|| format!("storing the stop visits of the simulated {date}"))?;
+        outcome.stop_visits += visits.len() as u64;
         debug!(%date, rows = loaded.rows(), "history: day stored");
         if date.day() == 1 || date == plan.from {
             info!(%date, "history: filling");
@@ -171,13 +178,16 @@ pub async fn fill(
 }
 
 /// One simulated day as ingest would have stored it: each message validated
-/// and hashed by the live pipeline, received when the device published it.
+/// and hashed by the live pipeline, received when the device published it;
+/// and its stop visits as location would have found them from those
+/// positions (the simulator's true visits: location's noiseless visits
+/// equal them within seconds, as its tests show).
 pub fn simulated_batch(
     feed: &Feed,
     pipeline: &Pipeline,
     plan: &HistoryPlan,
     date: NaiveDate,
-) -> Batch {
+) -> (Batch, Vec<StopVisit>) {
     let mut config = SimConfig::new(date);
     config.seed = day_seed(plan.seed, date);
     config.scale = plan.scale;
@@ -198,7 +208,35 @@ pub fn simulated_batch(
             event.publish_at,
         );
     }
-    batch
+    if date < plan.positions_from {
+        // Stop visits come from positions: none where they are left out.
+        return (batch, Vec::new());
+    }
+    let ds = kagoshima_domain::calendar::jst_day_start(date).timestamp() as f64;
+    let visits = day
+        .truth
+        .visits
+        .iter()
+        .filter_map(|v| {
+            let trip = feed.trips.get(&v.trip_id)?;
+            let st = trip.stop_times.get(v.index)?;
+            Some(StopVisit {
+                service_date: date,
+                trip_id: v.trip_id.clone(),
+                stop_sequence: v.stop_sequence,
+                stop_id: v.stop_id.clone(),
+                route_id: v.route_id.clone(),
+                direction_id: Some(trip.direction_id),
+                vehicle_id: v.vehicle_id.clone(),
+                scheduled_arrival: ds + f64::from(st.arrival_s),
+                scheduled_departure: ds + f64::from(st.departure_s),
+                arrival: ds + v.arrival_s,
+                departure: (!v.last).then_some(ds + v.departure_s),
+                observed: false,
+            })
+        })
+        .collect();
+    (batch, visits)
 }
 
 /// `kagoshima-city history`: fill a period with the simulated city's past.

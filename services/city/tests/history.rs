@@ -73,6 +73,13 @@ async fn a_filled_day_is_complete_deterministic_per_seed_and_filled_once() {
     assert_eq!((first.days_filled, first.days_skipped), (1, 0));
     assert!(first.rows.positions > 10_000, "{first:?}");
     assert!(first.rows.taps > 100 && first.rows.passengers > 100 && first.rows.statuses > 100);
+    // The stop visits location would have found, for planning and predictions.
+    let visits: i64 = sqlx::query_scalar("SELECT count(*) FROM stop_visits")
+        .fetch_one(a.pool())
+        .await
+        .unwrap();
+    assert!(visits > 1_000, "{visits}");
+    assert_eq!(visits as u64, first.stop_visits);
     let stored = fingerprint(&a).await;
     for (family, (n, _)) in ["positions", "taps", "counts", "statuses", "bikes", "sales"]
         .iter()
@@ -119,7 +126,7 @@ async fn a_bulk_batch_that_repeats_a_stored_row_is_refused_whole() {
         Validator::new(ValidationConfig::default()),
         kagoshima_ingest::app::card_hasher(CARD_KEY).unwrap(),
     );
-    let batch = history::simulated_batch(&feed, &pipeline, &plan(3), plan(3).from);
+    let (batch, _) = history::simulated_batch(&feed, &pipeline, &plan(3), plan(3).from);
     let loaded = db.store.load_history(&batch).await.unwrap();
     let before = fingerprint(&db).await;
     assert_eq!(before[0].0 as usize, loaded.positions);

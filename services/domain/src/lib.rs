@@ -1,6 +1,7 @@
 //! Domain rules shared by every service. Pure code: no I/O, no async.
 
 pub mod calendar;
+pub mod capacity;
 pub mod card_data;
 pub mod decode;
 pub mod fields;

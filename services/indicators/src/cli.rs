@@ -117,7 +117,47 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// Timetable planning (ダイヤ編成) for a period and a route: observed
+    /// running and dwell times against the timetable by time band, schedule
+    /// adherence, headway regularity, loads and crowded trips, OD and
+    /// inbound cards from the rides; with --feed, a draft timetable whose
+    /// trip times are the observed 85th percentiles, and its diff.
+    #[command(after_help = PLANNING_HELP)]
+    Planning {
+        /// First service day, YYYY-MM-DD.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last service day (inclusive; default: --from).
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// Only this route (GTFS route_id).
+        #[arg(long)]
+        route: Option<String>,
+        /// The timetable in force (a GTFS folder) to draft from; without it
+        /// no draft is written.
+        #[arg(long, value_name = "DIR")]
+        feed: Option<PathBuf>,
+        /// Folder for the report (created).
+        #[arg(long, default_value = "planning")]
+        out: PathBuf,
+    },
 }
+
+const PLANNING_HELP: &str = "\
+Writes into --out: summary.md (for the bureau, Japanese and English),
+segments.csv, trip_times.csv, dwells.csv, adherence.csv, headways.csv,
+trips.csv (loads, crowded), od.csv, inbound.csv, analysis.json,
+running-times.svg and, with --feed, draft/ (the draft GTFS feed, same IDs)
+and draft-diff.csv.
+
+Time bands (scheduled departure, JST): early (to 07:00), am_peak (07-09),
+midday (09-16), pm_peak (16-19), evening (19:00 on). On time: from 1 min
+early to 5 min late (TCQSM). Crowded: a load over the mode's capacity
+([capacity] in the configuration: tram 80, bus 70, community bus 25).
+
+Example:
+  kagoshima-indicators planning --from 2026-10-01 --until 2026-10-31 \\
+      --route tram-1 --feed simulators/feed/kagoshima --out planning-2026-10";
 
 #[derive(Debug, Subcommand)]
 enum SurveyCommand {
@@ -279,6 +319,47 @@ async fn online(config_file: Option<PathBuf>, command: Command) -> anyhow::Resul
             let f = fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
             let (read, new) = backoffice::import_ticket_sales(&ind.pool, f).await?;
             println!("{}: {read} sales read, {new} new", file.display());
+        }
+        Command::Planning {
+            from,
+            until,
+            route,
+            feed,
+            out,
+        } => {
+            let until = until.unwrap_or(from);
+            anyhow::ensure!(until >= from, "--until {until} is before --from {from}");
+            let ind = connect(&config).await?;
+            let request = crate::planning::PlanningRequest {
+                from,
+                until,
+                route_id: route,
+                capacity: config.capacity.clone(),
+            };
+            let analysis = crate::planning::analyse(&ind.pool, &request).await?;
+            let draft = match &feed {
+                Some(dir) if analysis.empty_reason.is_none() => Some(
+                    crate::planning::draft::write_draft(dir, &analysis, &out.join("draft"))
+                        .with_context(|| format!("drafting from {}", dir.display()))?,
+                ),
+                _ => None,
+            };
+            let files = crate::planning::report::write_report(&analysis, draft.as_ref(), &out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            if let Some(why) = &analysis.empty_reason {
+                eprintln!("{why}");
+            }
+            println!(
+                "{}: {} ({} days observed, {} crowded trip-days{})",
+                out.display(),
+                files.join(", "),
+                analysis.days_observed,
+                analysis.crowded().count(),
+                draft.as_ref().map_or(String::new(), |d| format!(
+                    ", draft changes {} trips",
+                    d.trips.len()
+                ))
+            );
         }
         Command::Survey {
             command:

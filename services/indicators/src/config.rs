@@ -20,6 +20,9 @@ pub struct IndicatorsConfig {
     pub tickets: TicketsConfig,
     pub availability: AvailabilityConfig,
     pub refresh: RefreshConfig,
+    /// Riders per vehicle by mode, for crowded trips in timetable planning
+    /// (`[capacity]`, the same figures as location's `[live.capacity]`).
+    pub capacity: kagoshima_domain::capacity::Capacity,
     /// Plan file; the embedded data/plan/dx-plan-targets.toml when unset.
     pub plan: Option<PathBuf>,
     pub log: LogConfig,
@@ -38,6 +41,7 @@ impl Default for IndicatorsConfig {
             tickets: TicketsConfig::default(),
             availability: AvailabilityConfig::default(),
             refresh: RefreshConfig::default(),
+            capacity: kagoshima_domain::capacity::Capacity::default(),
             plan: None,
             log: LogConfig::default(),
         }

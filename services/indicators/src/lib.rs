@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod metrics;
 pub mod period;
 pub mod plan;
+pub mod planning;
 pub mod progress;
 pub mod report;
 pub mod ridership;

@@ -12,48 +12,25 @@ use std::{
 };
 
 use kagoshima_proto::v1::Occupancy;
-use serde::{Deserialize, Serialize};
 
 /// A load older than this (no count for 20 minutes) is unknown.
 pub const LOAD_TTL_S: f64 = 20.0 * 60.0;
 
-/// Riders a vehicle of each mode carries at most (seated and standing).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct Capacity {
-    pub tram: u32,
-    pub bus: u32,
-    pub community_bus: u32,
-    /// Seats as a share of the capacity: below it there are seats.
-    pub seated_share: f64,
+pub use kagoshima_domain::capacity::Capacity;
+
+/// How full a vehicle of a mode is, as the passenger API and GTFS-Realtime
+/// say it.
+pub trait Crowding {
+    /// The occupancy of `on_board` riders in a vehicle of `mode`, and the
+    /// share of its capacity rounded to 10 %.
+    fn occupancy(&self, mode: &str, on_board: u32) -> (Occupancy, u32);
 }
 
-impl Default for Capacity {
-    fn default() -> Self {
-        // Kagoshima's trams carry about 80 (the 7000 and 9500 series, 30-odd
-        // seats); city buses about 70; the あいばす minibuses about 25.
-        Capacity {
-            tram: 80,
-            bus: 70,
-            community_bus: 25,
-            seated_share: 0.4,
-        }
-    }
-}
-
-impl Capacity {
-    pub fn of(&self, mode: &str) -> u32 {
-        match mode {
-            "tram" => self.tram,
-            "community_bus" => self.community_bus,
-            _ => self.bus,
-        }
-    }
-
+impl Crowding for Capacity {
     /// The occupancy of `on_board` riders in a vehicle of `mode`, and the
     /// share of its capacity rounded to 10 % (GTFS-Realtime advises coarse
     /// figures so that no rider can be singled out).
-    pub fn occupancy(&self, mode: &str, on_board: u32) -> (Occupancy, u32) {
+    fn occupancy(&self, mode: &str, on_board: u32) -> (Occupancy, u32) {
         let capacity = f64::from(self.of(mode).max(1));
         let share = f64::from(on_board) / capacity;
         let seats = self.seated_share;

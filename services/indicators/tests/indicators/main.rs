@@ -5,6 +5,7 @@
 mod availability;
 mod grpc;
 mod month;
+mod planning;
 mod sim;
 mod support;
 mod vectors;

@@ -13,6 +13,8 @@ use kagoshima_proto::v1::{
     Vehicle, VehicleStatus as PbStatus,
 };
 use kagoshima_runtime::shutdown::Shutdown;
+
+use crate::crowding::Crowding;
 use kagoshima_tracker::{
     Network, Report, StopVisit, Tracker, TrackerConfig, VehicleStatus, network::day_start,
 };

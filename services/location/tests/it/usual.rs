@@ -2,7 +2,7 @@
 //! at the stop (from the passenger counts of its past runs) and whether its
 //! vehicle is step-free.
 use chrono::{Duration, Utc};
-use kagoshima_location::crowding::Capacity;
+use kagoshima_location::crowding::{Capacity, Crowding};
 use kagoshima_proto::v1::{GetArrivalsRequest, Occupancy, StepFree};
 use kagoshima_storage::{Batch, PassengerRow, Store};
 

@@ -1,0 +1,598 @@
+//! The analysis of a period: what the stop visits and the rides say about
+//! the timetable. Each part is one query over the period; the rules
+//! (bands, on-time window, sample sizes, the percentile recommended) are
+//! the constants below.
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use kagoshima_domain::capacity::Capacity;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::bands::Band;
+
+/// A departure more than this early is early (seconds).
+pub const EARLY_S: f64 = 60.0;
+/// A departure more than this late is late (seconds): on time is from 1
+/// minute early to 5 minutes late, the window of the Transit Capacity and
+/// Quality of Service Manual (TCQSM, 3rd ed.).
+pub const LATE_S: f64 = 300.0;
+/// Fewer observed runs than this leave a running time as scheduled.
+pub const MIN_RUNS: i64 = 5;
+/// The percentile of observed trip running times a recommended timetable
+/// takes: a trip then runs on time or early 85 % of the time without long
+/// layovers at the terminus (TCRP Report 113 and common practice); the
+/// trip's total is spread over its segments in proportion to their medians,
+/// since segment percentiles do not add up to the trip's.
+pub const RECOMMENDED_PERCENTILE: f64 = 0.85;
+/// A headway shorter than this share of the scheduled one is bunching.
+pub const BUNCHED_SHARE: f64 = 0.5;
+
+/// What to analyse.
+#[derive(Debug, Clone)]
+pub struct PlanningRequest {
+    /// First and last service day (inclusive).
+    pub from: NaiveDate,
+    pub until: NaiveDate,
+    /// One route, or all.
+    pub route_id: Option<String>,
+    pub capacity: Capacity,
+}
+
+/// Observed running time between two consecutive stops in one band.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SegmentTimes {
+    pub route_id: String,
+    pub direction_id: i16,
+    pub from_stop: String,
+    pub to_stop: String,
+    pub band: Band,
+    pub runs: i64,
+    /// Mean scheduled running time, seconds.
+    pub scheduled_s: f64,
+    pub p10_s: f64,
+    pub p50_s: f64,
+    pub p85_s: f64,
+    pub p95_s: f64,
+}
+
+/// Observed running time of whole trips of one pattern (first and last
+/// stop) in one band: what a timetable's trip time is set from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TripTimes {
+    pub route_id: String,
+    pub direction_id: i16,
+    pub first_stop: String,
+    pub last_stop: String,
+    pub band: Band,
+    pub runs: i64,
+    pub scheduled_s: f64,
+    pub p50_s: f64,
+    pub p85_s: f64,
+    pub p95_s: f64,
+    /// The recommended trip time (the [`RECOMMENDED_PERCENTILE`]), or the
+    /// scheduled one when fewer than [`MIN_RUNS`] runs were seen.
+    pub recommended_s: f64,
+}
+
+/// How long vehicles stand at a stop in one band.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DwellTimes {
+    pub route_id: String,
+    pub stop_id: String,
+    pub band: Band,
+    pub visits: i64,
+    pub p50_s: f64,
+    pub p85_s: f64,
+}
+
+/// Departures early, on time and late ([`EARLY_S`], [`LATE_S`]).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Adherence {
+    pub route_id: String,
+    pub band: Band,
+    pub departures: i64,
+    pub early_share: f64,
+    pub on_time_share: f64,
+    pub late_share: f64,
+}
+
+/// Regularity of the intervals between vehicles at the stops of a route.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Headways {
+    pub route_id: String,
+    pub direction_id: i16,
+    pub band: Band,
+    pub intervals: i64,
+    pub scheduled_mean_s: f64,
+    pub actual_mean_s: f64,
+    /// Coefficient of variation of the actual intervals (0: perfectly even).
+    pub cv: f64,
+    /// Share of intervals under [`BUNCHED_SHARE`] of the scheduled one.
+    pub bunched_share: f64,
+}
+
+/// One stop of a trip's load profile.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LoadPoint {
+    pub stop_sequence: i32,
+    pub stop_id: String,
+    pub boardings: i64,
+    pub alightings: i64,
+    /// On board leaving the stop.
+    pub load: i64,
+}
+
+/// The riders of one trip on one day.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TripLoad {
+    pub service_date: NaiveDate,
+    pub trip_id: String,
+    pub route_id: String,
+    pub direction_id: i16,
+    pub mode: String,
+    pub band: Band,
+    pub boardings: i64,
+    pub peak_load: i64,
+    /// Where the load is highest (leaving that stop).
+    pub peak_stop_id: String,
+    pub capacity: u32,
+    pub crowded: bool,
+    pub profile: Vec<LoadPoint>,
+}
+
+/// Rides from one stop to another in one band.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OdCell {
+    pub band: Band,
+    pub from_stop: String,
+    pub to_stop: String,
+    pub rides: i64,
+}
+
+/// The share of rides paid with cards issued abroad.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InboundShare {
+    pub route_id: String,
+    /// The boarding stop, or `None` for the whole route.
+    pub stop_id: Option<String>,
+    pub rides: i64,
+    pub inbound: i64,
+    pub share: f64,
+}
+
+/// The whole analysis of a period.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Analysis {
+    pub from: NaiveDate,
+    pub until: NaiveDate,
+    pub route_id: Option<String>,
+    /// Service days with at least one stop visit.
+    pub days_observed: i64,
+    /// Why there is nothing to show, when there is not.
+    pub empty_reason: Option<String>,
+    pub segments: Vec<SegmentTimes>,
+    pub trip_times: Vec<TripTimes>,
+    pub dwells: Vec<DwellTimes>,
+    pub adherence: Vec<Adherence>,
+    pub headways: Vec<Headways>,
+    pub trips: Vec<TripLoad>,
+    pub od: Vec<OdCell>,
+    pub inbound: Vec<InboundShare>,
+}
+
+impl Analysis {
+    /// The trips whose load passed their vehicle's capacity.
+    pub fn crowded(&self) -> impl Iterator<Item = &TripLoad> {
+        self.trips.iter().filter(|t| t.crowded)
+    }
+}
+
+fn band(name: &str) -> Band {
+    Band::parse(name).unwrap_or(Band::Midday)
+}
+
+/// Analyses the period.
+pub async fn analyse(pool: &PgPool, req: &PlanningRequest) -> Result<Analysis, sqlx::Error> {
+    let route = req.route_id.as_deref();
+    let days_observed: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT service_date) FROM stop_visits
+          WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)",
+    )
+    .bind(req.from)
+    .bind(req.until)
+    .bind(route)
+    .fetch_one(pool)
+    .await?;
+    let mut analysis = Analysis {
+        from: req.from,
+        until: req.until,
+        route_id: req.route_id.clone(),
+        days_observed,
+        empty_reason: None,
+        segments: segments(pool, req).await?,
+        trip_times: trip_times(pool, req).await?,
+        dwells: dwells(pool, req).await?,
+        adherence: adherence(pool, req).await?,
+        headways: headways(pool, req).await?,
+        trips: loads(pool, req).await?,
+        od: od(pool, req).await?,
+        inbound: inbound(pool, req).await?,
+    };
+    if days_observed == 0 && analysis.trips.is_empty() {
+        analysis.empty_reason = Some(format!(
+            "no stop visits and no rides from {} to {}{}: nothing to plan from (are the location and indicators services running, and the dates right?)",
+            req.from,
+            req.until,
+            route.map_or(String::new(), |r| format!(" on route {r}"))
+        ));
+    }
+    Ok(analysis)
+}
+
+/// Consecutive visits of one trip on one day, as `seg` (route, direction,
+/// from/to stop, band of the scheduled departure, observed and scheduled
+/// running time).
+const SEGMENTS: &str = "seg AS (
+    SELECT route_id, coalesce(direction_id, 0)::int2 AS direction_id, stop_id AS from_stop,
+           lead(stop_id) OVER w AS to_stop, stop_sequence,
+           lead(stop_sequence) OVER w AS next_sequence,
+           {band} AS band,
+           extract(epoch FROM lead(actual_arrival) OVER w - actual_departure)::float8 AS run_s,
+           extract(epoch FROM lead(scheduled_arrival) OVER w - scheduled_departure)::float8 AS sched_s
+      FROM stop_visits
+     WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+       AND route_id IS NOT NULL
+    WINDOW w AS (PARTITION BY service_date, trip_id ORDER BY stop_sequence))";
+
+async fn segments(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<SegmentTimes>, sqlx::Error> {
+    type Row = (String, i16, String, String, String, i64, f64, Vec<f64>);
+    let sql = format!(
+        "WITH {} SELECT route_id, direction_id, from_stop, to_stop, band, count(*),
+                coalesce(avg(sched_s), 0)::float8,
+                percentile_cont(ARRAY[0.1, 0.5, 0.85, 0.95]::float8[]) WITHIN GROUP (ORDER BY run_s)
+           FROM seg WHERE next_sequence IS NOT NULL AND run_s IS NOT NULL AND run_s >= 0
+          GROUP BY route_id, direction_id, from_stop, to_stop, band
+          ORDER BY route_id, direction_id, min(stop_sequence), band",
+        SEGMENTS.replace("{band}", &Band::sql_of("scheduled_departure"))
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(req.from)
+        .bind(req.until)
+        .bind(req.route_id.as_deref())
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(route_id, direction_id, from_stop, to_stop, b, runs, sched, p)| SegmentTimes {
+                route_id,
+                direction_id,
+                from_stop,
+                to_stop,
+                band: band(&b),
+                runs,
+                scheduled_s: sched,
+                p10_s: p[0],
+                p50_s: p[1],
+                p85_s: p[2],
+                p95_s: p[3],
+            },
+        )
+        .collect())
+}
+
+async fn trip_times(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripTimes>, sqlx::Error> {
+    type Row = (String, i16, String, String, String, i64, f64, Vec<f64>);
+    let sql = format!(
+        "WITH t AS (
+            SELECT route_id, coalesce(direction_id, 0)::int2 AS direction_id,
+                   (array_agg(stop_id ORDER BY stop_sequence))[1] AS first_stop,
+                   (array_agg(stop_id ORDER BY stop_sequence DESC))[1] AS last_stop,
+                   (array_agg({band} ORDER BY stop_sequence))[1] AS band,
+                   extract(epoch FROM max(actual_arrival) - min(actual_departure))::float8 AS run_s,
+                   extract(epoch FROM max(scheduled_arrival) - min(scheduled_departure))::float8 AS sched_s,
+                   count(*) AS visits,
+                   max(stop_sequence) - min(stop_sequence) + 1 AS span
+              FROM stop_visits
+             WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+               AND route_id IS NOT NULL
+             GROUP BY service_date, trip_id, route_id, direction_id)
+         SELECT route_id, direction_id, first_stop, last_stop, band, count(*),
+                coalesce(avg(sched_s), 0)::float8,
+                percentile_cont(ARRAY[0.5, $4, 0.95]::float8[]) WITHIN GROUP (ORDER BY run_s)
+           FROM t WHERE visits = span AND run_s > 0
+          GROUP BY route_id, direction_id, first_stop, last_stop, band
+          ORDER BY route_id, direction_id, first_stop, last_stop, band",
+        band = Band::sql_of("scheduled_departure")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(req.from)
+        .bind(req.until)
+        .bind(req.route_id.as_deref())
+        .bind(RECOMMENDED_PERCENTILE)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(route_id, direction_id, first_stop, last_stop, b, runs, sched, p)| TripTimes {
+                route_id,
+                direction_id,
+                first_stop,
+                last_stop,
+                band: band(&b),
+                runs,
+                scheduled_s: sched,
+                p50_s: p[0],
+                p85_s: p[1],
+                p95_s: p[2],
+                recommended_s: if runs >= MIN_RUNS { p[1] } else { sched },
+            },
+        )
+        .collect())
+}
+
+async fn dwells(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<DwellTimes>, sqlx::Error> {
+    type Row = (String, String, String, i64, Vec<f64>);
+    let sql = format!(
+        "SELECT route_id, stop_id, {band} AS band, count(*),
+                percentile_cont(ARRAY[0.5, 0.85]::float8[]) WITHIN GROUP (
+                    ORDER BY extract(epoch FROM actual_departure - actual_arrival)::float8)
+           FROM stop_visits
+          WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+            AND route_id IS NOT NULL AND actual_departure IS NOT NULL
+          GROUP BY route_id, stop_id, band
+          ORDER BY route_id, stop_id, band",
+        band = Band::sql_of("scheduled_departure")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(req.from)
+        .bind(req.until)
+        .bind(req.route_id.as_deref())
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(route_id, stop_id, b, visits, p)| DwellTimes {
+            route_id,
+            stop_id,
+            band: band(&b),
+            visits,
+            p50_s: p[0],
+            p85_s: p[1],
+        })
+        .collect())
+}
+
+async fn adherence(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<Adherence>, sqlx::Error> {
+    type Row = (String, String, i64, i64, i64);
+    let sql = format!(
+        "SELECT route_id, {band} AS band, count(*),
+                count(*) FILTER (WHERE dev < -$4),
+                count(*) FILTER (WHERE dev > $5)
+           FROM (SELECT route_id, scheduled_departure,
+                        extract(epoch FROM actual_departure - scheduled_departure)::float8 AS dev
+                   FROM stop_visits
+                  WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+                    AND route_id IS NOT NULL AND actual_departure IS NOT NULL
+                    AND scheduled_departure IS NOT NULL) d
+          GROUP BY route_id, band ORDER BY route_id, band",
+        band = Band::sql_of("scheduled_departure")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(req.from)
+        .bind(req.until)
+        .bind(req.route_id.as_deref())
+        .bind(EARLY_S)
+        .bind(LATE_S)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(route_id, b, n, early, late)| {
+            let share = |k: i64| k as f64 / n.max(1) as f64;
+            Adherence {
+                route_id,
+                band: band(&b),
+                departures: n,
+                early_share: share(early),
+                on_time_share: share(n - early - late),
+                late_share: share(late),
+            }
+        })
+        .collect())
+}
+
+async fn headways(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<Headways>, sqlx::Error> {
+    type Row = (String, i16, String, i64, f64, f64, f64, i64);
+    let sql = format!(
+        "WITH h AS (
+            SELECT route_id, coalesce(direction_id, 0)::int2 AS direction_id, {band} AS band,
+                   extract(epoch FROM actual_departure - lag(actual_departure) OVER w)::float8 AS actual_s,
+                   extract(epoch FROM scheduled_departure - lag(scheduled_departure) OVER w)::float8 AS sched_s
+              FROM stop_visits
+             WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+               AND route_id IS NOT NULL AND actual_departure IS NOT NULL
+            WINDOW w AS (PARTITION BY service_date, route_id, direction_id, stop_id
+                         ORDER BY scheduled_departure))
+         SELECT route_id, direction_id, band, count(*), avg(sched_s)::float8, avg(actual_s)::float8,
+                coalesce(stddev_samp(actual_s) / nullif(avg(actual_s), 0), 0)::float8,
+                count(*) FILTER (WHERE actual_s < $4 * sched_s)
+           FROM h WHERE actual_s IS NOT NULL AND sched_s > 0
+          GROUP BY route_id, direction_id, band ORDER BY route_id, direction_id, band",
+        band = Band::sql_of("scheduled_departure")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(req.from)
+        .bind(req.until)
+        .bind(req.route_id.as_deref())
+        .bind(BUNCHED_SHARE)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(route_id, direction_id, b, n, sched, actual, cv, bunched)| Headways {
+                route_id,
+                direction_id,
+                band: band(&b),
+                intervals: n,
+                scheduled_mean_s: sched,
+                actual_mean_s: actual,
+                cv,
+                bunched_share: bunched as f64 / n.max(1) as f64,
+            },
+        )
+        .collect())
+}
+
+/// Boardings and alightings per trip and stop from the rides; a ride whose
+/// alighting is unknown (no tap off) alights at the trip's last stop seen,
+/// so loads are upper bounds where riders skip tapping off.
+async fn loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad>, sqlx::Error> {
+    type Row = (
+        NaiveDate,
+        String,
+        String,
+        i16,
+        String,
+        String,
+        i32,
+        String,
+        i64,
+        i64,
+    );
+    let sql = format!(
+        "WITH r AS (
+            SELECT service_date, trip_id, route_id, coalesce(direction_id, 0)::int2 AS direction_id, mode,
+                   board_stop_sequence, board_stop_id, alight_stop_sequence, alight_stop_id,
+                   num_riders::int8 AS riders, board_at
+              FROM rides
+             WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+               AND trip_id IS NOT NULL AND route_id IS NOT NULL AND board_stop_sequence IS NOT NULL),
+         trip AS (
+            SELECT service_date, trip_id, route_id, direction_id, mode,
+                   (array_agg({band} ORDER BY board_at))[1] AS band,
+                   max(greatest(board_stop_sequence, coalesce(alight_stop_sequence, 0))) AS last_seq
+              FROM r GROUP BY service_date, trip_id, route_id, direction_id, mode),
+         events AS (
+            SELECT service_date, trip_id, board_stop_sequence AS seq, board_stop_id AS stop_id,
+                   riders AS on_, 0::int8 AS off_
+              FROM r
+            UNION ALL
+            SELECT r.service_date, r.trip_id, coalesce(r.alight_stop_sequence, t.last_seq),
+                   coalesce(r.alight_stop_id, ''), 0, r.riders
+              FROM r JOIN trip t USING (service_date, trip_id))
+         SELECT t.service_date, t.trip_id, t.route_id, t.direction_id, t.mode, t.band,
+                e.seq, max(e.stop_id), sum(e.on_)::int8, sum(e.off_)::int8
+           FROM events e JOIN trip t USING (service_date, trip_id)
+          GROUP BY t.service_date, t.trip_id, t.route_id, t.direction_id, t.mode, t.band, e.seq
+          ORDER BY t.service_date, t.trip_id, e.seq",
+        band = Band::sql_of("board_at")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(req.from)
+        .bind(req.until)
+        .bind(req.route_id.as_deref())
+        .fetch_all(pool)
+        .await?;
+    let mut trips: BTreeMap<(NaiveDate, String), TripLoad> = BTreeMap::new();
+    for (date, trip_id, route_id, direction_id, mode, b, seq, stop, on, off) in rows {
+        let capacity = req.capacity.of(&mode);
+        let t = trips
+            .entry((date, trip_id.clone()))
+            .or_insert_with(|| TripLoad {
+                service_date: date,
+                trip_id,
+                route_id,
+                direction_id,
+                band: band(&b),
+                boardings: 0,
+                peak_load: 0,
+                peak_stop_id: String::new(),
+                capacity,
+                crowded: false,
+                profile: Vec::new(),
+                mode,
+            });
+        let before = t.profile.last().map_or(0, |p| p.load);
+        let load = (before + on - off).max(0);
+        t.boardings += on;
+        if load > t.peak_load {
+            t.peak_load = load;
+            t.peak_stop_id = stop.clone();
+        }
+        t.profile.push(LoadPoint {
+            stop_sequence: seq,
+            stop_id: stop,
+            boardings: on,
+            alightings: off,
+            load,
+        });
+    }
+    Ok(trips
+        .into_values()
+        .map(|mut t| {
+            t.crowded = t.peak_load > i64::from(t.capacity);
+            t
+        })
+        .collect())
+}
+
+async fn od(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<OdCell>, sqlx::Error> {
+    type Row = (String, String, String, i64);
+    let sql = format!(
+        "SELECT {band} AS band, board_stop_id, alight_stop_id, sum(num_riders)::int8
+           FROM rides
+          WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+            AND board_stop_id IS NOT NULL AND alight_stop_id IS NOT NULL
+          GROUP BY band, board_stop_id, alight_stop_id
+          ORDER BY band, 4 DESC, board_stop_id, alight_stop_id",
+        band = Band::sql_of("board_at")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(req.from)
+        .bind(req.until)
+        .bind(req.route_id.as_deref())
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(b, from_stop, to_stop, rides)| OdCell {
+            band: band(&b),
+            from_stop,
+            to_stop,
+            rides,
+        })
+        .collect())
+}
+
+async fn inbound(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<InboundShare>, sqlx::Error> {
+    type Row = (String, Option<String>, i64, i64);
+    // Cards issued abroad: the issuer country the acquirer reports, not JP.
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT route_id, board_stop_id, sum(num_riders)::int8,
+                (sum(num_riders) FILTER (WHERE issuer_country IS NOT NULL AND issuer_country <> 'JP'))::int8
+           FROM rides
+          WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+            AND route_id IS NOT NULL
+          GROUP BY GROUPING SETS ((route_id), (route_id, board_stop_id))
+          ORDER BY route_id, board_stop_id NULLS FIRST",
+    )
+    .bind(req.from)
+    .bind(req.until)
+    .bind(req.route_id.as_deref())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(route_id, stop_id, rides, inbound)| InboundShare {
+            route_id,
+            stop_id,
+            rides,
+            inbound,
+            share: inbound as f64 / rides.max(1) as f64,
+        })
+        .collect())
+}

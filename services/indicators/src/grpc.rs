@@ -4,6 +4,7 @@ use kagoshima_proto::v1::{self as pb, indicator_service_server::IndicatorService
 use kagoshima_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
 
+use crate::error::IndicatorError;
 use crate::figures::{IndicatorRow, PolicyRow, Report};
 use crate::period::{Period, parse_fiscal_year, parse_month};
 use crate::progress::{Decimal, Progress, ProgressRate};
@@ -255,5 +256,22 @@ impl IndicatorService for IndicatorApi {
         let route = Some(req.route_id.trim()).filter(|r| !r.is_empty());
         let r = self.inner.ridership(period, route, Utc::now()).await?;
         Ok(Response::new(ridership_pb(&r)))
+    }
+
+    async fn get_planning(
+        &self,
+        request: Request<pb::GetPlanningRequest>,
+    ) -> Result<Response<pb::PlanningReport>, Status> {
+        let req = request.into_inner();
+        let planning = crate::planning::api::request(
+            &req.from,
+            &req.until,
+            &req.route_id,
+            &self.inner.config.capacity,
+        )?;
+        let analysis = crate::planning::analyse(&self.inner.pool, &planning)
+            .await
+            .map_err(IndicatorError::Database)?;
+        Ok(Response::new(crate::planning::api::to_proto(&analysis)))
     }
 }

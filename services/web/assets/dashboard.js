@@ -130,6 +130,7 @@
       $("fiscal").replaceChildren();
     }
     loadRidership(month);
+    loadPlanning(month);
     loadTrend();
   }
 
@@ -156,6 +157,67 @@
     } catch (e) {
       if (e.status === 401) return;
       box.replaceChildren(el("p", { class: "error" }, `利用状況を取得できません / Ridership unavailable: ${e.message}`));
+    }
+  }
+
+  const BANDS = { early: "早朝 Early", am_peak: "朝ピーク AM peak", midday: "日中 Midday", pm_peak: "夕ピーク PM peak", evening: "夜間 Evening" };
+  const mmss = s => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}`;
+
+  // Trip times of each pattern and band: median and 85th percentile as bars,
+  // the timetable as a line (the chart people look at before the table).
+  function tripTimeChart(rows) {
+    const w = 720, h = 300, left = 48, bottom = 70, top = 16;
+    const max = Math.max(1, ...rows.map(r => Math.max(r.p85_s, r.scheduled_s))) * 1.1;
+    const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img", "aria-label":
+      "所要時間と計画 / Trip times against the timetable: " + rows.map(r => `${r.route_id} ${r.band} p50 ${mmss(r.p50_s)} p85 ${mmss(r.p85_s)} scheduled ${mmss(r.scheduled_s)}`).join("; ") });
+    const bw = (w - left - 8) / Math.max(1, rows.length);
+    const y = v => h - bottom - (h - bottom - top) * v / max;
+    svg.append(svgEl("line", { x1: left, y1: h - bottom, x2: w, y2: h - bottom, stroke: "#111", "aria-hidden": "true" }));
+    rows.forEach((r, i) => {
+      const x = left + i * bw;
+      svg.append(svgEl("rect", { x: x + 4, y: y(r.p85_s), width: Math.max(1, bw - 8), height: h - bottom - y(r.p85_s), fill: "#aec7e8" }));
+      svg.append(svgEl("rect", { x: x + 9, y: y(r.p50_s), width: Math.max(1, bw - 18), height: h - bottom - y(r.p50_s), fill: "#1f77b4" }));
+      svg.append(svgEl("line", { x1: x + 2, x2: x + bw - 2, y1: y(r.scheduled_s), y2: y(r.scheduled_s), stroke: "#d62728", "stroke-width": 3 }));
+      const cx = x + bw / 2, cy = h - bottom + 14;
+      const label = svgEl("text", { x: cx, y: cy, "text-anchor": "end", "font-size": 11, fill: "#111", transform: `rotate(-35 ${cx} ${cy})`, "aria-hidden": "true" });
+      label.textContent = `${r.route_id} ${(BANDS[r.band] || r.band).split(" ")[0]}`; svg.append(label);
+    });
+    const maxLabel = svgEl("text", { x: left - 6, y: top + 10, "text-anchor": "end", "font-size": 12, fill: "#111", "aria-hidden": "true" });
+    maxLabel.textContent = `${Math.round(max / 60)}分`; svg.append(maxLabel);
+    return el("figure", {}, svg, el("figcaption", { class: "meta" },
+      "青: 中央値 / blue: median · 水色: 85%値 / light: 85th percentile · 赤線: 計画 / red line: timetable"));
+  }
+
+  async function loadPlanning(month) {
+    const box = $("planning");
+    try {
+      const r = await api(`/api/bureau/planning${month ? "?month=" + encodeURIComponent(month) : ""}`);
+      const d = await r.json();
+      if (d.empty_reason) { box.replaceChildren(el("p", {}, d.empty_reason)); return; }
+      const rows = d.trip_times.filter(t => t.runs > 0).sort((a, b) => (b.p50_s - b.scheduled_s) - (a.p50_s - a.scheduled_s));
+      const verdict = t => t.runs < 5 ? "データ不足 / too few runs" : t.p50_s > t.scheduled_s * 1.05 ? "きつい / too tight"
+        : t.p85_s < t.scheduled_s * 0.95 ? "ゆるい / too loose" : "適正 / fits";
+      const tbl = el("table", {}, el("thead", {}, el("tr", {}, ...["系統 Route", "区間 From → to", "時間帯 Band", "運行 Runs",
+          "計画 Timetable", "中央値 Median", "85%値 p85", "推奨 Recommended", "判定 Verdict"].map(h => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, ...rows.slice(0, 20).map(t => el("tr", {}, el("td", {}, t.route_id), el("td", {}, `${t.first_stop_id} → ${t.last_stop_id}`),
+          el("td", {}, BANDS[t.band] || t.band), el("td", { class: "num" }, String(t.runs)), el("td", { class: "num" }, mmss(t.scheduled_s)),
+          el("td", { class: "num" }, mmss(t.p50_s)), el("td", { class: "num" }, mmss(t.p85_s)), el("td", { class: "num" }, mmss(t.recommended_s)),
+          el("td", {}, verdict(t))))));
+      const crowded = d.crowded_trips;
+      box.replaceChildren(
+        el("p", {}, `${d.from} – ${d.until}: 観測 ${d.days_observed} 日、乗車のあった便 ${d.trips_with_riders.toLocaleString("ja-JP")}、定員超過 ${crowded.length} `,
+          el("span", { lang: "en", class: "meta" }, `(days observed, trips with riders, over capacity)`)),
+        tripTimeChart(rows.slice(0, 16)),
+        el("div", { class: "table-wrap" }, tbl),
+        el("h3", {}, "混雑した便 ", el("span", { lang: "en" }, "Crowded trips")),
+        crowded.length ? el("ul", {}, ...crowded.slice(0, 10).map(t => el("li", {},
+          `${t.service_date} ${t.trip_id} (${BANDS[t.band] || t.band}): 最大 ${t.peak_load} 人 / 定員 ${t.capacity} @ ${t.peak_stop_id}`)))
+          : el("p", {}, "定員を超えた便はありません / No trip passed its capacity."),
+        el("p", { class: "meta" }, "CSV・ダイヤ案 / CSV and the draft timetable: ",
+          el("code", {}, `kagoshima-indicators planning --from ${d.from} --until ${d.until} --feed <GTFS> --out planning`)));
+    } catch (e) {
+      if (e.status === 401) return;
+      box.replaceChildren(el("p", { class: "error" }, `ダイヤ編成の分析を取得できません / Planning unavailable: ${e.message}`));
     }
   }
 

@@ -21,8 +21,8 @@ use axum::{
 use chrono::{Datelike, FixedOffset, Utc};
 use kagoshima_proto::v1::{
     ExportReportRequest, ExportReportResponse, GetFiscalYearRequest, GetMonthlyRequest,
-    GetRidershipRequest, IndicatorReport, IndicatorValue, ListVehiclesRequest, PolicyProgress,
-    ReportFormat, ShareRidership,
+    GetPlanningRequest, GetRidershipRequest, IndicatorReport, IndicatorValue, ListVehiclesRequest,
+    PolicyProgress, ReportFormat, ShareRidership,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -424,6 +424,105 @@ pub async fn ridership(
             "origin": shares_json(r.by_origin),
             "all_routes": r.shares_all_routes,
         },
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlanningQuery {
+    /// A JST month, YYYY-MM (default: the previous month).
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    route_id: String,
+}
+
+/// Timetable planning of a month (IndicatorService.GetPlanning): trip times
+/// against the timetable with the recommended ones, adherence, headways and
+/// the crowded trips.
+pub async fn planning(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PlanningQuery>,
+) -> Result<Response, ApiError> {
+    let (y, m) = match q.month.trim() {
+        "" => {
+            let now = jst_now();
+            if now.month() == 1 {
+                (now.year() - 1, 12)
+            } else {
+                (now.year(), now.month() - 1)
+            }
+        }
+        text => {
+            parse_month(text).ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?
+        }
+    };
+    let first = chrono::NaiveDate::from_ymd_opt(y, m, 1)
+        .ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(first);
+    let r = s
+        .upstream
+        .indicators
+        .clone()
+        .get_planning(with_token(
+            GetPlanningRequest {
+                from: first.to_string(),
+                until: last.to_string(),
+                route_id: q.route_id.trim().to_owned(),
+            },
+            &headers,
+        ))
+        .await?
+        .into_inner();
+    let trip_times: Vec<_> = r
+        .trip_times
+        .iter()
+        .map(|t| {
+            json!({
+                "route_id": t.route_id, "direction_id": t.direction_id,
+                "first_stop_id": t.first_stop_id, "last_stop_id": t.last_stop_id,
+                "band": t.band, "runs": t.runs, "scheduled_s": t.scheduled_s,
+                "p50_s": t.p50_s, "p85_s": t.p85_s, "p95_s": t.p95_s,
+                "recommended_s": t.recommended_s,
+            })
+        })
+        .collect();
+    let adherence: Vec<_> = r
+        .adherence
+        .iter()
+        .map(|a| {
+            json!({
+                "route_id": a.route_id, "band": a.band, "departures": a.departures,
+                "early_share": a.early_share, "on_time_share": a.on_time_share,
+                "late_share": a.late_share,
+            })
+        })
+        .collect();
+    let crowded: Vec<_> = r
+        .crowded_trips
+        .iter()
+        .map(|t| {
+            json!({
+                "service_date": t.service_date, "trip_id": t.trip_id, "route_id": t.route_id,
+                "band": t.band, "peak_load": t.peak_load, "peak_stop_id": t.peak_stop_id,
+                "capacity": t.capacity, "source": t.source,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": r.from,
+        "until": r.until,
+        "route_id": r.route_id,
+        "days_observed": r.days_observed,
+        "empty_reason": r.empty_reason,
+        "trips_with_riders": r.trips_with_riders,
+        "trip_times": trip_times,
+        "adherence": adherence,
+        "crowded_trips": crowded,
     }))
     .into_response())
 }

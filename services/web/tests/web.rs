@@ -379,6 +379,34 @@ async fn pages_search_and_bureau_token() {
     assert_eq!(r["period"], "2025-06");
     assert!(r["routes"].is_array());
     assert_eq!(r["day_types"].as_array().map(Vec::len), Some(3));
+    // Planning of a month without stop visits: an answer that says why.
+    let planning = get(
+        web,
+        "/api/bureau/planning?month=2025-06",
+        &[("Authorization", &bearer)],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(planning.status, 200, "{}", planning.body);
+    let p = planning.json();
+    assert_eq!(
+        (p["from"].as_str(), p["until"].as_str()),
+        (Some("2025-06-01"), Some("2025-06-30"))
+    );
+    assert!(
+        p["empty_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no stop visits")),
+        "{p}"
+    );
+    let bad = get(
+        web,
+        "/api/bureau/planning?month=June",
+        &[("Authorization", &bearer)],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(bad.status, 400, "{}", bad.body);
     // Without a token, refused before IndicatorService is asked.
     let refused = get(web, "/api/bureau/ridership?month=2025-06", &[])
         .await

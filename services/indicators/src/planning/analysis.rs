@@ -138,6 +138,9 @@ pub struct TripLoad {
     pub peak_stop_id: String,
     pub capacity: u32,
     pub crowded: bool,
+    /// `counters` (the automatic passenger counters, which count every
+    /// rider) or `taps` (card riders only: a floor where others pay cash).
+    pub source: &'static str,
     pub profile: Vec<LoadPoint>,
 }
 
@@ -150,7 +153,7 @@ pub struct OdCell {
     pub rides: i64,
 }
 
-/// The share of rides paid with cards issued abroad.
+/// The share of rides paid with cards issued abroad (or of unknown issuer).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct InboundShare {
     pub route_id: String,
@@ -215,10 +218,33 @@ pub async fn analyse(pool: &PgPool, req: &PlanningRequest) -> Result<Analysis, s
         dwells: dwells(pool, req).await?,
         adherence: adherence(pool, req).await?,
         headways: headways(pool, req).await?,
-        trips: loads(pool, req).await?,
+        trips: trip_loads(pool, req).await?,
         od: od(pool, req).await?,
         inbound: inbound(pool, req).await?,
     };
+    // Bands in the order of the day, not of their names.
+    analysis.trip_times.sort_by(|a, b| {
+        (
+            &a.route_id,
+            a.direction_id,
+            &a.first_stop,
+            &a.last_stop,
+            a.band,
+        )
+            .cmp(&(
+                &b.route_id,
+                b.direction_id,
+                &b.first_stop,
+                &b.last_stop,
+                b.band,
+            ))
+    });
+    analysis
+        .adherence
+        .sort_by(|a, b| (&a.route_id, a.band).cmp(&(&b.route_id, b.band)));
+    analysis.headways.sort_by(|a, b| {
+        (&a.route_id, a.direction_id, a.band).cmp(&(&b.route_id, b.direction_id, b.band))
+    });
     if days_observed == 0 && analysis.trips.is_empty() {
         analysis.empty_reason = Some(format!(
             "no stop visits and no rides from {} to {}{}: nothing to plan from (are the location and indicators services running, and the dates right?)",
@@ -447,10 +473,113 @@ async fn headways(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<Headways>,
         .collect())
 }
 
+/// The load of every trip-day: from the passenger counters where the trip
+/// had them (they count every rider), else from the rides.
+async fn trip_loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad>, sqlx::Error> {
+    let mut loads = counter_loads(pool, req).await?;
+    let counted: std::collections::HashSet<(NaiveDate, String)> = loads
+        .iter()
+        .map(|t| (t.service_date, t.trip_id.clone()))
+        .collect();
+    loads.extend(
+        ride_loads(pool, req)
+            .await?
+            .into_iter()
+            .filter(|t| !counted.contains(&(t.service_date, t.trip_id.clone()))),
+    );
+    loads.sort_by(|a, b| (a.service_date, &a.trip_id).cmp(&(b.service_date, &b.trip_id)));
+    Ok(loads)
+}
+
+/// Loads from the automatic passenger counters: boardings and alightings
+/// at each stop a vehicle served on a trip, in the order it served them.
+async fn counter_loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad>, sqlx::Error> {
+    use kagoshima_domain::calendar::{to_jst, transit_service_day, transit_service_day_start};
+    type Row = (
+        chrono::DateTime<chrono::Utc>,
+        String,
+        String,
+        String,
+        String,
+        i32,
+        i32,
+    );
+    let start = transit_service_day_start(req.from);
+    let end = transit_service_day_start(req.until.succ_opt().unwrap_or(req.until));
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT recorded_at, trip_id, route_id, mode, stop_id, boardings, alightings
+           FROM passenger_counts
+          WHERE recorded_at >= $1 AND recorded_at < $2
+            AND trip_id IS NOT NULL AND route_id IS NOT NULL
+            AND ($3::text IS NULL OR route_id = $3)
+          ORDER BY trip_id, recorded_at",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(req.route_id.as_deref())
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let index = kagoshima_network::read::schedule::TripIndex::active(pool).await?;
+    let mut trips: BTreeMap<(NaiveDate, String), TripLoad> = BTreeMap::new();
+    for (at, trip_id, route_id, mode, stop_id, on, off) in rows {
+        let date = transit_service_day(at);
+        let capacity = req.capacity.of(&mode);
+        let t = trips
+            .entry((date, trip_id.clone()))
+            .or_insert_with(|| TripLoad {
+                service_date: date,
+                direction_id: index.trip(&trip_id).and_then(|(_, d)| d).unwrap_or(0),
+                band: Band::of_hour(chrono::Timelike::hour(&to_jst(at))),
+                trip_id: trip_id.clone(),
+                route_id,
+                mode,
+                boardings: 0,
+                peak_load: 0,
+                peak_stop_id: String::new(),
+                capacity,
+                crowded: false,
+                source: "counters",
+                profile: Vec::new(),
+            });
+        let sequence = index
+            .sequence_of(&trip_id, &stop_id)
+            .unwrap_or(t.profile.len() as i32 + 1);
+        add_stop(t, sequence, stop_id, i64::from(on), i64::from(off));
+    }
+    Ok(trips
+        .into_values()
+        .map(|mut t| {
+            t.crowded = t.peak_load > i64::from(t.capacity);
+            t
+        })
+        .collect())
+}
+
+/// Adds a stop to a trip's load profile.
+fn add_stop(t: &mut TripLoad, stop_sequence: i32, stop_id: String, on: i64, off: i64) {
+    let before = t.profile.last().map_or(0, |p| p.load);
+    let load = (before + on - off).max(0);
+    t.boardings += on;
+    if load > t.peak_load {
+        t.peak_load = load;
+        t.peak_stop_id = stop_id.clone();
+    }
+    t.profile.push(LoadPoint {
+        stop_sequence,
+        stop_id,
+        boardings: on,
+        alightings: off,
+        load,
+    });
+}
+
 /// Boardings and alightings per trip and stop from the rides; a ride whose
 /// alighting is unknown (no tap off) alights at the trip's last stop seen,
 /// so loads are upper bounds where riders skip tapping off.
-async fn loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad>, sqlx::Error> {
+async fn ride_loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad>, sqlx::Error> {
     type Row = (
         NaiveDate,
         String,
@@ -513,23 +642,11 @@ async fn loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad>, sq
                 peak_stop_id: String::new(),
                 capacity,
                 crowded: false,
+                source: "taps",
                 profile: Vec::new(),
                 mode,
             });
-        let before = t.profile.last().map_or(0, |p| p.load);
-        let load = (before + on - off).max(0);
-        t.boardings += on;
-        if load > t.peak_load {
-            t.peak_load = load;
-            t.peak_stop_id = stop.clone();
-        }
-        t.profile.push(LoadPoint {
-            stop_sequence: seq,
-            stop_id: stop,
-            boardings: on,
-            alightings: off,
-            load,
-        });
+        add_stop(t, seq, stop, on, off);
     }
     Ok(trips
         .into_values()
@@ -570,10 +687,12 @@ async fn od(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<OdCell>, sqlx::E
 
 async fn inbound(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<InboundShare>, sqlx::Error> {
     type Row = (String, Option<String>, i64, i64);
-    // Cards issued abroad: the issuer country the acquirer reports, not JP.
+    // Inbound as everywhere in the indicators (figures, ridership, open
+    // data): a card not issued in Japan, or of unknown issuer.
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT route_id, board_stop_id, sum(num_riders)::int8,
-                (sum(num_riders) FILTER (WHERE issuer_country IS NOT NULL AND issuer_country <> 'JP'))::int8
+        "SELECT route_id, CASE WHEN grouping(board_stop_id) = 0 THEN coalesce(board_stop_id, '') END,
+                sum(num_riders)::int8,
+                coalesce(sum(num_riders) FILTER (WHERE coalesce(issuer_country, '??') <> 'JP'), 0)::int8
            FROM rides
           WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
             AND route_id IS NOT NULL

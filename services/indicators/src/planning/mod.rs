@@ -9,6 +9,7 @@
 //! Everything is computed for a period of service days and, optionally, one
 //! route; an empty period is an answer that says so, never an error.
 pub mod analysis;
+pub mod api;
 pub mod bands;
 pub mod draft;
 pub mod report;

@@ -128,10 +128,10 @@ pub fn write_report(
     put(
         "trips.csv",
         csv_of(
-            "service_date,trip_id,route_id,direction_id,band,boardings,peak_load,peak_stop_id,capacity,crowded",
+            "service_date,trip_id,route_id,direction_id,band,boardings,peak_load,peak_stop_id,capacity,crowded,source",
             analysis.trips.iter().map(|t| {
                 format!(
-                    "{},{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{}",
                     t.service_date,
                     t.trip_id,
                     t.route_id,
@@ -141,7 +141,8 @@ pub fn write_report(
                     t.peak_load,
                     t.peak_stop_id,
                     t.capacity,
-                    t.crowded
+                    t.crowded,
+                    t.source
                 )
             }),
         ),
@@ -309,19 +310,20 @@ pub fn summary(a: &Analysis, draft: Option<&Draft>) -> String {
     } else {
         let _ = writeln!(
             out,
-            "| 日 date | 便 trip | 路線 route | 時間帯 band | 最大乗車 peak load | 最混雑 at | 定員 capacity | 提案 suggestion |\n|---|---|---|---|---|---|---|---|"
+            "| 日 date | 便 trip | 路線 route | 時間帯 band | 最大乗車 peak load | 最混雑 at | 定員 capacity | 計数 counted by | 提案 suggestion |\n|---|---|---|---|---|---|---|---|---|"
         );
         for t in crowded.iter().take(50) {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | 続行便か前後の便の増発 / add a trip just before or after it |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | 続行便か前後の便の増発 / add a trip just before or after it |",
                 t.service_date,
                 t.trip_id,
                 t.route_id,
                 t.band.label(),
                 t.peak_load,
                 t.peak_stop_id,
-                t.capacity
+                t.capacity,
+                t.source
             );
         }
     }
@@ -385,7 +387,7 @@ fn running_time_chart(a: &Analysis) -> Option<String> {
             .x_label_formatter(&|x| match x {
                 SegmentValue::CenterOf(i) => rows
                     .get(*i as usize)
-                    .map(|t| format!("{} {}", t.route_id, band_short(t.band)))
+                    .map(|t| format!("{}/{} {}", t.route_id, t.direction_id, band_short(t.band)))
                     .unwrap_or_default(),
                 _ => String::new(),
             })

@@ -2,7 +2,8 @@
 use kagoshima_indicators::{Application, IndicatorsConfig};
 use kagoshima_proto::v1::{
     ExportReportRequest, GetFareCapRequest, GetMonthlyRequest, GetPlanProgressRequest,
-    GetRidershipRequest, ReportFormat, indicator_service_client::IndicatorServiceClient,
+    GetPlanningRequest, GetRidershipRequest, ReportFormat,
+    indicator_service_client::IndicatorServiceClient,
 };
 use kagoshima_runtime::auth::{TokenEntry, hash_token_hex};
 use kagoshima_runtime::secret::Secret;
@@ -133,6 +134,37 @@ async fn grpc_answers_with_a_token_and_refuses_bad_requests_clearly() {
     assert_eq!(rid.by_hour[23].hour, 23);
     assert_eq!(rid.by_day_type.len(), 3);
     assert_eq!(rid.uses, 0);
+
+    // GetPlanning: a token, dates, at most a quarter; an empty period says so.
+    let planning = |from: &str, until: &str| GetPlanningRequest {
+        from: from.into(),
+        until: until.into(),
+        route_id: String::new(),
+    };
+    let e = client
+        .get_planning(Request::new(planning("2025-06-01", "2025-06-30")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    for (from, until, why) in [
+        ("June", "", "is not a date"),
+        ("2025-06-30", "2025-06-01", "before"),
+        ("2025-01-01", "2025-12-31", "at most 92"),
+    ] {
+        let e = client
+            .get_planning(authed(planning(from, until)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{from} {until}");
+        assert!(e.message().contains(why), "{}", e.message());
+    }
+    let empty = client
+        .get_planning(authed(planning("2025-06-01", "2025-06-30")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(empty.days_observed, 0);
+    assert!(empty.empty_reason.contains("no stop visits"), "{empty:?}");
 
     // Good calls.
     let monthly = client

@@ -41,6 +41,8 @@ fn noise(k: u64) -> f64 {
 
 /// The crowded trips: 100 riders from p0 to p3 (the tram carries 80).
 const CROWDED: [&str; 2] = ["p1-0800", "p1-0810"];
+/// A trip whose counters saw 90 riders on the first day (taps: 10).
+const COUNTED: &str = "p1-1200";
 
 async fn simulated() -> (TestDb, std::path::PathBuf) {
     let db = TestDb::new().await;
@@ -110,6 +112,28 @@ async fn simulated() -> (TestDb, std::path::PathBuf) {
     kagoshima_storage::stop_visits::upsert(db.pool(), &visits)
         .await
         .expect("visits");
+    // The 12:00 trip of the first day also had its counters on: 90 riders
+    // (cash payers too) where the taps saw 10.
+    let noon = kagoshima_domain::calendar::jst_day_start(first()) + Duration::hours(12);
+    let counts = (0..5)
+        .map(|stop| kagoshima_storage::PassengerRow {
+            vehicle_id: "tram-101".into(),
+            recorded_at: noon + Duration::minutes(2 * stop),
+            mode: "tram",
+            stop_id: format!("p{stop}"),
+            boardings: if stop == 0 { 90 } else { 0 },
+            alightings: if stop == 3 { 90 } else { 0 },
+            trip_id: Some(COUNTED.into()),
+            route_id: Some("p1".into()),
+        })
+        .collect();
+    kagoshima_storage::Store::from_pool(db.pool().clone())
+        .write_batch(&kagoshima_storage::Batch {
+            passengers: counts,
+            ..Default::default()
+        })
+        .await
+        .expect("counts");
     sim::insert_taps(db.pool(), &taps).await;
     let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).expect("indicators");
     ind.refresh().await.expect("rides");
@@ -157,12 +181,32 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
         "{night:?}"
     );
     assert!((rush.early_share + rush.on_time_share + rush.late_share - 1.0).abs() < 1e-9);
-    // Crowded: exactly the two trips, on every day, peaking leaving p0.
+    // Crowded: exactly the two trips, on every day, peaking leaving p0, and
+    // the trip the counters saw full where the taps did not.
     let crowded: std::collections::BTreeSet<&str> =
         a.crowded().map(|t| t.trip_id.as_str()).collect();
-    assert_eq!(crowded, CROWDED.into_iter().collect());
-    assert_eq!(a.crowded().count() as i64, 2 * DAYS);
-    let t = a.crowded().next().expect("a crowded trip");
+    let mut expected: std::collections::BTreeSet<&str> = CROWDED.into_iter().collect();
+    expected.insert(COUNTED);
+    assert_eq!(crowded, expected);
+    assert_eq!(a.crowded().count() as i64, 2 * DAYS + 1);
+    let counted = a
+        .crowded()
+        .find(|t| t.trip_id == COUNTED)
+        .expect("the counted trip");
+    assert_eq!(
+        (counted.source, counted.peak_load, counted.service_date),
+        ("counters", 90, first())
+    );
+    let by_taps = a
+        .trips
+        .iter()
+        .find(|t| t.trip_id == COUNTED && t.service_date != first())
+        .expect("the same trip on another day");
+    assert_eq!((by_taps.source, by_taps.peak_load), ("taps", 10));
+    let t = a
+        .crowded()
+        .find(|t| t.trip_id == CROWDED[0])
+        .expect("a crowded trip");
     assert_eq!(
         (t.peak_load, t.peak_stop_id.as_str(), t.capacity),
         (100, "p0", 80)

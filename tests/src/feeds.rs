@@ -4,6 +4,11 @@ use std::path::PathBuf;
 
 use kagoshima_domain::calendar::gtfs_time;
 
+/// calendar.txt of the fixtures: one service `all`, every day of 2020-2035.
+const EVERY_DAY: &str = "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n";
+/// feed_info.txt of the fixtures (outside validators want one).
+const FEED_INFO: &str = "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\n鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n";
+
 /// A fresh folder holding `files` (name, text).
 pub fn write_feed(label: &str, files: &[(&str, String)]) -> PathBuf {
     let dir = std::env::temp_dir().join(crate::unique(&format!("kagoshima-feed-{label}")));
@@ -57,14 +62,8 @@ pub fn stations() -> PathBuf {
                  tenmonkan,天文館,31.59071,130.55530,0,,\n"
                     .into(),
             ),
-            (
-                "calendar.txt",
-                "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n".into(),
-            ),
-            (
-                "feed_info.txt",
-                "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\n鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n".into(),
-            ),
+            ("calendar.txt", EVERY_DAY.into()),
+            ("feed_info.txt", FEED_INFO.into()),
             ("trips.txt", trips),
             ("stop_times.txt", stop_times),
             (
@@ -105,19 +104,13 @@ pub fn frequencies() -> PathBuf {
                 "stops.txt",
                 "stop_id,stop_name,stop_lat,stop_lon\na,甲,31.59000,130.55000\nb,乙,31.59000,130.55420\nc,丙,31.59000,130.55840\nd,丁,31.59000,130.56260\ne,戊,31.59000,130.56680\n".into(),
             ),
-            (
-                "calendar.txt",
-                "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n".into(),
-            ),
+            ("calendar.txt", EVERY_DAY.into()),
             (
                 "trips.txt",
                 "route_id,service_id,trip_id,trip_headsign,block_id\nf,all,loop,戊,b1\nf,all,exact,戊,\nf,all,plain,戊,\n".into(),
             ),
             ("stop_times.txt", stop_times),
-            (
-                "feed_info.txt",
-                "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\n鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n".into(),
-            ),
+            ("feed_info.txt", FEED_INFO.into()),
             (
                 "frequencies.txt",
                 "trip_id,start_time,end_time,headway_secs,exact_times\nloop,00:00:00,24:00:00,600,0\nexact,00:05:00,24:00:00,900,1\n".into(),
@@ -194,14 +187,8 @@ pub fn planning_line() -> PathBuf {
                 "route_id,agency_id,route_short_name,route_long_name,route_type\np1,kotsu,P系統,計画線,0\n".into(),
             ),
             ("stops.txt", format!("stop_id,stop_name,stop_lat,stop_lon\n{stops}")),
-            (
-                "calendar.txt",
-                "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n".into(),
-            ),
-            (
-                "feed_info.txt",
-                "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\n鹿児島市交通局,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n".into(),
-            ),
+            ("calendar.txt", EVERY_DAY.into()),
+            ("feed_info.txt", FEED_INFO.into()),
             ("trips.txt", trips),
             ("stop_times.txt", stop_times),
         ],
@@ -237,19 +224,18 @@ pub fn two_operators() -> (PathBuf, PathBuf) {
                 ("agency.txt", agency.into()),
                 (
                     "routes.txt",
-                    format!("route_id,route_short_name,route_long_name,route_type{}\n{route},{route},{to}行,3{}\n",
+                    format!(
+                        "route_id,route_short_name,route_long_name,route_type{}\n{route},{route},{to}行,3{}\n",
                         if route == "c1" { ",agency_id" } else { "" },
-                        if route == "c1" { ",kotsu" } else { "" }),
-                ),
-                ("stops.txt", format!("stop_id,stop_name,stop_lat,stop_lon\n{stops}")),
-                (
-                    "calendar.txt",
-                    "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nall,1,1,1,1,1,1,1,20200101,20351231\n".into(),
+                        if route == "c1" { ",kotsu" } else { "" }
+                    ),
                 ),
                 (
-                    "feed_info.txt",
-                    "feed_publisher_name,feed_publisher_url,feed_lang,feed_start_date,feed_end_date,feed_version,feed_contact_email\nテスト,https://www.kotsu-city-kagoshima.jp/,ja,20200101,20351231,test,info@kotsu-city-kagoshima.jp\n".into(),
+                    "stops.txt",
+                    format!("stop_id,stop_name,stop_lat,stop_lon\n{stops}"),
                 ),
+                ("calendar.txt", EVERY_DAY.into()),
+                ("feed_info.txt", FEED_INFO.into()),
                 ("trips.txt", trips),
                 ("stop_times.txt", stop_times),
             ],

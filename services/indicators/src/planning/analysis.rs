@@ -191,6 +191,21 @@ impl Analysis {
     }
 }
 
+/// A query of the period: `$1` and `$2` its first and last service day,
+/// `$3` the route or NULL for every route.
+fn of_period<'q, O>(
+    sql: String,
+    req: &'q PlanningRequest,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(req.from)
+        .bind(req.until)
+        .bind(req.route_id.as_deref())
+}
+
 fn band(name: &str) -> Band {
     Band::parse(name).unwrap_or(Band::Midday)
 }
@@ -282,12 +297,7 @@ async fn segments(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<SegmentTim
           ORDER BY route_id, direction_id, min(stop_sequence), band",
         SEGMENTS.replace("{band}", &Band::sql_of("scheduled_departure"))
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(req.from)
-        .bind(req.until)
-        .bind(req.route_id.as_deref())
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<Row> = of_period(sql, req).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(
@@ -332,10 +342,7 @@ async fn trip_times(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripTime
           ORDER BY route_id, direction_id, first_stop, last_stop, band",
         band = Band::sql_of("scheduled_departure")
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(req.from)
-        .bind(req.until)
-        .bind(req.route_id.as_deref())
+    let rows: Vec<Row> = of_period(sql, req)
         .bind(RECOMMENDED_PERCENTILE)
         .fetch_all(pool)
         .await?;
@@ -372,12 +379,7 @@ async fn dwells(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<DwellTimes>,
           ORDER BY route_id, stop_id, band",
         band = Band::sql_of("scheduled_departure")
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(req.from)
-        .bind(req.until)
-        .bind(req.route_id.as_deref())
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<Row> = of_period(sql, req).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|(route_id, stop_id, b, visits, p)| DwellTimes {
@@ -406,10 +408,7 @@ async fn adherence(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<Adherence
           GROUP BY route_id, band ORDER BY route_id, band",
         band = Band::sql_of("scheduled_departure")
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(req.from)
-        .bind(req.until)
-        .bind(req.route_id.as_deref())
+    let rows: Vec<Row> = of_period(sql, req)
         .bind(EARLY_S)
         .bind(LATE_S)
         .fetch_all(pool)
@@ -449,10 +448,7 @@ async fn headways(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<Headways>,
           GROUP BY route_id, direction_id, band ORDER BY route_id, direction_id, band",
         band = Band::sql_of("scheduled_departure")
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(req.from)
-        .bind(req.until)
-        .bind(req.route_id.as_deref())
+    let rows: Vec<Row> = of_period(sql, req)
         .bind(BUNCHED_SHARE)
         .fetch_all(pool)
         .await?;
@@ -620,12 +616,7 @@ async fn ride_loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad
           ORDER BY t.service_date, t.trip_id, e.seq",
         band = Band::sql_of("board_at")
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(req.from)
-        .bind(req.until)
-        .bind(req.route_id.as_deref())
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<Row> = of_period(sql, req).fetch_all(pool).await?;
     let mut trips: BTreeMap<(NaiveDate, String), TripLoad> = BTreeMap::new();
     for (date, trip_id, route_id, direction_id, mode, b, seq, stop, on, off) in rows {
         let capacity = req.capacity.of(&mode);
@@ -668,12 +659,7 @@ async fn od(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<OdCell>, sqlx::E
           ORDER BY band, 4 DESC, board_stop_id, alight_stop_id",
         band = Band::sql_of("board_at")
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(req.from)
-        .bind(req.until)
-        .bind(req.route_id.as_deref())
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<Row> = of_period(sql, req).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|(b, from_stop, to_stop, rides)| OdCell {

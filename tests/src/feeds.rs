@@ -138,18 +138,26 @@ pub const PLANNING_SEGMENT_S: u32 = 120;
 pub const PLANNING_DWELL_S: u32 = 20;
 
 /// A tram line for timetable planning: route `p1` over stops `p0`-`p4`
-/// (400 m apart), a trip `p1-HHMM` every 10 minutes from 06:00 to 21:50,
+/// (400 m apart), a trip `p1-HHMM` every 10 minutes from 06:00 to 21:50
+/// (one vehicle, block `bHH`, runs the :00 and the :10 trip of each hour),
 /// every day, [`PLANNING_SEGMENT_S`] between stops and [`PLANNING_DWELL_S`]
 /// at each middle stop, whatever the hour (the timetable the planning
 /// analysis finds too tight in the rush and too loose at night).
 pub fn planning_line() -> PathBuf {
-    let mut trips = String::from("route_id,service_id,trip_id,trip_headsign,direction_id\n");
+    let mut trips =
+        String::from("route_id,service_id,trip_id,trip_headsign,direction_id,block_id\n");
     let mut stop_times =
         String::from("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n");
     for k in 0..96 {
         let start = 6 * 3600 + k * 600;
         let trip = format!("p1-{:02}{:02}", start / 3600, start / 60 % 60);
-        trips.push_str(&format!("p1,all,{trip},終点,0\n"));
+        // One vehicle runs the :00 and the :10 trip of each hour.
+        let block = if start / 60 % 60 < 20 {
+            format!("b{:02}", start / 3600)
+        } else {
+            String::new()
+        };
+        trips.push_str(&format!("p1,all,{trip},終点,0,{block}\n"));
         let mut t = start;
         for stop in 0..5u32 {
             let arr = t;

@@ -9,7 +9,9 @@
 //! dwell times stay as scheduled, and the running time is spread over the
 //! segments in proportion to their observed medians in that band (else
 //! their scheduled times). Times are rounded to 15 seconds. Every other trip
-//! is left as it is.
+//! is left as it is. A block (one vehicle's day) whose trips now overlap is
+//! listed to be made again and its trips lose their block_id, so that the
+//! draft stays a valid feed.
 use std::{
     collections::{BTreeMap, HashMap},
     path::Path,
@@ -53,6 +55,11 @@ pub struct Draft {
     pub stop_times: Vec<StopTimeChange>,
     /// Trips of the analysed routes left as scheduled (too few runs seen).
     pub unchanged_trips: usize,
+    /// Blocks (one vehicle's trips of a day) whose trips now overlap: the
+    /// longer trips need another vehicle or later departures. Their trips
+    /// leave the draft without a block_id, so that the draft stays a valid
+    /// feed; the vehicle schedules (運用) are to be made again.
+    pub blocks_to_rework: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +121,10 @@ pub fn write_draft(feed: &Path, analysis: &Analysis, out: &Path) -> Result<Draft
         col(&headers, "route_id", "trips.txt")?,
     );
     let t_dir = col(&headers, "direction_id", "trips.txt").ok();
+    let t_block = col(&headers, "block_id", "trips.txt").ok();
+    let t_service = col(&headers, "service_id", "trips.txt")?;
     let mut trip_route: HashMap<String, (String, i16)> = HashMap::new();
+    let mut trip_rows: Vec<csv::StringRecord> = Vec::new();
     for r in trips.records() {
         let r = r.map_err(|e| feed_error("trips.txt", e))?;
         let dir = t_dir
@@ -122,6 +132,7 @@ pub fn write_draft(feed: &Path, analysis: &Analysis, out: &Path) -> Result<Draft
             .and_then(|d| d.parse().ok())
             .unwrap_or(0);
         trip_route.insert(r[t_trip].to_owned(), (r[t_route].to_owned(), dir));
+        trip_rows.push(r);
     }
     // stop_times.txt, kept row by row.
     let mut st = read("stop_times.txt")?;
@@ -188,14 +199,19 @@ pub fn write_draft(feed: &Path, analysis: &Analysis, out: &Path) -> Result<Draft
     let analysed = |route: &str| analysis.route_id.as_deref().is_none_or(|r| r == route);
 
     let mut draft = Draft::default();
+    // Each trip's first departure and last arrival, as drafted.
+    let mut spans: HashMap<String, (u32, u32)> = HashMap::new();
     for (trip_id, mut list) in calls {
+        list.sort_by_key(|c| c.seq);
+        if let (Some(f), Some(l)) = (list.first(), list.last()) {
+            spans.insert(trip_id.clone(), (f.dep, l.arr));
+        }
         let Some((route, dir)) = trip_route.get(&trip_id) else {
             continue;
         };
         if !analysed(route) || list.len() < 2 {
             continue;
         }
-        list.sort_by_key(|c| c.seq);
         let (first, last) = (&list[0], &list[list.len() - 1]);
         let band = Band::of_hour(first.dep / 3600 % 24);
         let Some(&total) = trip_times.get(&(
@@ -241,6 +257,7 @@ pub fn write_draft(feed: &Path, analysis: &Analysis, out: &Path) -> Result<Draft
         }
         let scheduled_s = last.arr - first.dep;
         let draft_s = new_times[new_times.len() - 1].0 - first.dep;
+        spans.insert(trip_id.clone(), (first.dep, first.dep + draft_s));
         if draft_s == scheduled_s
             && list
                 .iter()
@@ -277,16 +294,59 @@ pub fn write_draft(feed: &Path, analysis: &Analysis, out: &Path) -> Result<Draft
         }
     }
 
-    // Every file as it was, stop_times.txt as drafted.
+    // Blocks whose trips now overlap lose their block_id.
+    if let Some(b) = t_block {
+        let mut blocks: BTreeMap<(String, String), Vec<(u32, u32)>> = BTreeMap::new();
+        for r in &trip_rows {
+            if let (Some(block), Some(span)) =
+                (r.get(b).filter(|x| !x.is_empty()), spans.get(&r[t_trip]))
+            {
+                blocks
+                    .entry((block.to_owned(), r[t_service].to_owned()))
+                    .or_default()
+                    .push(*span);
+            }
+        }
+        for ((block, _), mut list) in blocks {
+            list.sort_unstable();
+            if list.windows(2).any(|w| w[0].1 > w[1].0) {
+                draft.blocks_to_rework.push(block);
+            }
+        }
+        draft.blocks_to_rework.sort();
+        draft.blocks_to_rework.dedup();
+        for r in &mut trip_rows {
+            if r.get(b)
+                .is_some_and(|x| draft.blocks_to_rework.iter().any(|k| k == x))
+            {
+                let mut fields: Vec<String> = r.iter().map(str::to_owned).collect();
+                fields[b] = String::new();
+                *r = csv::StringRecord::from(fields);
+            }
+        }
+    }
+
+    // Every file as it was, trips.txt and stop_times.txt as drafted.
     for entry in std::fs::read_dir(feed)? {
         let path = entry?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if name.ends_with(".txt") && name != "stop_times.txt" {
+        if name.ends_with(".txt") && name != "stop_times.txt" && name != "trips.txt" {
             std::fs::copy(&path, out.join(name))?;
         }
     }
+    let mut writer =
+        csv::Writer::from_path(out.join("trips.txt")).map_err(|e| feed_error("trips.txt", e))?;
+    writer
+        .write_record(&headers)
+        .map_err(|e| feed_error("trips.txt", e))?;
+    for r in &trip_rows {
+        writer
+            .write_record(r)
+            .map_err(|e| feed_error("trips.txt", e))?;
+    }
+    writer.flush()?;
     let mut writer = csv::Writer::from_path(out.join("stop_times.txt"))
         .map_err(|e| feed_error("stop_times.txt", e))?;
     writer

@@ -348,6 +348,14 @@ pub fn summary(a: &Analysis, draft: Option<&Draft>) -> String {
             d.stop_times.len(),
             d.unchanged_trips
         );
+        if !d.blocks_to_rework.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n運用の見直しが必要な行路 / Blocks to make again ({}): 延びた便が次の便と重なります。ダイヤ案ではこれらの便の block_id を外しています / the longer trips now overlap the next trip of the same vehicle; the draft leaves their block_id out: {}.",
+                d.blocks_to_rework.len(),
+                d.blocks_to_rework.join(", ")
+            );
+        }
     }
     out
 }

@@ -246,6 +246,31 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
     );
     let night = change("p1-2100");
     assert!(night.draft_s < scheduled, "{night:?}");
+    // The :00 trip of the rush now runs into the :10 one of its vehicle:
+    // those blocks are to be made again, and leave the draft.
+    for block in ["b07", "b08", "b16", "b17", "b18"] {
+        assert!(
+            d.blocks_to_rework.iter().any(|b| b == block),
+            "{block}: {:?}",
+            d.blocks_to_rework
+        );
+    }
+    for block in ["b06", "b20", "b21"] {
+        assert!(
+            !d.blocks_to_rework.iter().any(|b| b == block),
+            "{block}: {:?}",
+            d.blocks_to_rework
+        );
+    }
+    let trips_txt = std::fs::read_to_string(out.join("trips.txt")).expect("trips.txt");
+    assert!(
+        trips_txt.contains("p1,all,p1-0800,終点,0,\n"),
+        "the rush block is gone"
+    );
+    assert!(
+        trips_txt.contains("p1,all,p1-0600,終点,0,b06\n"),
+        "the early one stays"
+    );
     assert!(
         !draft::diff_csv(&d)
             .lines()

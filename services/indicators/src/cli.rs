@@ -146,8 +146,8 @@ enum Command {
 const PLANNING_HELP: &str = "\
 Writes into --out: summary.md (for the bureau, Japanese and English),
 segments.csv, trip_times.csv, dwells.csv, adherence.csv, headways.csv,
-trips.csv (loads, crowded), od.csv, inbound.csv, analysis.json,
-running-times.svg and, with --feed, draft/ (the draft GTFS feed, same IDs)
+trips.csv (loads, crowded), od.csv, inbound.csv, planning.xlsx (every
+table as a sheet), analysis.json, running-times.svg and, with --feed, draft/ (the draft GTFS feed, same IDs)
 and draft-diff.csv.
 
 Time bands (scheduled departure, JST): early (to 07:00), am_peak (07-09),

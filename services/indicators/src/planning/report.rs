@@ -1,5 +1,6 @@
 //! The planning report on disk: a summary for the bureau (Japanese first,
-//! English beside it), one CSV per table, the analysis as JSON, charts
+//! English beside it), one CSV per table and a workbook of them all
+//! (XLSX), the analysis as JSON, charts
 //! (running times by band, load profiles of the crowded trips) as SVG, and
 //! the draft timetable with its diff.
 use std::{fmt::Write as _, path::Path};
@@ -18,9 +19,13 @@ pub fn write_report(
 ) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(out)?;
     let mut files = Vec::new();
+    let mut tables: Vec<(String, String)> = Vec::new();
     let mut put = |name: &str, text: String| -> std::io::Result<()> {
-        std::fs::write(out.join(name), text)?;
+        std::fs::write(out.join(name), &text)?;
         files.push(name.to_owned());
+        if name.ends_with(".csv") {
+            tables.push((name.to_owned(), text));
+        }
         Ok(())
     };
     put("summary.md", summary(analysis, draft))?;
@@ -184,7 +189,49 @@ pub fn write_report(
     if let Some(svg) = running_time_chart(analysis) {
         put("running-times.svg", svg)?;
     }
+    let xlsx = workbook(&tables).map_err(std::io::Error::other)?;
+    std::fs::write(out.join("planning.xlsx"), xlsx)?;
+    files.push("planning.xlsx".to_owned());
     Ok(files)
+}
+
+/// Every table of the report as a sheet of one workbook (Japanese sheet
+/// names, the CSV's columns, numbers as numbers).
+fn workbook(tables: &[(String, String)]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    for (file, text) in tables {
+        let ws = wb.add_worksheet();
+        ws.set_name(sheet_name(file))?;
+        for (r, line) in text.lines().enumerate() {
+            for (c, cell) in line.split(',').enumerate() {
+                let (r, c) = (r as u32, c as u16);
+                match cell.parse::<f64>() {
+                    _ if r == 0 => ws.write_string_with_format(r, c, cell, &bold)?,
+                    Ok(v) => ws.write_number(r, c, v)?,
+                    Err(_) => ws.write_string(r, c, cell)?,
+                };
+            }
+        }
+        ws.set_freeze_panes(1, 0)?;
+    }
+    wb.save_to_buffer()
+}
+
+fn sheet_name(file: &str) -> &str {
+    match file {
+        "trip_times.csv" => "所要時間",
+        "segments.csv" => "区間所要時間",
+        "dwells.csv" => "停車時間",
+        "adherence.csv" => "定時性",
+        "headways.csv" => "運行間隔",
+        "trips.csv" => "便別乗車",
+        "od.csv" => "OD",
+        "inbound.csv" => "訪日客",
+        "draft-diff.csv" => "ダイヤ案差分",
+        other => other.trim_end_matches(".csv"),
+    }
 }
 
 fn csv_of(header: &str, rows: impl Iterator<Item = String>) -> String {

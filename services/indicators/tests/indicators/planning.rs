@@ -278,6 +278,33 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
             .any(|l| l.starts_with("p1-0800,1,")),
         "the first departure stays"
     );
+    // The report for the bureau: the summary says what is too tight and
+    // what is crowded; every table is a CSV and a sheet of one workbook.
+    let report_dir = std::env::temp_dir().join(kagoshima_tests::unique("planning-report"));
+    let files = kagoshima_indicators::planning::report::write_report(&a, Some(&d), &report_dir)
+        .expect("report");
+    for f in [
+        "summary.md",
+        "trip_times.csv",
+        "trips.csv",
+        "draft-diff.csv",
+        "planning.xlsx",
+        "running-times.svg",
+    ] {
+        assert!(files.iter().any(|x| x == f), "{f} in {files:?}");
+    }
+    let summary = std::fs::read_to_string(report_dir.join("summary.md")).expect("summary");
+    assert!(
+        summary.contains("きつい / too tight") && summary.contains("p1-0800"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("b07"),
+        "the blocks to make again are named"
+    );
+    let xlsx = std::fs::read(report_dir.join("planning.xlsx")).expect("xlsx");
+    assert!(xlsx.starts_with(b"PK") && xlsx.len() > 5_000);
+    std::fs::remove_dir_all(&report_dir).ok();
     std::fs::remove_dir_all(&out).ok();
 }
 

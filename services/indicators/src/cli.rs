@@ -344,8 +344,28 @@ async fn online(config_file: Option<PathBuf>, command: Command) -> anyhow::Resul
                 ),
                 _ => None,
             };
-            let files = crate::planning::report::write_report(&analysis, draft.as_ref(), &out)
+            let mut files = crate::planning::report::write_report(&analysis, draft.as_ref(), &out)
                 .with_context(|| format!("writing {}", out.display()))?;
+            // The string-line diagram of the route's first observed morning
+            // peak (07-09), outbound.
+            if let Some(route) = &request.route_id {
+                for day in request.from.iter_days().take_while(|d| *d <= request.until) {
+                    let (stops, lines) =
+                        crate::planning::stringline::lines(&ind.pool, day, route, 0, (7, 9))
+                            .await?;
+                    if lines.is_empty() {
+                        continue;
+                    }
+                    let title = format!(
+                        "{route} {day} 7-9時 ダイヤグラム（実績と計画）/ time-distance diagram, observed over timetable"
+                    );
+                    if let Some(svg) = crate::planning::stringline::svg(&title, &stops, &lines) {
+                        fs::write(out.join("string-line.svg"), svg)?;
+                        files.push("string-line.svg".into());
+                    }
+                    break;
+                }
+            }
             if let Some(why) = &analysis.empty_reason {
                 eprintln!("{why}");
             }

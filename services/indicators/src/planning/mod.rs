@@ -13,6 +13,7 @@ pub mod api;
 pub mod bands;
 pub mod draft;
 pub mod report;
+pub mod stringline;
 
 pub use analysis::{Analysis, PlanningRequest, analyse};
 pub use bands::Band;

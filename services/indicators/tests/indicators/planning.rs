@@ -306,6 +306,26 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
     assert!(xlsx.starts_with(b"PK") && xlsx.len() > 5_000);
     std::fs::remove_dir_all(&report_dir).ok();
     std::fs::remove_dir_all(&out).ok();
+
+    // The string-line diagram of the morning peak: twelve trips, each over
+    // its timetable, down the five stops.
+    let (stops, lines) =
+        kagoshima_indicators::planning::stringline::lines(db.pool(), first(), "p1", 0, (7, 9))
+            .await
+            .expect("lines");
+    assert_eq!(stops, ["p0", "p1", "p2", "p3", "p4"]);
+    assert_eq!(lines.len(), 12);
+    let late = lines
+        .iter()
+        .find(|l| l.trip_id == "p1-0800")
+        .expect("08:00");
+    let (scheduled_end, observed_end) = (
+        late.scheduled.last().expect("points").0,
+        late.observed.last().expect("points").0,
+    );
+    assert!(observed_end - scheduled_end > 200.0, "the rush runs late");
+    let svg = kagoshima_indicators::planning::stringline::svg("p1", &stops, &lines).expect("svg");
+    assert!(svg.starts_with("<svg") && svg.contains("p3"));
 }
 
 #[tokio::test]

@@ -105,16 +105,9 @@ fn shift_times(from: &Path, to: &Path, columns: &[&str], shift: Duration) -> any
 
 /// `HH:MM:SS` (hours may pass 24) moved by `shift`.
 fn shift_time(time: &str, shift: Duration) -> anyhow::Result<String> {
-    let parts: Vec<i64> = time
-        .trim()
-        .split(':')
-        .map(str::parse)
-        .collect::<Result<_, _>>()
-        .map_err(|_| anyhow::anyhow!("stop time {time:?} is not HH:MM:SS"))?;
-    let [h, m, s] = parts[..] else {
-        anyhow::bail!("stop time {time:?} is not HH:MM:SS");
-    };
-    let total = (h * 3600 + m * 60 + s + shift.num_seconds()).max(0);
+    let seconds = kagoshima_domain::calendar::parse_gtfs_time(time)
+        .ok_or_else(|| anyhow::anyhow!("stop time {time:?} is not HH:MM:SS"))?;
+    let total = (i64::from(seconds) + shift.num_seconds()).max(0);
     Ok(kagoshima_domain::calendar::gtfs_time(
         u32::try_from(total).unwrap_or(u32::MAX),
     ))

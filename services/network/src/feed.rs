@@ -446,16 +446,7 @@ fn every_bad_row<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Ve
                             .field()
                             .and_then(|i| headers.get(usize::try_from(i).ok()?))
                             .map(str::to_owned)
-                            .or_else(|| {
-                                // Custom errors quote the value, which tells the field.
-                                headers
-                                    .iter()
-                                    .zip(record.iter())
-                                    .find(|(_, v)| {
-                                        !v.is_empty() && reason.contains(&format!("'{v}'"))
-                                    })
-                                    .map(|(h, _)| h.to_owned())
-                            });
+                            .or_else(|| field_quoted(&reason, headers.iter().zip(record.iter())));
                         (field, reason)
                     }
                     _ => (None, e.to_string()),
@@ -481,6 +472,17 @@ fn every_bad_row<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Ve
     found
 }
 
+/// The field whose value a reason quotes (`'6h01' is not a valid time`):
+/// the library's custom errors (times, dates, colours) name no field.
+fn field_quoted<'a>(
+    reason: &str,
+    mut fields: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Option<String> {
+    fields
+        .find(|(_, v)| !v.is_empty() && reason.contains(&format!("'{v}'")))
+        .map(|(h, _)| h.to_owned())
+}
+
 /// The problem of a library error, with the line and field where it knows them.
 fn problem_of(file: &str, error: &gtfs_structures::Error) -> Problem {
     use gtfs_structures::Error as E;
@@ -504,11 +506,13 @@ fn problem_of(file: &str, error: &gtfs_structures::Error) -> Problem {
                     // which field; they quote the value, which tells.
                     let field = field.or_else(|| {
                         let l = line_in_error.as_ref()?;
-                        l.headers
-                            .iter()
-                            .zip(&l.values)
-                            .find(|(_, v)| !v.is_empty() && reason.contains(&format!("'{v}'")))
-                            .map(|(h, _)| h.clone())
+                        field_quoted(
+                            &reason,
+                            l.headers
+                                .iter()
+                                .map(String::as_str)
+                                .zip(l.values.iter().map(String::as_str)),
+                        )
                     });
                     (field, reason)
                 }

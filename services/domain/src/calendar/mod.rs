@@ -87,6 +87,17 @@ pub fn gtfs_time(seconds: u32) -> String {
     )
 }
 
+/// Seconds after the service day's start of a GTFS time `HH:MM:SS` (hours
+/// may pass 24); `None` for anything else.
+pub fn parse_gtfs_time(text: &str) -> Option<u32> {
+    let mut parts = text.trim().split(':').map(|p| p.parse::<u32>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(h * 3600 + m * 60 + s)
+}
+
 // ---------------------------------------------------------------------------
 // Day types
 // ---------------------------------------------------------------------------

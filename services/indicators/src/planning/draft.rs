@@ -17,7 +17,7 @@ use std::{
     path::Path,
 };
 
-use kagoshima_domain::calendar::gtfs_time;
+use kagoshima_domain::calendar::{gtfs_time, parse_gtfs_time as parse_time};
 use serde::Serialize;
 
 use super::{analysis::Analysis, bands::Band};
@@ -75,12 +75,6 @@ fn feed_error(file: &str, reason: impl ToString) -> DraftError {
         file: file.to_owned(),
         reason: reason.to_string(),
     }
-}
-
-fn parse_time(text: &str) -> Option<u32> {
-    let mut parts = text.trim().split(':').map(|p| p.parse::<u32>().ok());
-    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
-    Some(h * 3600 + m * 60 + s)
 }
 
 fn round(s: f64) -> u32 {

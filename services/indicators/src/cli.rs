@@ -120,8 +120,8 @@ enum Command {
     /// Timetable planning (ダイヤ編成) for a period and a route: observed
     /// running and dwell times against the timetable by time band, schedule
     /// adherence, headway regularity, loads and crowded trips, OD and
-    /// inbound cards from the rides; with --feed, a draft timetable whose
-    /// trip times are the observed 85th percentiles, and its diff.
+    /// inbound cards from the rides; a draft timetable whose trip times are
+    /// the observed 85th percentiles, and its diff.
     #[command(after_help = PLANNING_HELP)]
     Planning {
         /// First service day, YYYY-MM-DD.
@@ -133,9 +133,9 @@ enum Command {
         /// Only this route (GTFS route_id).
         #[arg(long)]
         route: Option<String>,
-        /// The timetable in force (a GTFS folder) to draft from; without it
-        /// no draft is written.
-        #[arg(long, value_name = "DIR")]
+        /// The timetable in force to draft from (a GTFS folder or zip);
+        /// default: the active feed as imported (its files are kept).
+        #[arg(long, value_name = "DIR|ZIP")]
         feed: Option<PathBuf>,
         /// Folder for the report (created).
         #[arg(long, default_value = "planning")]
@@ -146,9 +146,13 @@ enum Command {
 const PLANNING_HELP: &str = "\
 Writes into --out: summary.md (for the bureau, Japanese and English),
 segments.csv, trip_times.csv, dwells.csv, adherence.csv, headways.csv,
-trips.csv (loads, crowded), od.csv, inbound.csv, planning.xlsx (every
-table as a sheet), analysis.json, running-times.svg and, with --feed, draft/ (the draft GTFS feed, same IDs)
-and draft-diff.csv.
+trips.csv (loads, crowded), od.csv, inbound.csv, load_profiles.csv,
+planning.xlsx (every table as a sheet), analysis.json, running-times.svg,
+load-profile-<route>-<direction>.svg (the load leaving each stop by band,
+against the capacity), with --route string-line.svg (the time-distance
+diagram of its first observed morning peak), and draft/ (the draft GTFS
+feed, same IDs) with draft-diff.csv. Stop and route names come from the
+active feed; the tables keep the IDs beside them.
 
 Time bands (scheduled departure, JST): early (to 07:00), am_peak (07-09),
 midday (09-16), pm_peak (16-19), evening (19:00 on). On time: from 1 min
@@ -337,34 +341,33 @@ async fn online(config_file: Option<PathBuf>, command: Command) -> anyhow::Resul
                 capacity: config.capacity.clone(),
             };
             let analysis = crate::planning::analyse(&ind.pool, &request).await?;
-            let draft = match &feed {
-                Some(dir) if analysis.empty_reason.is_none() => Some(
-                    crate::planning::draft::write_draft(dir, &analysis, &out.join("draft"))
-                        .with_context(|| format!("drafting from {}", dir.display()))?,
+            // The feed to draft from: --feed, else the active feed's files
+            // as imported.
+            let feed_files = match &feed {
+                Some(path) => Some(
+                    kagoshima_network::feed::read_files(path)
+                        .map_err(|report| anyhow::anyhow!("{report}"))
+                        .with_context(|| format!("reading {}", path.display()))?
+                        .0,
                 ),
-                _ => None,
+                None => kagoshima_network::read::schedule::active_feed_files(&ind.pool).await?,
             };
-            let mut files = crate::planning::report::write_report(&analysis, draft.as_ref(), &out)
-                .with_context(|| format!("writing {}", out.display()))?;
-            // The string-line diagram of the route's first observed morning
-            // peak (07-09), outbound.
-            if let Some(route) = &request.route_id {
-                for day in request.from.iter_days().take_while(|d| *d <= request.until) {
-                    let (stops, lines) =
-                        crate::planning::stringline::lines(&ind.pool, day, route, 0, (7, 9))
-                            .await?;
-                    if lines.is_empty() {
-                        continue;
-                    }
-                    let title = format!(
-                        "{route} {day} 7-9時 ダイヤグラム（実績と計画）/ time-distance diagram, observed over timetable"
-                    );
-                    if let Some(svg) = crate::planning::stringline::svg(&title, &stops, &lines) {
-                        fs::write(out.join("string-line.svg"), svg)?;
-                        files.push("string-line.svg".into());
-                    }
-                    break;
+            let bundle =
+                crate::planning::bundle::make(&ind.pool, &analysis, feed_files.as_ref()).await?;
+            let draft = bundle.draft;
+            let mut files = Vec::new();
+            for (name, bytes) in &bundle.files {
+                let path = out.join(name);
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir)?;
                 }
+                fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+                if !name.starts_with(crate::planning::bundle::DRAFT_DIR) {
+                    files.push(name.clone());
+                }
+            }
+            if draft.is_some() {
+                files.push(crate::planning::bundle::DRAFT_DIR.into());
             }
             if let Some(why) = &analysis.empty_reason {
                 eprintln!("{why}");

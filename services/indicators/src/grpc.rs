@@ -269,9 +269,54 @@ impl IndicatorService for IndicatorApi {
             &req.route_id,
             &self.inner.config.capacity,
         )?;
-        let analysis = crate::planning::analyse(&self.inner.pool, &planning)
+        let analysis = self
+            .inner
+            .planning
+            .analysis(&self.inner.pool, &planning)
             .await
             .map_err(IndicatorError::Database)?;
         Ok(Response::new(crate::planning::api::to_proto(&analysis)))
+    }
+
+    async fn export_planning(
+        &self,
+        request: Request<pb::ExportPlanningRequest>,
+    ) -> Result<Response<pb::ExportReportResponse>, Status> {
+        use crate::planning::bundle::{self, BundleError};
+        let req = request.into_inner();
+        let planning = crate::planning::api::request(
+            &req.from,
+            &req.until,
+            &req.route_id,
+            &self.inner.config.capacity,
+        )?;
+        let name = req.file_name.trim();
+        if name.is_empty() {
+            return Err(Status::invalid_argument(
+                "file_name is empty: ask for planning.zip (everything), draft.zip, planning.xlsx, a CSV or a chart",
+            ));
+        }
+        let made = self
+            .inner
+            .planning
+            .bundle(&self.inner.pool, &planning)
+            .await
+            .map_err(|e| match e {
+                BundleError::Database(e) => IndicatorError::Database(e),
+                other => IndicatorError::Report(other.to_string()),
+            })?;
+        let content = bundle::pick(&made.files, name).map_err(Status::not_found)?;
+        let route = planning
+            .route_id
+            .as_deref()
+            .map_or(String::new(), |r| format!("-{}", bundle::file_part(r)));
+        Ok(Response::new(pb::ExportReportResponse {
+            file_name: format!(
+                "planning-{}-{}{route}-{name}",
+                planning.from, planning.until
+            ),
+            content_type: bundle::content_type(name).to_owned(),
+            content,
+        }))
     }
 }

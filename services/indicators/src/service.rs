@@ -23,6 +23,8 @@ pub struct Indicators {
     /// Every refresh is counted here, the periodic one and those a report
     /// runs first (a default, unregistered set outside the service).
     metrics: IndicatorsMetrics,
+    /// The last planning reports asked for.
+    pub planning: std::sync::Arc<crate::planning::cache::Cache>,
 }
 
 /// A rendered report file.
@@ -41,6 +43,7 @@ impl Indicators {
             config,
             plan,
             metrics: IndicatorsMetrics::default(),
+            planning: Default::default(),
         })
     }
 

@@ -167,6 +167,9 @@ pub struct Feed {
     pub runs: BTreeMap<String, crate::frequencies::Run>,
     /// What of the feed the platform does not read (see [`crate::ignored`]).
     pub ignored: Vec<crate::ignored::Ignored>,
+    /// Its .txt files as published (name → bytes), kept with the version so
+    /// that a draft timetable can be made from the active feed.
+    pub files: BTreeMap<String, Vec<u8>>,
 }
 
 /// A date of gtfs-structures as a chrono date.
@@ -352,6 +355,7 @@ pub fn load_as(path: &Path, feed_id: Option<&str>) -> Result<Feed, FeedReport> {
         frequencies,
         runs: BTreeMap::new(),
         ignored,
+        files,
     };
     if let Some(id) = feed_id {
         crate::namespace::apply(&mut feed, id);

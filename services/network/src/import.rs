@@ -960,6 +960,18 @@ pub async fn import(
     }
     summary.extra_rows = extra_rows;
 
+    // the files as published, for a draft timetable made later
+    for (name, content) in &feed.files {
+        sqlx::query(
+            "INSERT INTO network_feed_files (feed_version_id, name, content) VALUES ($1, $2, $3)",
+        )
+        .bind(fv)
+        .bind(name)
+        .bind(content)
+        .execute(&mut *tx)
+        .await?;
+    }
+
     // the switch
     summary.previous_version_id = activate(&mut tx, fv).await?;
     sqlx::query("UPDATE feed_versions SET summary = $2 WHERE id = $1")

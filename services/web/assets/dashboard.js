@@ -188,33 +188,88 @@
       "青: 中央値 / blue: median · 水色: 85%値 / light: 85th percentile · 赤線: 計画 / red line: timetable"));
   }
 
-  async function loadPlanning(month) {
-    const box = $("planning");
+  // A chart of the planning report (SVG made by the indicators service),
+  // fetched with the token; the figure says so when there is none.
+  const planningUrls = [];
+  // The month's routes (from its all-routes report), for the route picker.
+  let planningRoutes = [];
+  async function planningChart(query, file, alt) {
+    const img = el("img", { class: "chart", alt });
+    const fig = el("figure", {}, img, el("figcaption", { class: "meta" }, alt));
     try {
-      const r = await api(`/api/bureau/planning${month ? "?month=" + encodeURIComponent(month) : ""}`);
+      const r = await api(`/api/bureau/planning/file?${query}&file=${encodeURIComponent(file)}`);
+      const url = URL.createObjectURL(await r.blob());
+      planningUrls.push(url);
+      img.src = url;
+    } catch (e) {
+      if (e.status === 401) throw e;
+      fig.replaceChildren(el("p", { class: "meta" }, `${alt}: ${e.message}`));
+    }
+    return fig;
+  }
+
+  async function loadPlanning(month, route = "") {
+    const box = $("planning");
+    planningUrls.splice(0).forEach(u => URL.revokeObjectURL(u));
+    box.replaceChildren(el("p", { class: "meta" }, "分析中… / Analysing…"));
+    const query = `month=${encodeURIComponent(month || "")}&route_id=${encodeURIComponent(route)}`;
+    try {
+      const r = await api(`/api/bureau/planning?${query}`);
       const d = await r.json();
       if (d.empty_reason) { box.replaceChildren(el("p", {}, d.empty_reason)); return; }
+      const stop = id => d.stop_names[id] || id;
+      const routeName = id => d.route_names[id] ? `${d.route_names[id]}` : id;
       const rows = d.trip_times.filter(t => t.runs > 0).sort((a, b) => (b.p50_s - b.scheduled_s) - (a.p50_s - a.scheduled_s));
       const verdict = t => t.runs < 5 ? "データ不足 / too few runs" : t.p50_s > t.scheduled_s * 1.05 ? "きつい / too tight"
         : t.p85_s < t.scheduled_s * 0.95 ? "ゆるい / too loose" : "適正 / fits";
       const tbl = el("table", {}, el("thead", {}, el("tr", {}, ...["系統 Route", "区間 From → to", "時間帯 Band", "運行 Runs",
           "計画 Timetable", "中央値 Median", "85%値 p85", "推奨 Recommended", "判定 Verdict"].map(h => el("th", { scope: "col" }, h)))),
-        el("tbody", {}, ...rows.slice(0, 20).map(t => el("tr", {}, el("td", {}, t.route_id), el("td", {}, `${t.first_stop_id} → ${t.last_stop_id}`),
+        el("tbody", {}, ...rows.slice(0, 20).map(t => el("tr", {}, el("td", {}, routeName(t.route_id)), el("td", {}, `${stop(t.first_stop_id)} → ${stop(t.last_stop_id)}`),
           el("td", {}, BANDS[t.band] || t.band), el("td", { class: "num" }, String(t.runs)), el("td", { class: "num" }, mmss(t.scheduled_s)),
           el("td", { class: "num" }, mmss(t.p50_s)), el("td", { class: "num" }, mmss(t.p85_s)), el("td", { class: "num" }, mmss(t.recommended_s)),
           el("td", {}, verdict(t))))));
       const crowded = d.crowded_trips;
+      // Routes to choose from: those of the month's report (all routes).
+      if (!route) planningRoutes = [...new Set(d.load_profiles.map(p => p.route_id).concat(d.trip_times.map(t => t.route_id)))].sort()
+        .map(id => [id, routeName(id)]);
+      const choices = planningRoutes.some(([id]) => id === route) || !route ? planningRoutes : planningRoutes.concat([[route, routeName(route)]]);
+      const picker = el("select", { id: "planning-route" },
+        el("option", { value: "" }, "全路線 / All routes"),
+        ...choices.map(([id, name]) => el("option", { value: id }, `${name} (${id})`)));
+      picker.value = route;
+      picker.addEventListener("change", () => loadPlanning(month, picker.value));
+      const button = (label, file) => {
+        const b = el("button", { type: "button" }, label);
+        b.addEventListener("click", () => save(`/api/bureau/planning/file?${query}&file=${file}`, file));
+        return b;
+      };
+      // Load profiles: the chosen route's directions, else the busiest.
+      const profileKeys = [...new Map(d.load_profiles.map(p => [`${p.route_id}|${p.direction_id}`, p])).values()];
+      const busiest = profileKeys.slice().sort((a, b) => b.trips - a.trips)[0];
+      const shown = route ? profileKeys.filter(p => p.route_id === route) : (busiest ? [busiest] : []);
+      const safe = id => id.replace(/[^A-Za-z0-9_-]/g, "_");
+      const charts = await Promise.all(shown.map(p => planningChart(query, `load-profile-${safe(p.route_id)}-${p.direction_id}.svg`,
+        `停留所別の車内人数 ${routeName(p.route_id)} 方向${p.direction_id} / Load leaving each stop`)));
+      if (route) charts.push(await planningChart(query, "string-line.svg",
+        `ダイヤグラム（朝ピーク、実績と計画）${routeName(route)} / Time-distance diagram, morning peak`));
       box.replaceChildren(
+        el("p", {}, el("label", { for: "planning-route" }, "路線 / Route: "), picker, " ",
+          button("ダイヤ案 GTFS (zip) / Draft timetable", "draft.zip"), " ",
+          button("Excel (xlsx)", "planning.xlsx"), " ",
+          button("全ファイル (zip) / Everything", "planning.zip")),
         el("p", {}, `${d.from} – ${d.until}: 観測 ${d.days_observed} 日、乗車のあった便 ${d.trips_with_riders.toLocaleString("ja-JP")}、定員超過 ${crowded.length} `,
           el("span", { lang: "en", class: "meta" }, `(days observed, trips with riders, over capacity)`)),
         tripTimeChart(rows.slice(0, 16)),
         el("div", { class: "table-wrap" }, tbl),
+        ...charts,
         el("h3", {}, "混雑した便 ", el("span", { lang: "en" }, "Crowded trips")),
         crowded.length ? el("ul", {}, ...crowded.slice(0, 10).map(t => el("li", {},
-          `${t.service_date} ${t.trip_id} (${BANDS[t.band] || t.band}): 最大 ${t.peak_load} 人 / 定員 ${t.capacity} @ ${t.peak_stop_id}`)))
+          `${t.service_date} ${t.trip_id} ${routeName(t.route_id)} (${BANDS[t.band] || t.band}): 最大 ${t.peak_load} 人 / 定員 ${t.capacity} @ ${stop(t.peak_stop_id)}`)))
           : el("p", {}, "定員を超えた便はありません / No trip passed its capacity."),
-        el("p", { class: "meta" }, "CSV・ダイヤ案 / CSV and the draft timetable: ",
-          el("code", {}, `kagoshima-indicators planning --from ${d.from} --until ${d.until} --feed <GTFS> --out planning`)));
+        el("h3", {}, "増便・時刻変更の提案 ", el("span", { lang: "en" }, "Suggestions")),
+        d.suggestions.length ? el("ul", {}, ...d.suggestions.slice(0, 15).map(x => el("li", {},
+          `${routeName(x.route_id)} ${x.trip_id} ${x.departure.slice(0, 5)}発 (${x.crowded_days}/${x.days} 日超過, 平均最大 ${Math.round(x.mean_peak_load)} 人): ${x.text}`)))
+          : el("p", {}, "繰り返し混雑する便はありません / No trip is crowded again and again."));
     } catch (e) {
       if (e.status === 401) return;
       box.replaceChildren(el("p", { class: "error" }, `ダイヤ編成の分析を取得できません / Planning unavailable: ${e.message}`));
@@ -276,9 +331,14 @@
     const month = $("month").value;
     const [y, m] = month.split("-").map(Number);
     const period = scope === "fy" ? `FY${m >= 4 ? y : y - 1}` : month;
+    await save(`/api/bureau/export?format=${format}&period=${encodeURIComponent(period)}`, `indicators-${period}.${format}`);
+  }
+
+  // Fetches a file with the token and saves it under the server's name.
+  async function save(path, fallbackName) {
     try {
-      const r = await api(`/api/bureau/export?format=${format}&period=${encodeURIComponent(period)}`);
-      const name = (r.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/)?.[1] || `indicators-${period}.${format}`;
+      const r = await api(path);
+      const name = (r.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/)?.[1] || fallbackName;
       const url = URL.createObjectURL(await r.blob());
       const a = el("a", { href: url, download: name });
       document.body.append(a); a.click(); a.remove();

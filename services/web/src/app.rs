@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/bureau/export", get(bureau::export))
         .route("/api/bureau/ridership", get(bureau::ridership))
         .route("/api/bureau/planning", get(bureau::planning))
+        .route("/api/bureau/planning/file", get(bureau::planning_file))
         .route("/api/bureau/feeds", get(bureau::feeds))
         .route("/api/bureau/devices", get(devices::list))
         .route("/api/bureau/devices/{vehicle_id}", get(devices::one))

@@ -10,6 +10,9 @@
 //!   entries), by route, by day type, and shares by medium, brand and origin
 //! - `GET /api/bureau/export?format=csv|xlsx|svg&period=YYYY-MM|FY2025`:
 //!   ExportReport as a file to download
+//! - `GET /api/bureau/planning?month=YYYY-MM&route_id=`: GetPlanning
+//! - `GET /api/bureau/planning/file?month=&route_id=&file=`: ExportPlanning
+//!   (draft.zip, planning.zip, planning.xlsx, a CSV or a chart) as a file
 //! - `GET /api/bureau/feeds`: the data feeds' health (ingest `/metrics`)
 use axum::{
     Json,
@@ -20,9 +23,9 @@ use axum::{
 };
 use chrono::{Datelike, FixedOffset, Utc};
 use kagoshima_proto::v1::{
-    ExportReportRequest, ExportReportResponse, GetFiscalYearRequest, GetMonthlyRequest,
-    GetPlanningRequest, GetRidershipRequest, IndicatorReport, IndicatorValue, ListVehiclesRequest,
-    PolicyProgress, ReportFormat, ShareRidership,
+    ExportPlanningRequest, ExportReportRequest, ExportReportResponse, GetFiscalYearRequest,
+    GetMonthlyRequest, GetPlanningRequest, GetRidershipRequest, IndicatorReport, IndicatorValue,
+    ListVehiclesRequest, PolicyProgress, ReportFormat, ShareRidership,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -305,13 +308,18 @@ pub async fn export(
         }
     };
     let file = export_report(&s, &headers, format, &q.period).await?;
+    Ok(download(file))
+}
+
+/// A file of IndicatorService as a download.
+fn download(file: ExportReportResponse) -> Response {
     // The name comes from our own service; keep it to safe characters anyway.
     let name: String = file
         .file_name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         .collect();
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, file.content_type),
             (
@@ -326,7 +334,7 @@ pub async fn export(
         ],
         file.content,
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -437,15 +445,10 @@ pub struct PlanningQuery {
     route_id: String,
 }
 
-/// Timetable planning of a month (IndicatorService.GetPlanning): trip times
-/// against the timetable with the recommended ones, adherence, headways and
-/// the crowded trips.
-pub async fn planning(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<PlanningQuery>,
-) -> Result<Response, ApiError> {
-    let (y, m) = match q.month.trim() {
+/// The first and last day of a planning month ("YYYY-MM"; empty: the
+/// previous month, the last whole one).
+fn planning_month(text: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    let (y, m) = match text.trim() {
         "" => {
             let now = jst_now();
             if now.month() == 1 {
@@ -464,6 +467,55 @@ pub async fn planning(
         .checked_add_months(chrono::Months::new(1))
         .and_then(|d| d.pred_opt())
         .unwrap_or(first);
+    Ok((first, last))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlanningFileQuery {
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    route_id: String,
+    /// planning.zip, draft.zip, planning.xlsx, a CSV or a chart (.svg).
+    #[serde(default)]
+    file: String,
+}
+
+/// One file of a month's planning report (IndicatorService.ExportPlanning):
+/// the draft timetable, the workbook, everything as a zip, or a chart.
+pub async fn planning_file(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PlanningFileQuery>,
+) -> Result<Response, ApiError> {
+    let (first, last) = planning_month(&q.month)?;
+    let file = s
+        .upstream
+        .indicators
+        .clone()
+        .export_planning(with_token(
+            ExportPlanningRequest {
+                from: first.to_string(),
+                until: last.to_string(),
+                route_id: q.route_id.trim().to_owned(),
+                file_name: q.file.trim().to_owned(),
+            },
+            &headers,
+        ))
+        .await?
+        .into_inner();
+    Ok(download(file))
+}
+
+/// Timetable planning of a month (IndicatorService.GetPlanning): trip times
+/// against the timetable with the recommended ones, adherence, headways and
+/// the crowded trips.
+pub async fn planning(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PlanningQuery>,
+) -> Result<Response, ApiError> {
+    let (first, last) = planning_month(&q.month)?;
     let r = s
         .upstream
         .indicators
@@ -520,6 +572,19 @@ pub async fn planning(
         "days_observed": r.days_observed,
         "empty_reason": r.empty_reason,
         "trips_with_riders": r.trips_with_riders,
+        "stop_names": r.stop_names,
+        "route_names": r.route_names,
+        "load_profiles": r.load_profiles.iter().map(|p| json!({
+            "route_id": p.route_id, "direction_id": p.direction_id, "band": p.band,
+            "trips": p.trips, "capacity": p.capacity, "peak_stop_id": p.peak_stop_id,
+        })).collect::<Vec<_>>(),
+        "suggestions": r.suggestions.iter().map(|x| json!({
+            "route_id": x.route_id, "direction_id": x.direction_id, "trip_id": x.trip_id,
+            "departure": x.departure, "days": x.days, "crowded_days": x.crowded_days,
+            "mean_peak_load": x.mean_peak_load, "capacity": x.capacity, "action": x.action,
+            "moved_trip_id": x.moved_trip_id, "new_departure": x.new_departure,
+            "expected_load": x.expected_load, "text": x.text,
+        })).collect::<Vec<_>>(),
         "trip_times": trip_times,
         "adherence": adherence,
         "crowded_trips": crowded,

@@ -407,6 +407,26 @@ async fn pages_search_and_bureau_token() {
     .await
     .expect("answer");
     assert_eq!(bad.status, 400, "{}", bad.body);
+    // A file of the planning report as a download; a file the report does
+    // not have is a 404 that lists those it has.
+    let summary = get(
+        web,
+        "/api/bureau/planning/file?month=2025-06&file=summary.md",
+        &[("Authorization", &bearer)],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(summary.status, 200, "{}", summary.body);
+    assert!(summary.body.contains("no stop visits"), "{}", summary.body);
+    let missing = get(
+        web,
+        "/api/bureau/planning/file?month=2025-06&file=draft.zip",
+        &[("Authorization", &bearer)],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(missing.body.contains("planning.xlsx"), "{}", missing.body);
     // Without a token, refused before IndicatorService is asked.
     let refused = get(web, "/api/bureau/ridership?month=2025-06", &[])
         .await

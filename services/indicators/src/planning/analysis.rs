@@ -9,7 +9,11 @@ use kagoshima_domain::capacity::Capacity;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::bands::Band;
+use super::{
+    bands::Band,
+    loads::{LoadProfile, profiles},
+    suggest::{Suggestion, suggestions},
+};
 
 /// A departure more than this early is early (seconds).
 pub const EARLY_S: f64 = 60.0;
@@ -182,12 +186,77 @@ pub struct Analysis {
     pub trips: Vec<TripLoad>,
     pub od: Vec<OdCell>,
     pub inbound: Vec<InboundShare>,
+    /// The load along each route and direction by band (from `trips`).
+    pub load_profiles: Vec<LoadProfile>,
+    /// What to do about the trips crowded again and again.
+    pub suggestions: Vec<Suggestion>,
+    /// The names of the stops and routes the analysis mentions (active feeds).
+    pub stop_names: BTreeMap<String, String>,
+    pub route_names: BTreeMap<String, String>,
 }
 
 impl Analysis {
     /// The trips whose load passed their vehicle's capacity.
     pub fn crowded(&self) -> impl Iterator<Item = &TripLoad> {
         self.trips.iter().filter(|t| t.crowded)
+    }
+
+    /// A stop's name, or its ID when the active feeds do not know it.
+    pub fn stop_name(&self, stop_id: &str) -> String {
+        self.stop_names
+            .get(stop_id)
+            .cloned()
+            .unwrap_or_else(|| stop_id.to_owned())
+    }
+
+    /// A route's name (short name, else long name), or its ID.
+    pub fn route_name(&self, route_id: &str) -> String {
+        self.route_names
+            .get(route_id)
+            .cloned()
+            .unwrap_or_else(|| route_id.to_owned())
+    }
+
+    /// Fills the stop and route names of every ID the analysis mentions.
+    async fn name_things(&mut self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        use kagoshima_network::read::schedule;
+        let mut stops: std::collections::BTreeSet<&str> = Default::default();
+        let mut routes: std::collections::BTreeSet<&str> = Default::default();
+        for s in &self.segments {
+            stops.extend([s.from_stop.as_str(), s.to_stop.as_str()]);
+            routes.insert(&s.route_id);
+        }
+        for t in &self.trip_times {
+            stops.extend([t.first_stop.as_str(), t.last_stop.as_str()]);
+            routes.insert(&t.route_id);
+        }
+        for d in &self.dwells {
+            stops.insert(&d.stop_id);
+        }
+        for t in &self.trips {
+            routes.insert(&t.route_id);
+            stops.extend(t.profile.iter().map(|p| p.stop_id.as_str()));
+        }
+        for c in &self.od {
+            stops.extend([c.from_stop.as_str(), c.to_stop.as_str()]);
+        }
+        let stops: Vec<String> = stops.into_iter().map(str::to_owned).collect();
+        let routes: Vec<String> = routes.into_iter().map(str::to_owned).collect();
+        self.stop_names = schedule::stop_names(pool, &stops)
+            .await?
+            .into_iter()
+            .collect();
+        self.route_names = schedule::route_names(pool, &routes)
+            .await?
+            .into_iter()
+            .filter_map(|(id, short, long)| {
+                [short, long]
+                    .into_iter()
+                    .find(|n| !n.is_empty())
+                    .map(|n| (id, n))
+            })
+            .collect();
+        Ok(())
     }
 }
 
@@ -210,33 +279,63 @@ fn band(name: &str) -> Band {
     Band::parse(name).unwrap_or(Band::Midday)
 }
 
-/// Analyses the period.
+/// Analyses the period. The parts are independent queries over the
+/// period's rows, run at once on the pool's connections.
 pub async fn analyse(pool: &PgPool, req: &PlanningRequest) -> Result<Analysis, sqlx::Error> {
     let route = req.route_id.as_deref();
-    let days_observed: i64 = sqlx::query_scalar(
-        "SELECT count(DISTINCT service_date) FROM stop_visits
-          WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)",
-    )
-    .bind(req.from)
-    .bind(req.until)
-    .bind(route)
-    .fetch_one(pool)
-    .await?;
+    let days_observed = async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(DISTINCT service_date) FROM stop_visits
+              WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)",
+        )
+        .bind(req.from)
+        .bind(req.until)
+        .bind(route)
+        .fetch_one(pool)
+        .await
+    };
+    let (days_observed, segments, trip_times, dwells, adherence, headways, trips, od, inbound) = tokio::try_join!(
+        days_observed,
+        segments(pool, req),
+        trip_times(pool, req),
+        dwells(pool, req),
+        adherence(pool, req),
+        headways(pool, req),
+        trip_loads(pool, req),
+        od(pool, req),
+        inbound(pool, req),
+    )?;
     let mut analysis = Analysis {
         from: req.from,
         until: req.until,
         route_id: req.route_id.clone(),
         days_observed,
         empty_reason: None,
-        segments: segments(pool, req).await?,
-        trip_times: trip_times(pool, req).await?,
-        dwells: dwells(pool, req).await?,
-        adherence: adherence(pool, req).await?,
-        headways: headways(pool, req).await?,
-        trips: trip_loads(pool, req).await?,
-        od: od(pool, req).await?,
-        inbound: inbound(pool, req).await?,
+        load_profiles: profiles(&trips),
+        suggestions: Vec::new(),
+        segments,
+        trip_times,
+        dwells,
+        adherence,
+        headways,
+        trips,
+        od,
+        inbound,
+        stop_names: BTreeMap::new(),
+        route_names: BTreeMap::new(),
     };
+    analysis.name_things(pool).await?;
+    let crowded_routes: Vec<String> = analysis
+        .crowded()
+        .map(|t| t.route_id.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !crowded_routes.is_empty() {
+        let timetable =
+            kagoshima_network::read::schedule::trip_departures(pool, &crowded_routes).await?;
+        analysis.suggestions = suggestions(&analysis.trips, &timetable);
+    }
     // Bands in the order of the day, not of their names.
     analysis.trip_times.sort_by(|a, b| {
         (

@@ -149,6 +149,56 @@ pub fn to_proto(a: &Analysis) -> pb::PlanningReport {
                 rides: c.rides,
             })
             .collect(),
+        load_profiles: a
+            .load_profiles
+            .iter()
+            .map(|p| pb::PlanningLoadProfile {
+                route_id: p.route_id.clone(),
+                direction_id: i32::from(p.direction_id),
+                band: p.band.name().into(),
+                trips: p.trips,
+                capacity: p.capacity,
+                peak_stop_id: p.peak_stop_id.clone(),
+                stops: p
+                    .stops
+                    .iter()
+                    .map(|x| pb::PlanningProfilePoint {
+                        stop_id: x.stop_id.clone(),
+                        stop_sequence: x.stop_sequence,
+                        trips: x.trips,
+                        mean_boardings: x.mean_boardings,
+                        mean_alightings: x.mean_alightings,
+                        mean_load: x.mean_load,
+                        p85_load: x.p85_load,
+                        max_load: x.max_load,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        suggestions: a
+            .suggestions
+            .iter()
+            .map(|x| {
+                let at = |s: i32| kagoshima_domain::calendar::gtfs_time(s.max(0) as u32);
+                pb::PlanningSuggestion {
+                    route_id: x.route_id.clone(),
+                    direction_id: i32::from(x.direction_id),
+                    trip_id: x.trip_id.clone(),
+                    departure: at(x.departure_s),
+                    days: x.days,
+                    crowded_days: x.crowded_days,
+                    mean_peak_load: x.mean_peak_load,
+                    capacity: x.capacity,
+                    action: x.action.name().into(),
+                    moved_trip_id: x.moved_trip_id.clone().unwrap_or_default(),
+                    new_departure: at(x.new_departure_s),
+                    expected_load: x.expected_load,
+                    text: x.text(),
+                }
+            })
+            .collect(),
+        stop_names: a.stop_names.clone().into_iter().collect(),
+        route_names: a.route_names.clone().into_iter().collect(),
         inbound: a
             .inbound
             .iter()

@@ -12,10 +12,7 @@
 //! is left as it is. A block (one vehicle's day) whose trips now overlap is
 //! listed to be made again and its trips lose their block_id, so that the
 //! draft stays a valid feed.
-use std::{
-    collections::{BTreeMap, HashMap},
-    path::Path,
-};
+use std::collections::{BTreeMap, HashMap};
 
 use kagoshima_domain::calendar::{gtfs_time, parse_gtfs_time as parse_time};
 use serde::Serialize;
@@ -66,8 +63,6 @@ pub struct Draft {
 pub enum DraftError {
     #[error("{file}: {reason}")]
     Feed { file: String, reason: String },
-    #[error("writing the draft: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 fn feed_error(file: &str, reason: impl ToString) -> DraftError {
@@ -89,15 +84,19 @@ struct Call {
     dep: u32,
 }
 
-/// Writes the draft feed into `out` (created) from the feed folder `feed`
-/// and the analysis, and returns what changed.
-pub fn write_draft(feed: &Path, analysis: &Analysis, out: &Path) -> Result<Draft, DraftError> {
-    std::fs::create_dir_all(out)?;
-    let read = |name: &str| -> Result<csv::Reader<std::fs::File>, DraftError> {
-        csv::ReaderBuilder::new()
+/// The draft feed's files (name → bytes) from the current feed's and the
+/// analysis, and what changed.
+pub fn draft(
+    feed: &BTreeMap<String, Vec<u8>>,
+    analysis: &Analysis,
+) -> Result<(Draft, BTreeMap<String, Vec<u8>>), DraftError> {
+    let read = |name: &str| -> Result<csv::Reader<&[u8]>, DraftError> {
+        let bytes = feed
+            .get(name)
+            .ok_or_else(|| feed_error(name, "not in the feed"))?;
+        Ok(csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
-            .from_path(feed.join(name))
-            .map_err(|e| feed_error(name, e))
+            .from_reader(bytes.as_slice()))
     };
     // trips.txt: route and direction of each trip.
     let mut trips = read("trips.txt")?;
@@ -321,38 +320,26 @@ pub fn write_draft(feed: &Path, analysis: &Analysis, out: &Path) -> Result<Draft
     }
 
     // Every file as it was, trips.txt and stop_times.txt as drafted.
-    for entry in std::fs::read_dir(feed)? {
-        let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if name.ends_with(".txt") && name != "stop_times.txt" && name != "trips.txt" {
-            std::fs::copy(&path, out.join(name))?;
+    let mut files = feed.clone();
+    let write = |name: &str, headers: &csv::StringRecord, rows: &[csv::StringRecord]| {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer
+            .write_record(headers)
+            .map_err(|e| feed_error(name, e))?;
+        for r in rows {
+            writer.write_record(r).map_err(|e| feed_error(name, e))?;
         }
-    }
-    let mut writer =
-        csv::Writer::from_path(out.join("trips.txt")).map_err(|e| feed_error("trips.txt", e))?;
-    writer
-        .write_record(&headers)
-        .map_err(|e| feed_error("trips.txt", e))?;
-    for r in &trip_rows {
-        writer
-            .write_record(r)
-            .map_err(|e| feed_error("trips.txt", e))?;
-    }
-    writer.flush()?;
-    let mut writer = csv::Writer::from_path(out.join("stop_times.txt"))
-        .map_err(|e| feed_error("stop_times.txt", e))?;
-    writer
-        .write_record(&st_headers)
-        .map_err(|e| feed_error("stop_times.txt", e))?;
-    for r in &rows {
-        writer
-            .write_record(r)
-            .map_err(|e| feed_error("stop_times.txt", e))?;
-    }
-    writer.flush()?;
-    Ok(draft)
+        writer.into_inner().map_err(|e| feed_error(name, e))
+    };
+    files.insert(
+        "trips.txt".into(),
+        write("trips.txt", &headers, &trip_rows)?,
+    );
+    files.insert(
+        "stop_times.txt".into(),
+        write("stop_times.txt", &st_headers, &rows)?,
+    );
+    Ok((draft, files))
 }
 
 /// The diff as CSV: one line per changed stop time.

@@ -11,9 +11,13 @@
 pub mod analysis;
 pub mod api;
 pub mod bands;
+pub mod bundle;
+pub mod cache;
 pub mod draft;
+pub mod loads;
 pub mod report;
 pub mod stringline;
+pub mod suggest;
 
 pub use analysis::{Analysis, PlanningRequest, analyse};
 pub use bands::Band;

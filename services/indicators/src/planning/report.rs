@@ -3,29 +3,36 @@
 //! (XLSX), the analysis as JSON, charts
 //! (running times by band, load profiles of the crowded trips) as SVG, and
 //! the draft timetable with its diff.
-use std::{fmt::Write as _, path::Path};
+use std::fmt::Write as _;
 
 use super::{
     analysis::{Analysis, EARLY_S, LATE_S, MIN_RUNS, RECOMMENDED_PERCENTILE},
     bands::Band,
+    bundle::Files,
     draft::{Draft, diff_csv},
 };
 
-/// Writes every file of the report into `out` (created); returns their names.
-pub fn write_report(
-    analysis: &Analysis,
-    draft: Option<&Draft>,
-    out: &Path,
-) -> std::io::Result<Vec<String>> {
-    std::fs::create_dir_all(out)?;
-    let mut files = Vec::new();
+/// A CSV field: quoted when it holds a comma, quote or line break (stop
+/// names may).
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Every file of the report but the per-route charts (see
+/// [`super::bundle`]): summary, tables, workbook, JSON, the trip-time chart.
+pub fn files(analysis: &Analysis, draft: Option<&Draft>) -> std::io::Result<Files> {
+    let mut files = Files::new();
     let mut tables: Vec<(String, String)> = Vec::new();
+    let stop = |id: &str| field(&analysis.stop_name(id));
     let mut put = |name: &str, text: String| -> std::io::Result<()> {
-        std::fs::write(out.join(name), &text)?;
-        files.push(name.to_owned());
         if name.ends_with(".csv") {
-            tables.push((name.to_owned(), text));
+            tables.push((name.to_owned(), text.clone()));
         }
+        files.insert(name.to_owned(), text.into_bytes());
         Ok(())
     };
     put("summary.md", summary(analysis, draft))?;
@@ -36,14 +43,16 @@ pub fn write_report(
     put(
         "segments.csv",
         csv_of(
-            "route_id,direction_id,from_stop,to_stop,band,runs,scheduled_s,p10_s,p50_s,p85_s,p95_s",
+            "route_id,direction_id,from_stop,to_stop,from_stop_name,to_stop_name,band,runs,scheduled_s,p10_s,p50_s,p85_s,p95_s",
             analysis.segments.iter().map(|s| {
                 format!(
-                    "{},{},{},{},{},{},{:.0},{:.0},{:.0},{:.0},{:.0}",
+                    "{},{},{},{},{},{},{},{},{:.0},{:.0},{:.0},{:.0},{:.0}",
                     s.route_id,
                     s.direction_id,
                     s.from_stop,
                     s.to_stop,
+                    stop(&s.from_stop),
+                    stop(&s.to_stop),
                     s.band.name(),
                     s.runs,
                     s.scheduled_s,
@@ -58,14 +67,16 @@ pub fn write_report(
     put(
         "trip_times.csv",
         csv_of(
-            "route_id,direction_id,first_stop,last_stop,band,runs,scheduled_s,p50_s,p85_s,p95_s,recommended_s",
+            "route_id,direction_id,first_stop,last_stop,first_stop_name,last_stop_name,band,runs,scheduled_s,p50_s,p85_s,p95_s,recommended_s",
             analysis.trip_times.iter().map(|t| {
                 format!(
-                    "{},{},{},{},{},{},{:.0},{:.0},{:.0},{:.0},{:.0}",
+                    "{},{},{},{},{},{},{},{},{:.0},{:.0},{:.0},{:.0},{:.0}",
                     t.route_id,
                     t.direction_id,
                     t.first_stop,
                     t.last_stop,
+                    stop(&t.first_stop),
+                    stop(&t.last_stop),
                     t.band.name(),
                     t.runs,
                     t.scheduled_s,
@@ -80,12 +91,13 @@ pub fn write_report(
     put(
         "dwells.csv",
         csv_of(
-            "route_id,stop_id,band,visits,p50_s,p85_s",
+            "route_id,stop_id,stop_name,band,visits,p50_s,p85_s",
             analysis.dwells.iter().map(|d| {
                 format!(
-                    "{},{},{},{},{:.0},{:.0}",
+                    "{},{},{},{},{},{:.0},{:.0}",
                     d.route_id,
                     d.stop_id,
+                    stop(&d.stop_id),
                     d.band.name(),
                     d.visits,
                     d.p50_s,
@@ -133,10 +145,10 @@ pub fn write_report(
     put(
         "trips.csv",
         csv_of(
-            "service_date,trip_id,route_id,direction_id,band,boardings,peak_load,peak_stop_id,capacity,crowded,source",
+            "service_date,trip_id,route_id,direction_id,band,boardings,peak_load,peak_stop_id,peak_stop_name,capacity,crowded,source",
             analysis.trips.iter().map(|t| {
                 format!(
-                    "{},{},{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{},{}",
                     t.service_date,
                     t.trip_id,
                     t.route_id,
@@ -145,6 +157,7 @@ pub fn write_report(
                     t.boardings,
                     t.peak_load,
                     t.peak_stop_id,
+                    stop(&t.peak_stop_id),
                     t.capacity,
                     t.crowded,
                     t.source
@@ -155,13 +168,15 @@ pub fn write_report(
     put(
         "od.csv",
         csv_of(
-            "band,from_stop,to_stop,rides",
+            "band,from_stop,to_stop,from_stop_name,to_stop_name,rides",
             analysis.od.iter().map(|c| {
                 format!(
-                    "{},{},{},{}",
+                    "{},{},{},{},{},{}",
                     c.band.name(),
                     c.from_stop,
                     c.to_stop,
+                    stop(&c.from_stop),
+                    stop(&c.to_stop),
                     c.rides
                 )
             }),
@@ -170,15 +185,66 @@ pub fn write_report(
     put(
         "inbound.csv",
         csv_of(
-            "route_id,stop_id,rides,inbound,share",
+            "route_id,stop_id,stop_name,rides,inbound,share",
             analysis.inbound.iter().map(|i| {
                 format!(
-                    "{},{},{},{},{:.3}",
+                    "{},{},{},{},{},{:.3}",
                     i.route_id,
                     i.stop_id.as_deref().unwrap_or(""),
+                    i.stop_id.as_deref().map(&stop).unwrap_or_default(),
                     i.rides,
                     i.inbound,
                     i.share
+                )
+            }),
+        ),
+    )?;
+    put(
+        "load_profiles.csv",
+        csv_of(
+            "route_id,direction_id,band,trips,capacity,stop_sequence,stop_id,stop_name,mean_boardings,mean_alightings,mean_load,p85_load,max_load",
+            analysis.load_profiles.iter().flat_map(|p| {
+                p.stops.iter().map(move |x| {
+                    format!(
+                        "{},{},{},{},{},{},{},{},{:.1},{:.1},{:.1},{:.0},{}",
+                        p.route_id,
+                        p.direction_id,
+                        p.band.name(),
+                        p.trips,
+                        p.capacity,
+                        x.stop_sequence,
+                        x.stop_id,
+                        stop(&x.stop_id),
+                        x.mean_boardings,
+                        x.mean_alightings,
+                        x.mean_load,
+                        x.p85_load,
+                        x.max_load
+                    )
+                })
+            }),
+        ),
+    )?;
+    put(
+        "suggestions.csv",
+        csv_of(
+            "route_id,direction_id,trip_id,departure,days,crowded_days,mean_peak_load,capacity,action,moved_trip_id,new_departure,expected_load",
+            analysis.suggestions.iter().map(|x| {
+                let at = |s: i32| kagoshima_domain::calendar::gtfs_time(s.max(0) as u32);
+                format!(
+                    "{},{},{},{},{},{},{:.1},{},{},{},{},{:.1}",
+                    x.route_id,
+                    x.direction_id,
+                    x.trip_id,
+                    at(x.departure_s),
+                    x.days,
+                    x.crowded_days,
+                    x.mean_peak_load,
+                    x.capacity,
+                    x.action.name(),
+                    x.moved_trip_id.as_deref().unwrap_or(""),
+                    at(x.new_departure_s),
+                    x.expected_load
                 )
             }),
         ),
@@ -190,8 +256,7 @@ pub fn write_report(
         put("running-times.svg", svg)?;
     }
     let xlsx = workbook(&tables).map_err(std::io::Error::other)?;
-    std::fs::write(out.join("planning.xlsx"), xlsx)?;
-    files.push("planning.xlsx".to_owned());
+    files.insert("planning.xlsx".to_owned(), xlsx);
     Ok(files)
 }
 
@@ -204,8 +269,13 @@ fn workbook(tables: &[(String, String)]) -> Result<Vec<u8>, rust_xlsxwriter::Xls
     for (file, text) in tables {
         let ws = wb.add_worksheet();
         ws.set_name(sheet_name(file))?;
-        for (r, line) in text.lines().enumerate() {
-            for (c, cell) in line.split(',').enumerate() {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        for (r, record) in reader.records().enumerate() {
+            let record =
+                record.map_err(|e| rust_xlsxwriter::XlsxError::ParameterError(e.to_string()))?;
+            for (c, cell) in record.iter().enumerate() {
                 let (r, c) = (r as u32, c as u16);
                 match cell.parse::<f64>() {
                     _ if r == 0 => ws.write_string_with_format(r, c, cell, &bold)?,
@@ -230,6 +300,8 @@ fn sheet_name(file: &str) -> &str {
         "od.csv" => "OD",
         "inbound.csv" => "訪日客",
         "draft-diff.csv" => "ダイヤ案差分",
+        "load_profiles.csv" => "断面乗車",
+        "suggestions.csv" => "増便・時刻変更案",
         other => other.trim_end_matches(".csv"),
     }
 }
@@ -254,7 +326,10 @@ fn minutes(s: f64) -> String {
 /// The summary for the bureau.
 pub fn summary(a: &Analysis, draft: Option<&Draft>) -> String {
     let mut out = String::new();
-    let route = a.route_id.as_deref().unwrap_or("全路線 / all routes");
+    let route = a.route_id.as_deref().map_or_else(
+        || "全路線 / all routes".to_owned(),
+        |r| format!("{} ({r})", a.route_name(r)),
+    );
     let _ = writeln!(
         out,
         "# ダイヤ編成の分析 / Timetable planning: {route}, {} – {}\n",
@@ -295,10 +370,10 @@ pub fn summary(a: &Analysis, draft: Option<&Draft>) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} → {} | {} | {} | {} | {} | {} | {} | {verdict} |",
-            t.route_id,
+            a.route_name(&t.route_id),
             t.direction_id,
-            t.first_stop,
-            t.last_stop,
+            a.stop_name(&t.first_stop),
+            a.stop_name(&t.last_stop),
             t.band.label(),
             t.runs,
             minutes(t.scheduled_s),
@@ -357,20 +432,44 @@ pub fn summary(a: &Analysis, draft: Option<&Draft>) -> String {
     } else {
         let _ = writeln!(
             out,
-            "| 日 date | 便 trip | 路線 route | 時間帯 band | 最大乗車 peak load | 最混雑 at | 定員 capacity | 計数 counted by | 提案 suggestion |\n|---|---|---|---|---|---|---|---|---|"
+            "| 日 date | 便 trip | 路線 route | 時間帯 band | 最大乗車 peak load | 最混雑 at | 定員 capacity | 計数 counted by |\n|---|---|---|---|---|---|---|---|"
         );
         for t in crowded.iter().take(50) {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | 続行便か前後の便の増発 / add a trip just before or after it |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 t.service_date,
                 t.trip_id,
-                t.route_id,
+                a.route_name(&t.route_id),
                 t.band.label(),
                 t.peak_load,
-                t.peak_stop_id,
+                a.stop_name(&t.peak_stop_id),
                 t.capacity,
                 t.source
+            );
+        }
+    }
+    if !a.suggestions.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## 増便・時刻変更の提案 / Suggestions\n\n期間の{:.0}%以上の日（{}日以上）に定員を超えた便について。乗客は時間に均等に来るとして、前後の便との間隔で混雑を分けます / for the trips over capacity on at least {:.0}% of their days (and on {} or more), sharing riders with the trips around them by moving departures, else adding a trip.\n\n| 路線 route | 便 trip | 発 departs | 超過日 crowded days | 平均最大 mean peak | 定員 capacity | 提案 suggestion |\n|---|---|---|---|---|---|---|",
+            super::suggest::RECURRING_SHARE * 100.0,
+            super::suggest::MIN_DAYS,
+            super::suggest::RECURRING_SHARE * 100.0,
+            super::suggest::MIN_DAYS
+        );
+        for x in &a.suggestions {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {}/{} | {:.0} | {} | {} |",
+                a.route_name(&x.route_id),
+                x.trip_id,
+                kagoshima_domain::calendar::gtfs_time(x.departure_s.max(0) as u32),
+                x.crowded_days,
+                x.days,
+                x.mean_peak_load,
+                x.capacity,
+                x.text()
             );
         }
     }

@@ -1,8 +1,8 @@
 //! IndicatorService over gRPC: figures with a token, clear errors without.
 use kagoshima_indicators::{Application, IndicatorsConfig};
 use kagoshima_proto::v1::{
-    ExportReportRequest, GetFareCapRequest, GetMonthlyRequest, GetPlanProgressRequest,
-    GetPlanningRequest, GetRidershipRequest, ReportFormat,
+    ExportPlanningRequest, ExportReportRequest, GetFareCapRequest, GetMonthlyRequest,
+    GetPlanProgressRequest, GetPlanningRequest, GetRidershipRequest, ReportFormat,
     indicator_service_client::IndicatorServiceClient,
 };
 use kagoshima_runtime::auth::{TokenEntry, hash_token_hex};
@@ -165,6 +165,41 @@ async fn grpc_answers_with_a_token_and_refuses_bad_requests_clearly() {
         .into_inner();
     assert_eq!(empty.days_observed, 0);
     assert!(empty.empty_reason.contains("no stop visits"), "{empty:?}");
+
+    // ExportPlanning: the same checks, then a file of the report by name;
+    // an empty period has its summary but no draft, and says which files
+    // there are.
+    let file = |name: &str| ExportPlanningRequest {
+        from: "2025-06-01".into(),
+        until: "2025-06-30".into(),
+        route_id: String::new(),
+        file_name: name.into(),
+    };
+    let e = client
+        .export_planning(Request::new(file("summary.md")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    let e = client.export_planning(authed(file(""))).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = client
+        .export_planning(authed(file("draft.zip")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    assert!(e.message().contains("summary.md"), "{}", e.message());
+    let summary = client
+        .export_planning(authed(file("summary.md")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.content_type, "text/markdown; charset=utf-8");
+    assert_eq!(
+        summary.file_name,
+        "planning-2025-06-01-2025-06-30-summary.md"
+    );
+    let text = String::from_utf8(summary.content).unwrap();
+    assert!(text.contains("no stop visits"), "{text}");
 
     // Good calls.
     let monthly = client

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDate};
 use kagoshima_domain::stop_visit::StopVisit;
 use kagoshima_indicators::{
     Indicators, IndicatorsConfig,
-    planning::{Band, PlanningRequest, analyse, draft},
+    planning::{Band, PlanningRequest, analyse, bundle, draft},
 };
 use kagoshima_network::{ImportOptions, feed, import::Quiet};
 use kagoshima_tests::{
@@ -225,10 +225,83 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
         .expect("route share");
     assert!((route.share - 0.2).abs() < 0.01, "{route:?}");
 
+    // Stop and route names from the active feed.
+    assert_eq!(a.stop_name("p3"), "停留所3");
+    // Load profiles: the morning peak's two crowded trips of ten lift the
+    // mean load leaving p0 to (2 x 100 + 10 x 10) / 12 a trip-day.
+    let am = a
+        .load_profiles
+        .iter()
+        .find(|p| p.band == Band::AmPeak)
+        .expect("a morning profile");
+    let ids: Vec<&str> = am.stops.iter().map(|s| s.stop_id.as_str()).collect();
+    assert_eq!(ids, ["p0", "p3"], "riders board at p0 and leave at p3");
+    assert!(
+        (am.stops[0].mean_load - 300.0 / 12.0).abs() < 0.01,
+        "{:?}",
+        am.stops[0]
+    );
+    assert_eq!((am.stops[0].max_load, am.capacity), (100, 80));
+
+    // Suggestions for the two trips crowded every day (the 12:00 one was
+    // crowded on one day only): the 07:50 trip (10 riders) runs 5 minutes
+    // later and takes half the 08:00 trip's riders; the 08:10 trip, with
+    // a crowded trip before it, runs 5 minutes earlier and leaves riders to
+    // the 08:20 one.
+    use kagoshima_indicators::planning::suggest::Action;
+    let got: Vec<_> = a
+        .suggestions
+        .iter()
+        .map(|x| {
+            (
+                x.trip_id.as_str(),
+                x.action,
+                x.moved_trip_id.as_deref(),
+                x.new_departure_s,
+                x.crowded_days,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "p1-0800",
+                Action::MovePreviousLater,
+                Some("p1-0750"),
+                7 * 3600 + 55 * 60,
+                DAYS
+            ),
+            (
+                "p1-0810",
+                Action::MoveEarlier,
+                Some("p1-0810"),
+                8 * 3600 + 5 * 60,
+                DAYS
+            ),
+        ]
+    );
+
+    // Every file of the report, the draft made from the feed's files as the
+    // import kept them (what the dashboard downloads).
+    let feed_files = kagoshima_network::read::schedule::active_feed_files(db.pool())
+        .await
+        .expect("files")
+        .expect("the import kept the feed's files");
+    assert_eq!(
+        feed_files.get("stops.txt"),
+        Some(&std::fs::read(feed_dir.join("stops.txt")).expect("stops.txt"))
+    );
+    let made = bundle::make(db.pool(), &a, Some(&feed_files))
+        .await
+        .expect("bundle");
+    let d = made.draft.clone().expect("a draft");
     // The draft: a valid feed, the rush slower and the night faster.
     let out = std::env::temp_dir().join(kagoshima_tests::unique("planning-draft"));
-    let d = draft::write_draft(&feed_dir, &a, &out).expect("draft");
-    let checked = feed::load(&out).expect("the draft is a valid feed");
+    std::fs::create_dir_all(&out).expect("draft folder");
+    let zip = bundle::pick(&made.files, bundle::DRAFT_ZIP).expect("draft.zip");
+    std::fs::write(out.join("draft.zip"), zip).expect("draft.zip");
+    let checked = feed::load(&out.join("draft.zip")).expect("the draft is a valid feed");
     assert_eq!(checked.trips.len(), 96, "same trips, same IDs");
     let change = |trip: &str| {
         d.trips
@@ -262,7 +335,7 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
             d.blocks_to_rework
         );
     }
-    let trips_txt = std::fs::read_to_string(out.join("trips.txt")).expect("trips.txt");
+    let trips_txt = String::from_utf8(made.files["draft/trips.txt"].clone()).expect("trips.txt");
     assert!(
         trips_txt.contains("p1,all,p1-0800,終点,0,\n"),
         "the rush block is gone"
@@ -280,20 +353,38 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
     );
     // The report for the bureau: the summary says what is too tight and
     // what is crowded; every table is a CSV and a sheet of one workbook.
-    let report_dir = std::env::temp_dir().join(kagoshima_tests::unique("planning-report"));
-    let files = kagoshima_indicators::planning::report::write_report(&a, Some(&d), &report_dir)
-        .expect("report");
     for f in [
         "summary.md",
         "trip_times.csv",
         "trips.csv",
+        "load_profiles.csv",
+        "suggestions.csv",
         "draft-diff.csv",
         "planning.xlsx",
         "running-times.svg",
+        "load-profile-p1-0.svg",
+        "string-line.svg",
     ] {
-        assert!(files.iter().any(|x| x == f), "{f} in {files:?}");
+        assert!(made.files.contains_key(f), "{f} in {:?}", made.files.keys());
     }
-    let summary = std::fs::read_to_string(report_dir.join("summary.md")).expect("summary");
+    let text = |f: &str| String::from_utf8(made.files[f].clone()).expect("text");
+    let svg = text("load-profile-p1-0.svg");
+    assert!(
+        svg.contains("停留所0") && svg.contains("定員"),
+        "names in the chart"
+    );
+    assert!(
+        text("trip_times.csv").contains(",p0,p4,停留所0,停留所4,"),
+        "names beside IDs"
+    );
+    let e = bundle::pick(&made.files, "nothing.csv").unwrap_err();
+    assert!(
+        e.contains("planning.xlsx") && e.contains("draft.zip"),
+        "{e}"
+    );
+    let all = bundle::pick(&made.files, bundle::ALL_ZIP).expect("everything");
+    assert!(all.starts_with(b"PK") && all.len() > 10_000);
+    let summary = text("summary.md");
     assert!(
         summary.contains("きつい / too tight") && summary.contains("p1-0800"),
         "{summary}"
@@ -302,9 +393,8 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
         summary.contains("b07"),
         "the blocks to make again are named"
     );
-    let xlsx = std::fs::read(report_dir.join("planning.xlsx")).expect("xlsx");
+    let xlsx = &made.files["planning.xlsx"];
     assert!(xlsx.starts_with(b"PK") && xlsx.len() > 5_000);
-    std::fs::remove_dir_all(&report_dir).ok();
     std::fs::remove_dir_all(&out).ok();
 
     // The string-line diagram of the morning peak: twelve trips, each over

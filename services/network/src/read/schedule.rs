@@ -251,3 +251,67 @@ mod tests {
         assert_eq!(ix.trip("t1"), Some(("r1", Some(0))));
     }
 }
+
+/// The .txt files (name → bytes) of the city's own active feed (feed ID
+/// empty) as published; `None` when it was imported before the platform
+/// kept them (import it again).
+pub async fn active_feed_files(
+    pool: &PgPool,
+) -> Result<Option<std::collections::BTreeMap<String, Vec<u8>>>, sqlx::Error> {
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT f.name, f.content
+           FROM network_feed_files f
+           JOIN feed_versions fv ON fv.id = f.feed_version_id AND fv.active AND fv.feed_id = ''",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((!rows.is_empty()).then(|| rows.into_iter().collect()))
+}
+
+/// The names of the active feeds' stops among `stop_ids`: (id, name).
+pub async fn stop_names(
+    pool: &PgPool,
+    stop_ids: &[String],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT ON (ns.stop_id) ns.stop_id, ns.name
+           FROM network_stops ns JOIN feed_versions fv ON fv.id = ns.feed_version_id AND fv.active
+          WHERE ns.stop_id = ANY($1)
+          ORDER BY ns.stop_id, fv.id DESC",
+    )
+    .bind(stop_ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// A trip of the active feeds with its first departure.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TripDeparture {
+    pub trip_id: String,
+    pub route_id: String,
+    pub direction_id: i16,
+    pub service_id: String,
+    /// GTFS seconds of the service day.
+    pub departure_s: i32,
+}
+
+/// Every trip of the active feeds on `route_ids` with its first departure.
+pub async fn trip_departures(
+    pool: &PgPool,
+    route_ids: &[String],
+) -> Result<Vec<TripDeparture>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.trip_id, t.route_id, coalesce(t.direction_id, 0)::int2 AS direction_id,
+                t.service_id, min(coalesce(st.departure_s, st.arrival_s)) AS departure_s
+           FROM network_trips t
+           JOIN feed_versions fv ON fv.id = t.feed_version_id AND fv.active
+           JOIN network_stop_times st
+             ON st.feed_version_id = t.feed_version_id AND st.trip_id = t.trip_id
+          WHERE t.route_id = ANY($1)
+          GROUP BY t.trip_id, t.route_id, t.direction_id, t.service_id
+         HAVING min(coalesce(st.departure_s, st.arrival_s)) IS NOT NULL",
+    )
+    .bind(route_ids)
+    .fetch_all(pool)
+    .await
+}

@@ -1,7 +1,8 @@
 //! The analysis of a period: what the stop visits and the rides say about
-//! the timetable. Each part is one query over the period; the rules
-//! (bands, on-time window, sample sizes, the percentile recommended) are
-//! the constants below.
+//! the timetable. The stop visits are read once ([`super::visits`]), each
+//! part of the rides is one query over the period; the rules (bands,
+//! on-time window, sample sizes, the percentile recommended) are the
+//! constants below.
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -279,32 +280,24 @@ fn band(name: &str) -> Band {
     Band::parse(name).unwrap_or(Band::Midday)
 }
 
-/// Analyses the period. The parts are independent queries over the
-/// period's rows, run at once on the pool's connections.
+/// Analyses the period: one scan of its stop visits ([`super::visits`])
+/// beside the queries of its rides, at once on the pool's connections.
 pub async fn analyse(pool: &PgPool, req: &PlanningRequest) -> Result<Analysis, sqlx::Error> {
     let route = req.route_id.as_deref();
-    let days_observed = async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(DISTINCT service_date) FROM stop_visits
-              WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)",
-        )
-        .bind(req.from)
-        .bind(req.until)
-        .bind(route)
-        .fetch_one(pool)
-        .await
-    };
-    let (days_observed, segments, trip_times, dwells, adherence, headways, trips, od, inbound) = tokio::try_join!(
-        days_observed,
-        segments(pool, req),
-        trip_times(pool, req),
-        dwells(pool, req),
-        adherence(pool, req),
-        headways(pool, req),
+    let (visits, trips, od, inbound) = tokio::try_join!(
+        super::visits::scan(pool, req),
         trip_loads(pool, req),
         od(pool, req),
         inbound(pool, req),
     )?;
+    let super::visits::VisitFigures {
+        days_observed,
+        segments,
+        trip_times,
+        dwells,
+        adherence,
+        headways,
+    } = visits;
     let mut analysis = Analysis {
         from: req.from,
         until: req.until,
@@ -368,204 +361,6 @@ pub async fn analyse(pool: &PgPool, req: &PlanningRequest) -> Result<Analysis, s
         ));
     }
     Ok(analysis)
-}
-
-/// Consecutive visits of one trip on one day, as `seg` (route, direction,
-/// from/to stop, band of the scheduled departure, observed and scheduled
-/// running time).
-const SEGMENTS: &str = "seg AS (
-    SELECT route_id, coalesce(direction_id, 0)::int2 AS direction_id, stop_id AS from_stop,
-           lead(stop_id) OVER w AS to_stop, stop_sequence,
-           lead(stop_sequence) OVER w AS next_sequence,
-           {band} AS band,
-           extract(epoch FROM lead(actual_arrival) OVER w - actual_departure)::float8 AS run_s,
-           extract(epoch FROM lead(scheduled_arrival) OVER w - scheduled_departure)::float8 AS sched_s
-      FROM stop_visits
-     WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
-       AND route_id IS NOT NULL
-    WINDOW w AS (PARTITION BY service_date, trip_id ORDER BY stop_sequence))";
-
-async fn segments(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<SegmentTimes>, sqlx::Error> {
-    type Row = (String, i16, String, String, String, i64, f64, Vec<f64>);
-    let sql = format!(
-        "WITH {} SELECT route_id, direction_id, from_stop, to_stop, band, count(*),
-                coalesce(avg(sched_s), 0)::float8,
-                percentile_cont(ARRAY[0.1, 0.5, 0.85, 0.95]::float8[]) WITHIN GROUP (ORDER BY run_s)
-           FROM seg WHERE next_sequence IS NOT NULL AND run_s IS NOT NULL AND run_s >= 0
-          GROUP BY route_id, direction_id, from_stop, to_stop, band
-          ORDER BY route_id, direction_id, min(stop_sequence), band",
-        SEGMENTS.replace("{band}", &Band::sql_of("scheduled_departure"))
-    );
-    let rows: Vec<Row> = of_period(sql, req).fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(route_id, direction_id, from_stop, to_stop, b, runs, sched, p)| SegmentTimes {
-                route_id,
-                direction_id,
-                from_stop,
-                to_stop,
-                band: band(&b),
-                runs,
-                scheduled_s: sched,
-                p10_s: p[0],
-                p50_s: p[1],
-                p85_s: p[2],
-                p95_s: p[3],
-            },
-        )
-        .collect())
-}
-
-async fn trip_times(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripTimes>, sqlx::Error> {
-    type Row = (String, i16, String, String, String, i64, f64, Vec<f64>);
-    let sql = format!(
-        "WITH t AS (
-            SELECT route_id, coalesce(direction_id, 0)::int2 AS direction_id,
-                   (array_agg(stop_id ORDER BY stop_sequence))[1] AS first_stop,
-                   (array_agg(stop_id ORDER BY stop_sequence DESC))[1] AS last_stop,
-                   (array_agg({band} ORDER BY stop_sequence))[1] AS band,
-                   extract(epoch FROM max(actual_arrival) - min(actual_departure))::float8 AS run_s,
-                   extract(epoch FROM max(scheduled_arrival) - min(scheduled_departure))::float8 AS sched_s,
-                   count(*) AS visits,
-                   max(stop_sequence) - min(stop_sequence) + 1 AS span
-              FROM stop_visits
-             WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
-               AND route_id IS NOT NULL
-             GROUP BY service_date, trip_id, route_id, direction_id)
-         SELECT route_id, direction_id, first_stop, last_stop, band, count(*),
-                coalesce(avg(sched_s), 0)::float8,
-                percentile_cont(ARRAY[0.5, $4, 0.95]::float8[]) WITHIN GROUP (ORDER BY run_s)
-           FROM t WHERE visits = span AND run_s > 0
-          GROUP BY route_id, direction_id, first_stop, last_stop, band
-          ORDER BY route_id, direction_id, first_stop, last_stop, band",
-        band = Band::sql_of("scheduled_departure")
-    );
-    let rows: Vec<Row> = of_period(sql, req)
-        .bind(RECOMMENDED_PERCENTILE)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(route_id, direction_id, first_stop, last_stop, b, runs, sched, p)| TripTimes {
-                route_id,
-                direction_id,
-                first_stop,
-                last_stop,
-                band: band(&b),
-                runs,
-                scheduled_s: sched,
-                p50_s: p[0],
-                p85_s: p[1],
-                p95_s: p[2],
-                recommended_s: if runs >= MIN_RUNS { p[1] } else { sched },
-            },
-        )
-        .collect())
-}
-
-async fn dwells(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<DwellTimes>, sqlx::Error> {
-    type Row = (String, String, String, i64, Vec<f64>);
-    let sql = format!(
-        "SELECT route_id, stop_id, {band} AS band, count(*),
-                percentile_cont(ARRAY[0.5, 0.85]::float8[]) WITHIN GROUP (
-                    ORDER BY extract(epoch FROM actual_departure - actual_arrival)::float8)
-           FROM stop_visits
-          WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
-            AND route_id IS NOT NULL AND actual_departure IS NOT NULL
-          GROUP BY route_id, stop_id, band
-          ORDER BY route_id, stop_id, band",
-        band = Band::sql_of("scheduled_departure")
-    );
-    let rows: Vec<Row> = of_period(sql, req).fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(route_id, stop_id, b, visits, p)| DwellTimes {
-            route_id,
-            stop_id,
-            band: band(&b),
-            visits,
-            p50_s: p[0],
-            p85_s: p[1],
-        })
-        .collect())
-}
-
-async fn adherence(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<Adherence>, sqlx::Error> {
-    type Row = (String, String, i64, i64, i64);
-    let sql = format!(
-        "SELECT route_id, {band} AS band, count(*),
-                count(*) FILTER (WHERE dev < -$4),
-                count(*) FILTER (WHERE dev > $5)
-           FROM (SELECT route_id, scheduled_departure,
-                        extract(epoch FROM actual_departure - scheduled_departure)::float8 AS dev
-                   FROM stop_visits
-                  WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
-                    AND route_id IS NOT NULL AND actual_departure IS NOT NULL
-                    AND scheduled_departure IS NOT NULL) d
-          GROUP BY route_id, band ORDER BY route_id, band",
-        band = Band::sql_of("scheduled_departure")
-    );
-    let rows: Vec<Row> = of_period(sql, req)
-        .bind(EARLY_S)
-        .bind(LATE_S)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(route_id, b, n, early, late)| {
-            let share = |k: i64| k as f64 / n.max(1) as f64;
-            Adherence {
-                route_id,
-                band: band(&b),
-                departures: n,
-                early_share: share(early),
-                on_time_share: share(n - early - late),
-                late_share: share(late),
-            }
-        })
-        .collect())
-}
-
-async fn headways(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<Headways>, sqlx::Error> {
-    type Row = (String, i16, String, i64, f64, f64, f64, i64);
-    let sql = format!(
-        "WITH h AS (
-            SELECT route_id, coalesce(direction_id, 0)::int2 AS direction_id, {band} AS band,
-                   extract(epoch FROM actual_departure - lag(actual_departure) OVER w)::float8 AS actual_s,
-                   extract(epoch FROM scheduled_departure - lag(scheduled_departure) OVER w)::float8 AS sched_s
-              FROM stop_visits
-             WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
-               AND route_id IS NOT NULL AND actual_departure IS NOT NULL
-            WINDOW w AS (PARTITION BY service_date, route_id, direction_id, stop_id
-                         ORDER BY scheduled_departure))
-         SELECT route_id, direction_id, band, count(*), avg(sched_s)::float8, avg(actual_s)::float8,
-                coalesce(stddev_samp(actual_s) / nullif(avg(actual_s), 0), 0)::float8,
-                count(*) FILTER (WHERE actual_s < $4 * sched_s)
-           FROM h WHERE actual_s IS NOT NULL AND sched_s > 0
-          GROUP BY route_id, direction_id, band ORDER BY route_id, direction_id, band",
-        band = Band::sql_of("scheduled_departure")
-    );
-    let rows: Vec<Row> = of_period(sql, req)
-        .bind(BUNCHED_SHARE)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(route_id, direction_id, b, n, sched, actual, cv, bunched)| Headways {
-                route_id,
-                direction_id,
-                band: band(&b),
-                intervals: n,
-                scheduled_mean_s: sched,
-                actual_mean_s: actual,
-                cv,
-                bunched_share: bunched as f64 / n.max(1) as f64,
-            },
-        )
-        .collect())
 }
 
 /// The load of every trip-day: from the passenger counters where the trip

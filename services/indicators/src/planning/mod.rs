@@ -18,6 +18,7 @@ pub mod loads;
 pub mod report;
 pub mod stringline;
 pub mod suggest;
+pub mod visits;
 
 pub use analysis::{Analysis, PlanningRequest, analyse};
 pub use bands::Band;

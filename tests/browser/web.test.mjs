@@ -258,6 +258,17 @@ test("dashboard refuses a missing token and shows the indicators with one", asyn
     assert.match(detail, /"onn" is not a TapAction; accepted: ON, OFF/);
     assert.match(await page.innerText("#dead-letters"), new RegExp(vendorVehicle));
   }
+  // Timetable planning of the chosen month: the live day's stop visits give
+  // a report (route picker, downloads), or the section says why there is none
+  // (the first minutes of a month).
+  await page.locator("#planning-route, #planning p:not(.meta)").first().waitFor({ timeout: 60000 });
+  if (await page.locator("#planning-route").count()) {
+    const [plan] = await Promise.all([page.waitForEvent("download", { timeout: 60000 }),
+      page.getByRole("button", { name: /Excel/ }).click()]);
+    assert.match(plan.suggestedFilename(), /^planning-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}-planning\.xlsx$/);
+  } else {
+    assert.match(await page.innerText("#planning"), /no stop visits/);
+  }
   if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, "dashboard.png"), fullPage: true });
   await page.close();
 });

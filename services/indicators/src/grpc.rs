@@ -296,16 +296,34 @@ impl IndicatorService for IndicatorApi {
                 "file_name is empty: ask for planning.zip (everything), draft.zip, planning.xlsx, a CSV or a chart",
             ));
         }
-        let made = self
-            .inner
-            .planning
-            .bundle(&self.inner.pool, &planning)
-            .await
-            .map_err(|e| match e {
-                BundleError::Database(e) => IndicatorError::Database(e),
-                other => IndicatorError::Report(other.to_string()),
-            })?;
-        let content = bundle::pick(&made.files, name).map_err(Status::not_found)?;
+        let content = if bundle::is_chart(name) {
+            // A chart alone: the page asks for them first, before any download.
+            let analysis = self
+                .inner
+                .planning
+                .analysis(&self.inner.pool, &planning)
+                .await
+                .map_err(IndicatorError::Database)?;
+            bundle::chart(&self.inner.pool, &analysis, name)
+                .await
+                .map_err(IndicatorError::Database)?
+                .ok_or_else(|| {
+                    Status::not_found(format!(
+                        "no chart {name:?} in this report: load profiles are drawn for the routes and directions with riders, the string-line diagram for a route with stop visits"
+                    ))
+                })?
+        } else {
+            let made = self
+                .inner
+                .planning
+                .bundle(&self.inner.pool, &planning)
+                .await
+                .map_err(|e| match e {
+                    BundleError::Database(e) => IndicatorError::Database(e),
+                    other => IndicatorError::Report(other.to_string()),
+                })?;
+            bundle::pick(&made.files, name).map_err(Status::not_found)?
+        };
         let route = planning
             .route_id
             .as_deref()

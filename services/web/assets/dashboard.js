@@ -165,7 +165,7 @@
 
   // Trip times of each pattern and band: median and 85th percentile as bars,
   // the timetable as a line (the chart people look at before the table).
-  function tripTimeChart(rows) {
+  function tripTimeChart(rows, routeName = id => id) {
     const w = 720, h = 300, left = 48, bottom = 70, top = 16;
     const max = Math.max(1, ...rows.map(r => Math.max(r.p85_s, r.scheduled_s))) * 1.1;
     const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img", "aria-label":
@@ -180,7 +180,7 @@
       svg.append(svgEl("line", { x1: x + 2, x2: x + bw - 2, y1: y(r.scheduled_s), y2: y(r.scheduled_s), stroke: "#d62728", "stroke-width": 3 }));
       const cx = x + bw / 2, cy = h - bottom + 14;
       const label = svgEl("text", { x: cx, y: cy, "text-anchor": "end", "font-size": 11, fill: "#111", transform: `rotate(-35 ${cx} ${cy})`, "aria-hidden": "true" });
-      label.textContent = `${r.route_id} ${(BANDS[r.band] || r.band).split(" ")[0]}`; svg.append(label);
+      label.textContent = `${routeName(r.route_id)} ${(BANDS[r.band] || r.band).split(" ")[0]}`; svg.append(label);
     });
     const maxLabel = svgEl("text", { x: left - 6, y: top + 10, "text-anchor": "end", "font-size": 12, fill: "#111", "aria-hidden": "true" });
     maxLabel.textContent = `${Math.round(max / 60)}分`; svg.append(maxLabel);
@@ -208,14 +208,19 @@
     return fig;
   }
 
+  let planningSeq = 0;
   async function loadPlanning(month, route = "") {
     const box = $("planning");
+    // Only the last request asked for draws (a month chosen while another loads).
+    const seq = ++planningSeq;
+    const current = () => seq === planningSeq;
     planningUrls.splice(0).forEach(u => URL.revokeObjectURL(u));
     box.replaceChildren(el("p", { class: "meta" }, "分析中… / Analysing…"));
     const query = `month=${encodeURIComponent(month || "")}&route_id=${encodeURIComponent(route)}`;
     try {
       const r = await api(`/api/bureau/planning?${query}`);
       const d = await r.json();
+      if (!current()) return;
       if (d.empty_reason) { box.replaceChildren(el("p", {}, d.empty_reason)); return; }
       const stop = id => d.stop_names[id] || id;
       const routeName = id => d.route_names[id] ? `${d.route_names[id]}` : id;
@@ -252,6 +257,7 @@
         `停留所別の車内人数 ${routeName(p.route_id)} 方向${p.direction_id} / Load leaving each stop`)));
       if (route) charts.push(await planningChart(query, "string-line.svg",
         `ダイヤグラム（朝ピーク、実績と計画）${routeName(route)} / Time-distance diagram, morning peak`));
+      if (!current()) return;
       box.replaceChildren(
         el("p", {}, el("label", { for: "planning-route" }, "路線 / Route: "), picker, " ",
           button("ダイヤ案 GTFS (zip) / Draft timetable", "draft.zip"), " ",
@@ -259,7 +265,7 @@
           button("全ファイル (zip) / Everything", "planning.zip")),
         el("p", {}, `${d.from} – ${d.until}: 観測 ${d.days_observed} 日、乗車のあった便 ${d.trips_with_riders.toLocaleString("ja-JP")}、定員超過 ${crowded.length} `,
           el("span", { lang: "en", class: "meta" }, `(days observed, trips with riders, over capacity)`)),
-        tripTimeChart(rows.slice(0, 16)),
+        tripTimeChart(rows.slice(0, 16), routeName),
         el("div", { class: "table-wrap" }, tbl),
         ...charts,
         el("h3", {}, "混雑した便 ", el("span", { lang: "en" }, "Crowded trips")),
@@ -268,10 +274,10 @@
           : el("p", {}, "定員を超えた便はありません / No trip passed its capacity."),
         el("h3", {}, "増便・時刻変更の提案 ", el("span", { lang: "en" }, "Suggestions")),
         d.suggestions.length ? el("ul", {}, ...d.suggestions.slice(0, 15).map(x => el("li", {},
-          `${routeName(x.route_id)} ${x.trip_id} ${x.departure.slice(0, 5)}発 (${x.crowded_days}/${x.days} 日超過, 平均最大 ${Math.round(x.mean_peak_load)} 人): ${x.text}`)))
+          `${routeName(x.route_id)} ${x.trip_id} ${x.departure.slice(0, 5)}発 (${x.crowded_days}/${x.days} 日超過, 混雑日 ${Math.round(x.design_load)} 人 / 定員 ${x.capacity}): ${x.text}`)))
           : el("p", {}, "繰り返し混雑する便はありません / No trip is crowded again and again."));
     } catch (e) {
-      if (e.status === 401) return;
+      if (e.status === 401 || !current()) return;
       box.replaceChildren(el("p", { class: "error" }, `ダイヤ編成の分析を取得できません / Planning unavailable: ${e.message}`));
     }
   }

@@ -491,7 +491,7 @@ pub async fn planning_file(
     let (first, last) = planning_month(&q.month)?;
     let file = s
         .upstream
-        .indicators
+        .planning
         .clone()
         .export_planning(with_token(
             ExportPlanningRequest {
@@ -518,7 +518,7 @@ pub async fn planning(
     let (first, last) = planning_month(&q.month)?;
     let r = s
         .upstream
-        .indicators
+        .planning
         .clone()
         .get_planning(with_token(
             GetPlanningRequest {
@@ -581,7 +581,7 @@ pub async fn planning(
         "suggestions": r.suggestions.iter().map(|x| json!({
             "route_id": x.route_id, "direction_id": x.direction_id, "trip_id": x.trip_id,
             "departure": x.departure, "days": x.days, "crowded_days": x.crowded_days,
-            "mean_peak_load": x.mean_peak_load, "capacity": x.capacity, "action": x.action,
+            "mean_peak_load": x.mean_peak_load, "design_load": x.design_load, "capacity": x.capacity, "action": x.action,
             "moved_trip_id": x.moved_trip_id, "new_departure": x.new_departure,
             "expected_load": x.expected_load, "text": x.text,
         })).collect::<Vec<_>>(),

@@ -24,6 +24,10 @@ use tonic::transport::{Channel, Endpoint};
 pub struct Upstream {
     passenger: Channel,
     pub indicators: IndicatorServiceClient<Channel>,
+    /// IndicatorService for timetable planning, with a longer timeout: the
+    /// first analysis of a month of every route reads half a million stop
+    /// visits (seconds), and its report is then kept a while.
+    pub planning: IndicatorServiceClient<Channel>,
     /// IngestService, for the device diagnostics (the bureau's token is
     /// forwarded: ingest must list it in its `auth.tokens`).
     pub ingest: IngestServiceClient<Channel>,
@@ -77,26 +81,31 @@ pub struct BadAddress {
     source: tonic::transport::Error,
 }
 
-fn channel(addr: &str) -> Result<Channel, BadAddress> {
+/// How long a call upstream may take, and a planning call.
+const TIMEOUT: Duration = Duration::from_secs(10);
+const PLANNING_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn channel(addr: &str, timeout: Duration) -> Result<Channel, BadAddress> {
     Ok(Endpoint::from_shared(addr.to_owned())
         .map_err(|source| BadAddress {
             addr: addr.to_owned(),
             source,
         })?
         .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(10))
+        .timeout(timeout)
         .tcp_nodelay(true)
         .connect_lazy())
 }
 
 impl Upstream {
     pub fn new(passenger: &str, indicators: &str, ingest: &str) -> Result<Upstream, BadAddress> {
-        let location = channel(passenger)?;
+        let location = channel(passenger, TIMEOUT)?;
         Ok(Upstream {
             alerts: AlertServiceClient::new(location.clone()),
             passenger: location,
-            indicators: IndicatorServiceClient::new(channel(indicators)?),
-            ingest: IngestServiceClient::new(channel(ingest)?),
+            indicators: IndicatorServiceClient::new(channel(indicators, TIMEOUT)?),
+            planning: IndicatorServiceClient::new(channel(indicators, PLANNING_TIMEOUT)?),
+            ingest: IngestServiceClient::new(channel(ingest, TIMEOUT)?),
         })
     }
 

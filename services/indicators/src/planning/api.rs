@@ -188,6 +188,7 @@ pub fn to_proto(a: &Analysis) -> pb::PlanningReport {
                     days: x.days,
                     crowded_days: x.crowded_days,
                     mean_peak_load: x.mean_peak_load,
+                    design_load: x.design_load,
                     capacity: x.capacity,
                     action: x.action.name().into(),
                     moved_trip_id: x.moved_trip_id.clone().unwrap_or_default(),

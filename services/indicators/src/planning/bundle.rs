@@ -56,6 +56,83 @@ pub fn load_profile_name(route_id: &str, direction_id: i16) -> String {
     format!("load-profile-{}-{direction_id}.svg", file_part(route_id))
 }
 
+/// The string-line diagram's file name.
+pub const STRING_LINE: &str = "string-line.svg";
+
+/// The load-profile chart of every route and direction.
+fn load_profile_charts(analysis: &Analysis) -> Files {
+    let profiles = &analysis.load_profiles;
+    let mut keys: Vec<(&str, i16)> = profiles
+        .iter()
+        .map(|p| (p.route_id.as_str(), p.direction_id))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut files = Files::new();
+    for (route, direction) in keys {
+        let of_it: Vec<&loads::LoadProfile> = profiles
+            .iter()
+            .filter(|p| p.route_id == route && p.direction_id == direction)
+            .collect();
+        let title = format!(
+            "{} 方向{direction} 停留所別の車内人数 / load leaving each stop, {} – {}",
+            analysis.route_name(route),
+            analysis.from,
+            analysis.until
+        );
+        if let Some(svg) = loads::svg(&of_it, &analysis.stop_names, &title) {
+            files.insert(load_profile_name(route, direction), svg.into_bytes());
+        }
+    }
+    files
+}
+
+/// With a route, the string-line diagram of its first observed morning
+/// peak (07-09, direction 0).
+async fn string_line(pool: &PgPool, analysis: &Analysis) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let Some(route) = analysis.route_id.as_deref() else {
+        return Ok(None);
+    };
+    if analysis.empty_reason.is_some() {
+        return Ok(None);
+    }
+    for day in analysis
+        .from
+        .iter_days()
+        .take_while(|d| *d <= analysis.until)
+    {
+        let (stops, lines) = stringline::lines(pool, day, route, 0, (7, 9)).await?;
+        if lines.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = stops.iter().map(|s| analysis.stop_name(s)).collect();
+        let title = format!(
+            "{} {day} 7-9時 ダイヤグラム（実績と計画）/ time-distance diagram, observed over timetable",
+            analysis.route_name(route)
+        );
+        return Ok(stringline::svg(&title, &names, &lines).map(String::into_bytes));
+    }
+    Ok(None)
+}
+
+/// Whether `name` is a chart made on its own (without the rest).
+pub fn is_chart(name: &str) -> bool {
+    name == STRING_LINE || (name.starts_with("load-profile-") && name.ends_with(".svg"))
+}
+
+/// One chart of the report alone (see [`is_chart`]); `None` when the
+/// report has no such chart.
+pub async fn chart(
+    pool: &PgPool,
+    analysis: &Analysis,
+    name: &str,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    if name == STRING_LINE {
+        return string_line(pool, analysis).await;
+    }
+    Ok(load_profile_charts(analysis).remove(name))
+}
+
 /// Makes every file of the report of `analysis`: the tables, summary,
 /// workbook and charts, a load profile per route and direction, with a
 /// route the string-line diagram of its first observed morning peak, and
@@ -76,49 +153,9 @@ pub async fn make(
             files.insert(format!("{DRAFT_DIR}{name}"), bytes.clone());
         }
     }
-    let profiles = &analysis.load_profiles;
-    let mut keys: Vec<(&str, i16)> = profiles
-        .iter()
-        .map(|p| (p.route_id.as_str(), p.direction_id))
-        .collect();
-    keys.dedup();
-    for (route, direction) in keys {
-        let of_it: Vec<&loads::LoadProfile> = profiles
-            .iter()
-            .filter(|p| p.route_id == route && p.direction_id == direction)
-            .collect();
-        let title = format!(
-            "{} 方向{direction} 停留所別の車内人数 / load leaving each stop, {} – {}",
-            analysis.route_name(route),
-            analysis.from,
-            analysis.until
-        );
-        if let Some(svg) = loads::svg(&of_it, &analysis.stop_names, &title) {
-            files.insert(load_profile_name(route, direction), svg.into_bytes());
-        }
-    }
-    if let Some(route) = &analysis.route_id
-        && analysis.empty_reason.is_none()
-    {
-        for day in analysis
-            .from
-            .iter_days()
-            .take_while(|d| *d <= analysis.until)
-        {
-            let (stops, lines) = stringline::lines(pool, day, route, 0, (7, 9)).await?;
-            if lines.is_empty() {
-                continue;
-            }
-            let names: Vec<String> = stops.iter().map(|s| analysis.stop_name(s)).collect();
-            let title = format!(
-                "{} {day} 7-9時 ダイヤグラム（実績と計画）/ time-distance diagram, observed over timetable",
-                analysis.route_name(route)
-            );
-            if let Some(svg) = stringline::svg(&title, &names, &lines) {
-                files.insert("string-line.svg".into(), svg.into_bytes());
-            }
-            break;
-        }
+    files.extend(load_profile_charts(analysis));
+    if let Some(svg) = string_line(pool, analysis).await? {
+        files.insert(STRING_LINE.into(), svg);
     }
     Ok(Bundle {
         draft: drafted.map(|(d, _)| d),

@@ -228,11 +228,11 @@ pub fn files(analysis: &Analysis, draft: Option<&Draft>) -> std::io::Result<File
     put(
         "suggestions.csv",
         csv_of(
-            "route_id,direction_id,trip_id,departure,days,crowded_days,mean_peak_load,capacity,action,moved_trip_id,new_departure,expected_load",
+            "route_id,direction_id,trip_id,departure,days,crowded_days,mean_peak_load,design_load,capacity,action,moved_trip_id,new_departure,expected_load",
             analysis.suggestions.iter().map(|x| {
                 let at = |s: i32| kagoshima_domain::calendar::gtfs_time(s.max(0) as u32);
                 format!(
-                    "{},{},{},{},{},{},{:.1},{},{},{},{},{:.1}",
+                    "{},{},{},{},{},{},{:.1},{:.1},{},{},{},{},{:.1}",
                     x.route_id,
                     x.direction_id,
                     x.trip_id,
@@ -240,6 +240,7 @@ pub fn files(analysis: &Analysis, draft: Option<&Draft>) -> std::io::Result<File
                     x.days,
                     x.crowded_days,
                     x.mean_peak_load,
+                    x.design_load,
                     x.capacity,
                     x.action.name(),
                     x.moved_trip_id.as_deref().unwrap_or(""),
@@ -452,7 +453,7 @@ pub fn summary(a: &Analysis, draft: Option<&Draft>) -> String {
     if !a.suggestions.is_empty() {
         let _ = writeln!(
             out,
-            "\n## 増便・時刻変更の提案 / Suggestions\n\n期間の{:.0}%以上の日（{}日以上）に定員を超えた便について。乗客は時間に均等に来るとして、前後の便との間隔で混雑を分けます / for the trips over capacity on at least {:.0}% of their days (and on {} or more), sharing riders with the trips around them by moving departures, else adding a trip.\n\n| 路線 route | 便 trip | 発 departs | 超過日 crowded days | 平均最大 mean peak | 定員 capacity | 提案 suggestion |\n|---|---|---|---|---|---|---|",
+            "\n## 増便・時刻変更の提案 / Suggestions\n\n期間の{:.0}%以上の日（{}日以上）に定員を超えた便について。混雑日の乗車（日々の最大乗車の85%値）を、乗客は時間に均等に来るとして前後の便との間隔で分けます / for the trips over capacity on at least {:.0}% of their days (and on {} or more): their busy-day load (the 85th percentile of the daily peak loads) shared with the trips around them by moving departures, else by adding a trip.\n\n| 路線 route | 便 trip | 発 departs | 超過日 crowded days | 平均最大 mean peak | 混雑日 busy day (p85) | 定員 capacity | 提案 suggestion |\n|---|---|---|---|---|---|---|---|",
             super::suggest::RECURRING_SHARE * 100.0,
             super::suggest::MIN_DAYS,
             super::suggest::RECURRING_SHARE * 100.0,
@@ -461,13 +462,14 @@ pub fn summary(a: &Analysis, draft: Option<&Draft>) -> String {
         for x in &a.suggestions {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {}/{} | {:.0} | {} | {} |",
+                "| {} | {} | {} | {}/{} | {:.0} | {:.0} | {} | {} |",
                 a.route_name(&x.route_id),
                 x.trip_id,
                 kagoshima_domain::calendar::gtfs_time(x.departure_s.max(0) as u32),
                 x.crowded_days,
                 x.days,
                 x.mean_peak_load,
+                x.design_load,
                 x.capacity,
                 x.text()
             );

@@ -3,7 +3,10 @@
 //!
 //! A trip is crowded again and again when its load passed the vehicle's
 //! capacity on at least [`RECURRING_SHARE`] of the days it ran (and on at
-//! least [`MIN_DAYS`]); one bad day is not a timetable problem. Riders are
+//! least [`MIN_DAYS`]); one bad day is not a timetable problem. Loads are
+//! the trips' design loads: the [`DESIGN_PERCENTILE`] of their daily peak
+//! loads (an ordinary busy day, not the mean, which hides the crowded days,
+//! nor the worst day). Riders are
 //! taken to reach a stop evenly in time, so a trip's load grows with the
 //! gap before it (the usual first-order model of headway-based loading):
 //! moving the trip before it later by `d` takes `load × d / gap` riders off
@@ -23,6 +26,8 @@ use super::analysis::TripLoad;
 pub const RECURRING_SHARE: f64 = 0.25;
 /// ... and on at least this many days.
 pub const MIN_DAYS: i64 = 2;
+/// The percentile of a trip's daily peak loads it is planned for.
+pub const DESIGN_PERCENTILE: f64 = 0.85;
 /// A move must leave both trips under this share of the capacity.
 pub const TARGET_SHARE: f64 = 0.9;
 /// Moves are whole minutes, at least one.
@@ -62,6 +67,8 @@ pub struct Suggestion {
     pub crowded_days: i64,
     /// Mean of its daily peak loads.
     pub mean_peak_load: f64,
+    /// Its design load: the [`DESIGN_PERCENTILE`] of its daily peak loads.
+    pub design_load: f64,
     pub capacity: u32,
     pub action: Action,
     /// The trip that moves (the crowded one, or the one before it); none
@@ -69,7 +76,7 @@ pub struct Suggestion {
     pub moved_trip_id: Option<String>,
     /// The moved trip's new first departure, or the added trip's.
     pub new_departure_s: i32,
-    /// The crowded trip's expected mean peak load afterwards.
+    /// The crowded trip's expected design load afterwards.
     pub expected_load: f64,
 }
 
@@ -80,19 +87,19 @@ impl Suggestion {
         let after = self.expected_load.round();
         match self.action {
             Action::MovePreviousLater => format!(
-                "前の便 {} を {} 発に繰り下げ（この便は平均 約{after} 人に）/ run the trip before it ({}) at {} (this one then about {after} riders)",
+                "前の便 {} を {} 発に繰り下げ（この便の混雑日の乗車は約{after} 人に）/ run the trip before it ({}) at {} (this one's busy-day load then about {after})",
                 self.moved_trip_id.as_deref().unwrap_or(""),
                 at(self.new_departure_s),
                 self.moved_trip_id.as_deref().unwrap_or(""),
                 at(self.new_departure_s),
             ),
             Action::MoveEarlier => format!(
-                "この便を {} 発に繰り上げ（平均 約{after} 人に）/ run it earlier, at {} (then about {after} riders)",
+                "この便を {} 発に繰り上げ（混雑日の乗車は約{after} 人に）/ run it earlier, at {} (its busy-day load then about {after})",
                 at(self.new_departure_s),
                 at(self.new_departure_s),
             ),
             Action::AddTrip => format!(
-                "{} 発の便を増発（この便は平均 約{after} 人に）/ add a trip at {} (this one then about {after} riders)",
+                "{} 発の便を増発（この便の混雑日の乗車は約{after} 人に）/ add a trip at {} (this one's busy-day load then about {after})",
                 at(self.new_departure_s),
                 at(self.new_departure_s),
             ),
@@ -105,16 +112,25 @@ impl Suggestion {
 /// of the same route, direction and service (a weekday trip's neighbours are
 /// weekday trips).
 pub fn suggestions(trips: &[TripLoad], timetable: &[TripDeparture]) -> Vec<Suggestion> {
-    // Per trip: days, crowded days, sum of peak loads, capacity.
-    let mut seen: BTreeMap<&str, (i64, i64, i64, u32)> = BTreeMap::new();
+    // Per trip: crowded days, capacity, daily peak loads.
+    let mut seen: BTreeMap<&str, (i64, u32, Vec<i64>)> = BTreeMap::new();
     for t in trips {
-        let e = seen.entry(&t.trip_id).or_insert((0, 0, 0, t.capacity));
-        e.0 += 1;
-        e.1 += i64::from(t.crowded);
-        e.2 += t.peak_load;
-        e.3 = e.3.max(t.capacity);
+        let e = seen
+            .entry(&t.trip_id)
+            .or_insert((0, t.capacity, Vec::new()));
+        e.0 += i64::from(t.crowded);
+        e.1 = e.1.max(t.capacity);
+        e.2.push(t.peak_load);
     }
-    let mean = |id: &str| seen.get(id).map(|&(d, _, sum, _)| sum as f64 / d as f64);
+    for (_, _, peaks) in seen.values_mut() {
+        peaks.sort_unstable();
+    }
+    let design = |id: &str| {
+        seen.get(id).map(|(_, _, peaks)| {
+            let values: Vec<f64> = peaks.iter().map(|&p| p as f64).collect();
+            super::visits::percentile_cont(&values, DESIGN_PERCENTILE)
+        })
+    };
     let mut siblings: HashMap<(&str, i16, &str), Vec<&TripDeparture>> = HashMap::new();
     for d in timetable {
         siblings
@@ -127,13 +143,15 @@ pub fn suggestions(trips: &[TripLoad], timetable: &[TripDeparture]) -> Vec<Sugge
     }
     let mut out = Vec::new();
     for d in timetable {
-        let Some(&(days, crowded_days, _, capacity)) = seen.get(d.trip_id.as_str()) else {
+        let Some((crowded_days, capacity, peaks)) = seen.get(d.trip_id.as_str()) else {
             continue;
         };
+        let (crowded_days, capacity, days) = (*crowded_days, *capacity, peaks.len() as i64);
         if crowded_days < MIN_DAYS || (crowded_days as f64) < RECURRING_SHARE * days as f64 {
             continue;
         }
-        let load = mean(&d.trip_id).unwrap_or(0.0);
+        let mean_peak_load = peaks.iter().sum::<i64>() as f64 / days as f64;
+        let load = design(&d.trip_id).unwrap_or(0.0);
         let list = &siblings[&(d.route_id.as_str(), d.direction_id, d.service_id.as_str())];
         let at = list
             .iter()
@@ -147,7 +165,7 @@ pub fn suggestions(trips: &[TripLoad], timetable: &[TripDeparture]) -> Vec<Sugge
         let even = |other: Option<&TripDeparture>| {
             let (previous, other) = (previous?, other?);
             let gap = f64::from(d.departure_s - previous.departure_s);
-            let other_load = mean(&other.trip_id)?;
+            let other_load = design(&other.trip_id)?;
             if gap < 2.0 * MINUTE || load <= other_load {
                 return None;
             }
@@ -167,7 +185,8 @@ pub fn suggestions(trips: &[TripLoad], timetable: &[TripDeparture]) -> Vec<Sugge
             departure_s: d.departure_s,
             days,
             crowded_days,
-            mean_peak_load: load,
+            mean_peak_load,
+            design_load: load,
             capacity,
             action: Action::AddTrip,
             moved_trip_id: None,

@@ -188,6 +188,12 @@ async fn grpc_answers_with_a_token_and_refuses_bad_requests_clearly() {
         .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
     assert!(e.message().contains("summary.md"), "{}", e.message());
+    let e = client
+        .export_planning(authed(file("load-profile-tram-1-0.svg")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    assert!(e.message().contains("no chart"), "{}", e.message());
     let summary = client
         .export_planning(authed(file("summary.md")))
         .await

@@ -11,6 +11,10 @@ PLAIN_URL=$(scripts/ensure-services.sh | tail -n 1)
 TSDB_URL=$(scripts/ensure-timescaledb.sh | tail -n 1)
 export KAGOSHIMA_TEST_MQTT=${KAGOSHIMA_TEST_MQTT:-127.0.0.1:1883}
 tsdb_bin=${TIMESCALEDB_HOME:-/var/tmp/kagoshima-timescaledb}/lib/postgresql/15/bin
+# Feeds for the outside validators below: the planning test's draft timetable
+# lands here, the fixture feeds beside it.
+fixtures=$(mktemp -d /tmp/kagoshima-fixture-feeds.XXXXXX)
+export KAGOSHIMA_PLANNING_DRAFT_DIR="$fixtures/planning-draft"
 if [ -n "$TSDB_URL" ]; then
   # The tests that check what TimescaleDB adds fail, rather than skip, when
   # they find plain tables here (KAGOSHIMA_TEST_ENGINE).
@@ -26,9 +30,9 @@ else
 fi
 # The shipped alert rules, their unit tests and the Grafana dashboard's queries.
 scripts/test-alerts.sh
-# The sample feed and the tests' fixture feeds, judged by two static GTFS
-# validators written by others (gtfs-validator and gtfs-guru, PyPI).
-fixtures=$(mktemp -d /tmp/kagoshima-fixture-feeds.XXXXXX)
+# The sample feed, the tests' fixture feeds and the planning test's draft
+# timetable, judged by two static GTFS validators written by others
+# (gtfs-validator and gtfs-guru, PyPI).
 cargo run --locked -q -p kagoshima-tests --example write-test-feeds "$fixtures" >/dev/null
 tests/gtfs-static/run.sh simulators/feed/kagoshima "$fixtures"/*
 rm -rf "$fixtures"

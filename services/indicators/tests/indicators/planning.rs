@@ -302,6 +302,16 @@ async fn the_analysis_recovers_running_times_by_band_and_flags_the_crowded_trips
     let zip = bundle::pick(&made.files, bundle::DRAFT_ZIP).expect("draft.zip");
     std::fs::write(out.join("draft.zip"), zip).expect("draft.zip");
     let checked = feed::load(&out.join("draft.zip")).expect("the draft is a valid feed");
+    // The test command judges the draft with outside validators too.
+    if let Some(dir) = std::env::var_os("KAGOSHIMA_PLANNING_DRAFT_DIR") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("draft folder");
+        for (name, bytes) in &made.files {
+            if let Some(file) = name.strip_prefix(bundle::DRAFT_DIR) {
+                std::fs::write(dir.join(file), bytes).expect("draft file");
+            }
+        }
+    }
     assert_eq!(checked.trips.len(), 96, "same trips, same IDs");
     let change = |trip: &str| {
         d.trips

@@ -63,6 +63,15 @@ pub struct AccuracyArgs {
     pub rush_factor: f64,
     #[arg(long, default_value_t = 0.75)]
     pub quiet_factor: f64,
+    /// Share of trips that start late, and the longest late start (seconds):
+    /// a disrupted day's bunching.
+    #[arg(long, default_value_t = 0.05)]
+    pub late_start_share: f64,
+    #[arg(long, default_value_t = 300)]
+    pub late_start_max: u32,
+    /// Simulate only this many vehicles (a small cell for tests).
+    #[arg(long)]
+    pub max_vehicles: Option<usize>,
     /// Earlier days of the same day type simulated to learn from.
     #[arg(long, default_value_t = 5)]
     pub training_days: u32,
@@ -75,6 +84,19 @@ pub struct AccuracyArgs {
     /// Where README.md, accuracy.svg and accuracy.json go.
     #[arg(long, default_value = "reports/accuracy")]
     pub out: PathBuf,
+}
+
+impl AccuracyArgs {
+    /// The published day's settings (the command's defaults).
+    pub fn published() -> AccuracyArgs {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            args: AccuracyArgs,
+        }
+        Wrap::parse_from(["accuracy"]).args
+    }
 }
 
 /// The benchmark's buckets: (from s, to s, early tolerance s, late tolerance s).
@@ -94,6 +116,14 @@ pub struct Score {
     /// Σ|error| and count per 1-minute horizon bin (0..15).
     pub abs_err: Vec<f64>,
     pub abs_n: Vec<u64>,
+    /// Stability between two refreshes (samples) of the same prediction:
+    /// how many pairs, Σ|change of the predicted arrival| (s), how many
+    /// changed by a minute or more, and how many went backwards (the
+    /// countdown a rider sees, in whole minutes, went up).
+    pub refreshes: u64,
+    pub jump_sum: f64,
+    pub big_jumps: u64,
+    pub backwards: u64,
 }
 
 impl Score {
@@ -136,6 +166,42 @@ impl Score {
         (0..4).map(|b| self.bucket(b)).sum::<f64>() / 4.0
     }
 
+    /// A prediction refreshed: `then`/`now` the two sample times, `before`
+    /// and `after` the predicted arrivals.
+    fn refresh(&mut self, then: f64, before: f64, now: f64, after: f64) {
+        if !(0.0..=900.0).contains(&(after - now)) {
+            return;
+        }
+        let jump = (after - before).abs();
+        self.refreshes += 1;
+        self.jump_sum += jump;
+        self.big_jumps += u64::from(jump >= 60.0);
+        let minutes = |at: f64, from: f64| ((at - from) / 60.0).floor();
+        self.backwards += u64::from(minutes(after, now) > minutes(before, then));
+    }
+
+    /// Mean change of a prediction between refreshes, seconds.
+    pub fn mean_jump(&self) -> f64 {
+        self.jump_sum / self.refreshes.max(1) as f64
+    }
+
+    /// Share of refreshes whose countdown went up, percent.
+    pub fn backwards_pct(&self) -> f64 {
+        100.0 * self.backwards as f64 / self.refreshes.max(1) as f64
+    }
+
+    /// Share of refreshes that moved the prediction by a minute or more.
+    pub fn big_jumps_pct(&self) -> f64 {
+        100.0 * self.big_jumps as f64 / self.refreshes.max(1) as f64
+    }
+
+    /// Mean absolute error of a bucket's horizons, minutes.
+    pub fn bucket_mae(&self, b: usize) -> Option<f64> {
+        let (lo, hi) = (BUCKETS[b].0 as usize / 60, BUCKETS[b].1 as usize / 60);
+        let n: u64 = self.abs_n[lo..hi].iter().sum();
+        (n > 0).then(|| self.abs_err[lo..hi].iter().sum::<f64>() / n as f64 / 60.0)
+    }
+
     pub fn mae_min(&self, m: usize) -> Option<f64> {
         (self.abs_n[m] > 0).then(|| self.abs_err[m] / self.abs_n[m] as f64 / 60.0)
     }
@@ -154,6 +220,9 @@ fn sim_config(args: &AccuracyArgs, date: NaiveDate, seed: u64) -> anyhow::Result
     c.scale = 0.02; // riders do not matter here; positions do
     c.motion.rush_factor = args.rush_factor;
     c.motion.quiet_factor = args.quiet_factor;
+    c.motion.late_start_share = args.late_start_share;
+    c.motion.late_start_s = (60.min(args.late_start_max), args.late_start_max);
+    c.max_vehicles = args.max_vehicles;
     c.noise.enabled = true;
     c.noise.sigma_m = args.gps_sigma;
     c.noise.outlier_share = args.outliers;
@@ -232,6 +301,13 @@ pub struct Outcome {
 
 /// Runs the whole report and writes it to `args.out`.
 pub fn run(args: &AccuracyArgs, command_line: &str) -> anyhow::Result<Outcome> {
+    let outcome = evaluate(args)?;
+    write(&args.out, &outcome, args, command_line)?;
+    Ok(outcome)
+}
+
+/// Trains on the earlier days, plays the test day and scores it.
+pub fn evaluate(args: &AccuracyArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let feed_dir = args
         .feed
@@ -277,9 +353,13 @@ pub fn run(args: &AccuracyArgs, command_line: &str) -> anyhow::Result<Outcome> {
         .collect();
     let mut scores: Vec<Score> = (0..3).map(|_| Score::new()).collect();
     let mut samples = 0u64;
+    // The last sample's prediction of each (vehicle, trip, stop), by the
+    // two methods that move: (sample time, ours, delay-shift).
+    let mut last: HashMap<(String, u32, usize), (f64, f64, f64)> = HashMap::new();
+    let every = args.sample_every;
     let mut next_sample = reports.first().map_or(0.0, |r| r.received_at);
     let mut last_sweep = 0.0;
-    let sample = |tracker: &Tracker, now: f64, scores: &mut Vec<Score>, samples: &mut u64| {
+    let mut sample = |tracker: &Tracker, now: f64, scores: &mut Vec<Score>, samples: &mut u64| {
         for v in tracker.vehicles(now) {
             if v.stale {
                 continue;
@@ -300,6 +380,14 @@ pub fn run(args: &AccuracyArgs, command_line: &str) -> anyhow::Result<Outcome> {
                 scores[1].add(p.scheduled_arrival - now, actual - p.scheduled_arrival);
                 let shifted = p.scheduled_arrival + delay;
                 scores[2].add(shifted - now, actual - shifted);
+                let key = (v.vehicle_id.clone(), p.trip, p.stop_index);
+                if let Some(&(then, ours, delay_shift)) = last.get(&key)
+                    && (now - then - every).abs() < 1.0
+                {
+                    scores[0].refresh(then, ours, now, p.arrival);
+                    scores[2].refresh(then, delay_shift, now, shifted);
+                }
+                last.insert(key, (now, p.arrival, shifted));
             }
         }
     };
@@ -324,7 +412,6 @@ pub fn run(args: &AccuracyArgs, command_line: &str) -> anyhow::Result<Outcome> {
         scores: METHODS.iter().map(|m| m.to_string()).zip(scores).collect(),
         seconds: started.elapsed().as_secs_f64(),
     };
-    write(&args.out, &outcome, args, command_line)?;
     Ok(outcome)
 }
 
@@ -405,6 +492,20 @@ fn write(dir: &Path, o: &Outcome, args: &AccuracyArgs, command_line: &str) -> an
             s.overall()
         );
     }
+    let _ = writeln!(
+        md,
+        "\nSteadiness between refreshes 30 s apart (predictions up to 15 min ahead): ours moves a \
+         prediction by {:.1} s on average ({:.1} % of refreshes by a minute or more) and its countdown \
+         goes up in {:.1} % of refreshes; delay-shift {:.1} s ({:.1} %), {:.1} %.\n\n\
+         The same day with one condition changed at a time, a disrupted day and the harshest day: \
+         [matrix.md](matrix.md).",
+        o.scores[0].1.mean_jump(),
+        o.scores[0].1.big_jumps_pct(),
+        o.scores[0].1.backwards_pct(),
+        o.scores[2].1.mean_jump(),
+        o.scores[2].1.big_jumps_pct(),
+        o.scores[2].1.backwards_pct()
+    );
     let _ = writeln!(md, "\nMean absolute error by horizon (minutes):\n");
     let _ = write!(md, "| horizon |");
     for (name, _) in &o.scores {

@@ -3,6 +3,7 @@ pub mod accuracy;
 pub mod cpu;
 pub mod dbload;
 pub mod fleet;
+pub mod matrix;
 pub mod publish;
 pub mod sink;
 pub mod systems;

@@ -22,6 +22,13 @@ enum Command {
     /// truth (and two baselines); writes README.md, accuracy.svg and
     /// accuracy.json.
     Report(accuracy::AccuracyArgs),
+    /// The accuracy matrix: the published day again with one condition
+    /// changed at a time (GPS noise, outliers, report interval, gaps,
+    /// running-time swings, Saturday, holiday), a disrupted day and the
+    /// harshest day; every cell beside both baselines, with how steady the
+    /// predictions are. Writes matrix.md, matrix.svg and matrix.json (about
+    /// a minute a cell).
+    Matrix(kagoshima_bench::matrix::MatrixArgs),
     /// Map-matching throughput on one core: plays a simulated day's noisy
     /// positions through the tracker and reports positions per second.
     BenchMatching {
@@ -58,6 +65,20 @@ fn main() -> anyhow::Result<()> {
                 o.samples,
                 o.seconds,
                 args.out.display()
+            );
+        }
+        Command::Matrix(args) => {
+            let line = std::iter::once(
+                "cargo run --release -p kagoshima-bench --bin accuracy-report --".to_owned(),
+            )
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" ");
+            let cells = kagoshima_bench::matrix::run(&args, &line)?;
+            println!(
+                "{} cells written to {}",
+                cells.len(),
+                args.out.join("matrix.md").display()
             );
         }
         Command::BenchMatching { positions, date } => {

@@ -1,8 +1,11 @@
 //! Arrival predictions: for every remaining stop of a vehicle's trip and
 //! the next trips of its block, from the learned running and dwell times at
 //! the time of day each segment will be run, the vehicle's position along
-//! its segment, its recent deviation from the profile (decaying ahead), and
-//! the layover at terminals (a trip does not leave before its timetable).
+//! its segment (reckoned on while it is silent), and the layover at
+//! terminals (a trip does not leave before its timetable). The vehicle's
+//! own recent pace is not carried ahead: on the accuracy matrix every
+//! weight given to it lost accuracy (the learned profile by time of day
+//! already holds the day's swings; see reports/accuracy/matrix.md).
 use chrono::NaiveDate;
 
 use crate::network::day_start;
@@ -29,10 +32,14 @@ pub struct Prediction {
     pub at_stop: bool,
 }
 
-/// How far a deviation carries: weight of the vehicle's own recent pace.
-const DEVIATION_WEIGHT: f64 = 0.3;
-/// Segments ahead over which that weight decays by e.
-const DEVIATION_DECAY: f64 = 3.0;
+/// A last fix older than this means the vehicle has gone silent (reports
+/// come every 5-15 s): it is reckoned on along its profile from that fix,
+/// through the stops it would have passed meanwhile, rather than held at
+/// the next stop until it reports again. A vehicle that reports and is
+/// slower than its profile is held there instead (it is still short of
+/// the stop). Chosen on the accuracy matrix's tuning seed: see
+/// reports/accuracy/matrix.md.
+const SILENT_AFTER_S: f64 = 20.0;
 
 impl Tracker {
     fn run_time(
@@ -75,36 +82,11 @@ impl Tracker {
         let tr = &net.trips[rs.trip as usize];
         let n = tr.stops.len();
         let limit = now + horizon_s;
-
-        // The vehicle's pace against the profile over its last segments.
-        let mut act = 0.0;
-        let mut exp = 0.0;
-        let mut j = rs.next_arr.min(n);
-        let mut k = 0;
-        while j >= 2 && k < 3 {
-            let (b, a) = (j - 1, j - 2);
-            if let (Some(arr), Some(dep)) = (rs.arr[b], rs.dep[a]) {
-                let learned = self.run_time(
-                    tr.stops[a].stop,
-                    tr.stops[b].stop,
-                    day,
-                    dep - ds,
-                    f64::from(tr.stops[b].arr - tr.stops[a].dep),
-                );
-                act += arr - dep;
-                exp += learned;
-            }
-            j -= 1;
-            k += 1;
-        }
-        let pace = if exp > 0.0 {
-            (act / exp).clamp(0.7, 1.5)
-        } else {
-            1.0
-        };
-        let factor = |ahead: usize| {
-            1.0 + (pace - 1.0) * DEVIATION_WEIGHT * (-(ahead as f64) / DEVIATION_DECAY).exp()
-        };
+        let silent = now - rs.last_t > SILENT_AFTER_S;
+        // The earliest time shown: a little after now; while silent the
+        // reckoning carries on from times that may already have passed.
+        let floor = |t: f64, least: f64| if silent { t } else { t.max(now + least) };
+        let shown = |t: f64| t.max(now + 1.0);
 
         // Where the current trip stands.
         let mut stops_away = 0u32;
@@ -131,8 +113,18 @@ impl Tracker {
                     f64::from(tr.stops[j].dep - tr.stops[j].arr),
                 )
             };
-            let dep = (arrived + dwell).max(now + 5.0);
-            out.push(self.pred(vehicle_id, rs.trip, rs.date, j, arrived, dep, 0, 0, true));
+            let dep = floor(arrived + dwell, 5.0);
+            out.push(self.pred(
+                vehicle_id,
+                rs.trip,
+                rs.date,
+                j,
+                arrived,
+                dep.max(now + 5.0),
+                0,
+                0,
+                true,
+            ));
             (dep, j + 1)
         } else if rs.next_arr < n && rs.next_arr >= 1 {
             // Between stops j-1 and j.
@@ -145,7 +137,7 @@ impl Tracker {
                 day,
                 left.unwrap_or(rs.t) - ds,
                 f64::from(b.arr - a.dep),
-            ) * factor(0);
+            );
             let span = (b.dist - a.dist).max(1.0);
             let frac = ((rs.d - a.dist) / span).clamp(0.0, 1.0);
             let by_distance = rs.t + run * (1.0 - frac);
@@ -153,7 +145,7 @@ impl Tracker {
                 Some(l) if now - l <= 2.0 * run => 0.5 * by_distance + 0.5 * (l + run),
                 _ => by_distance,
             };
-            (eta.max(now + 1.0), j)
+            (floor(eta, 1.0), j)
         } else {
             return out;
         };
@@ -164,7 +156,6 @@ impl Tracker {
         let mut j = first;
         let mut arriving =
             first > 0 && rs.next_dep >= rs.next_arr && rs.next_arr >= 1 && rs.next_arr < n;
-        let mut ahead = 0usize;
         loop {
             let tr = &net.trips[trip as usize];
             let n = tr.stops.len();
@@ -182,9 +173,8 @@ impl Tracker {
                     let p = tr.stops[j - 1];
                     let run =
                         self.run_time(p.stop, s.stop, day, t - ds_trip, f64::from(s.arr - p.dep));
-                    t + run * factor(ahead)
+                    t + run
                 };
-                ahead += 1;
                 if arr > limit {
                     return out;
                 }
@@ -198,8 +188,8 @@ impl Tracker {
                     trip,
                     rs.date,
                     j,
-                    arr,
-                    dep,
+                    shown(arr),
+                    shown(dep),
                     stops_away,
                     trips_ahead,
                     false,

@@ -186,6 +186,41 @@ pub async fn passenger_counts_between(
     .await
 }
 
+/// A passenger count placed on a trip and route.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TripCount {
+    pub recorded_at: DateTime<Utc>,
+    pub trip_id: String,
+    pub route_id: String,
+    pub mode: String,
+    pub stop_id: String,
+    pub boardings: i32,
+    pub alightings: i32,
+}
+
+/// The counts in `[from, to)` placed on a trip and route (of one route, or
+/// all), by trip and time.
+pub async fn trip_counts_between(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    route_id: Option<&str>,
+) -> Result<Vec<TripCount>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT recorded_at, trip_id, route_id, mode, stop_id, boardings, alightings
+           FROM passenger_counts
+          WHERE recorded_at >= $1 AND recorded_at < $2
+            AND trip_id IS NOT NULL AND route_id IS NOT NULL
+            AND ($3::text IS NULL OR route_id = $3)
+          ORDER BY trip_id, recorded_at",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(route_id)
+    .fetch_all(pool)
+    .await
+}
+
 /// How full a trip usually is leaving a stop: the median, over its runs in
 /// `[from, to)`, of the riders on board after the stop (the counter's
 /// boardings minus alightings since the trip's first count that day).

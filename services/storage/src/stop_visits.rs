@@ -112,6 +112,68 @@ pub struct VisitRecord {
     pub actual_departure: Option<DateTime<Utc>>,
 }
 
+/// A stop visit as the timetable planning reads it: times as Unix seconds,
+/// what the table leaves empty as `None`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TimedVisit {
+    pub service_date: NaiveDate,
+    pub trip_id: String,
+    pub stop_sequence: i32,
+    pub stop_id: String,
+    pub route_id: Option<String>,
+    pub direction_id: Option<i16>,
+    pub scheduled_arrival: Option<f64>,
+    pub scheduled_departure: Option<f64>,
+    pub actual_arrival: f64,
+    pub actual_departure: Option<f64>,
+}
+
+const TIMED: &str = "SELECT service_date, trip_id, stop_sequence, stop_id, route_id, direction_id,
+        extract(epoch FROM scheduled_arrival)::float8 AS scheduled_arrival,
+        extract(epoch FROM scheduled_departure)::float8 AS scheduled_departure,
+        extract(epoch FROM actual_arrival)::float8 AS actual_arrival,
+        extract(epoch FROM actual_departure)::float8 AS actual_departure
+   FROM stop_visits";
+
+/// The visits of the service dates `[from, until]`, of one route or all, in
+/// trip and stop order, as they are read (a quarter of the city is millions
+/// of rows: the reader keeps what it needs).
+pub fn stream_period<'a>(
+    pool: &'a PgPool,
+    from: NaiveDate,
+    until: NaiveDate,
+    route_id: Option<&'a str>,
+) -> futures::stream::BoxStream<'a, Result<TimedVisit, sqlx::Error>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{TIMED} WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
+          ORDER BY service_date, trip_id, stop_sequence"
+    )))
+    .bind(from)
+    .bind(until)
+    .bind(route_id)
+    .fetch(pool)
+}
+
+/// The scheduled visits of one route and direction (none counts as 0) on
+/// one service date, in trip and stop order.
+pub async fn of_route_day(
+    pool: &PgPool,
+    date: NaiveDate,
+    route_id: &str,
+    direction_id: i16,
+) -> Result<Vec<TimedVisit>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{TIMED} WHERE service_date = $1 AND route_id = $2 AND coalesce(direction_id, 0) = $3
+            AND scheduled_arrival IS NOT NULL
+          ORDER BY trip_id, stop_sequence"
+    )))
+    .bind(date)
+    .bind(route_id)
+    .bind(direction_id)
+    .fetch_all(pool)
+    .await
+}
+
 /// The visits of the service dates `[from, to]`, in trip and stop order.
 pub async fn between(
     pool: &PgPool,

@@ -385,36 +385,26 @@ async fn trip_loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad
 /// at each stop a vehicle served on a trip, in the order it served them.
 async fn counter_loads(pool: &PgPool, req: &PlanningRequest) -> Result<Vec<TripLoad>, sqlx::Error> {
     use kagoshima_domain::calendar::{to_jst, transit_service_day, transit_service_day_start};
-    type Row = (
-        chrono::DateTime<chrono::Utc>,
-        String,
-        String,
-        String,
-        String,
-        i32,
-        i32,
-    );
     let start = transit_service_day_start(req.from);
     let end = transit_service_day_start(req.until.succ_opt().unwrap_or(req.until));
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT recorded_at, trip_id, route_id, mode, stop_id, boardings, alightings
-           FROM passenger_counts
-          WHERE recorded_at >= $1 AND recorded_at < $2
-            AND trip_id IS NOT NULL AND route_id IS NOT NULL
-            AND ($3::text IS NULL OR route_id = $3)
-          ORDER BY trip_id, recorded_at",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(req.route_id.as_deref())
-    .fetch_all(pool)
-    .await?;
+    let rows =
+        kagoshima_storage::events::trip_counts_between(pool, start, end, req.route_id.as_deref())
+            .await?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let index = kagoshima_network::read::schedule::TripIndex::active(pool).await?;
     let mut trips: BTreeMap<(NaiveDate, String), TripLoad> = BTreeMap::new();
-    for (at, trip_id, route_id, mode, stop_id, on, off) in rows {
+    for kagoshima_storage::events::TripCount {
+        recorded_at: at,
+        trip_id,
+        route_id,
+        mode,
+        stop_id,
+        boardings: on,
+        alightings: off,
+    } in rows
+    {
         let date = transit_service_day(at);
         let capacity = req.capacity.of(&mode);
         let t = trips

@@ -25,24 +25,24 @@ pub async fn lines(
     (from_h, to_h): (u32, u32),
 ) -> Result<(Vec<String>, Vec<TripLine>), sqlx::Error> {
     type Row = (String, i32, String, f64, f64, f64, Option<f64>);
-    let start = kagoshima_domain::calendar::jst_day_start(date);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT trip_id, stop_sequence, stop_id,
-                extract(epoch FROM scheduled_arrival - $4)::float8,
-                extract(epoch FROM scheduled_departure - $4)::float8,
-                extract(epoch FROM actual_arrival - $4)::float8,
-                extract(epoch FROM actual_departure - $4)::float8
-           FROM stop_visits
-          WHERE service_date = $1 AND route_id = $2 AND coalesce(direction_id, 0) = $3
-            AND scheduled_arrival IS NOT NULL
-          ORDER BY trip_id, stop_sequence",
-    )
-    .bind(date)
-    .bind(route_id)
-    .bind(direction_id)
-    .bind(start)
-    .fetch_all(pool)
-    .await?;
+    let start = kagoshima_domain::calendar::jst_day_start(date).timestamp() as f64;
+    let rows: Vec<Row> =
+        kagoshima_storage::stop_visits::of_route_day(pool, date, route_id, direction_id)
+            .await?
+            .into_iter()
+            .map(|v| {
+                let sa = v.scheduled_arrival.unwrap_or(v.actual_arrival);
+                (
+                    v.trip_id,
+                    v.stop_sequence,
+                    v.stop_id,
+                    sa - start,
+                    v.scheduled_departure.unwrap_or(sa) - start,
+                    v.actual_arrival - start,
+                    v.actual_departure.map(|d| d - start),
+                )
+            })
+            .collect();
     // The stop order: that of the trip calling at the most stops.
     let mut by_trip: std::collections::BTreeMap<String, Vec<Row>> = Default::default();
     for r in rows {

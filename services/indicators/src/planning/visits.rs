@@ -379,37 +379,27 @@ fn mean(sum: f64, n: u32) -> f64 {
 /// Reads the period's stop visits once, in trip order, and computes what
 /// they say.
 pub async fn scan(pool: &PgPool, req: &PlanningRequest) -> Result<VisitFigures, sqlx::Error> {
-    type Row = (
-        NaiveDate,
-        String,
-        i32,
-        String,
-        Option<String>,
-        Option<i16>,
-        Option<f64>,
-        Option<f64>,
-        f64,
-        Option<f64>,
+    let mut rows = kagoshima_storage::stop_visits::stream_period(
+        pool,
+        req.from,
+        req.until,
+        req.route_id.as_deref(),
     );
-    let mut rows = sqlx::query_as::<_, Row>(
-        "SELECT service_date, trip_id, stop_sequence, stop_id, route_id, direction_id,
-                extract(epoch FROM scheduled_arrival)::float8,
-                extract(epoch FROM scheduled_departure)::float8,
-                extract(epoch FROM actual_arrival)::float8,
-                extract(epoch FROM actual_departure)::float8
-           FROM stop_visits
-          WHERE service_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR route_id = $3)
-          ORDER BY service_date, trip_id, stop_sequence",
-    )
-    .bind(req.from)
-    .bind(req.until)
-    .bind(req.route_id.as_deref())
-    .fetch(pool);
     let mut f = Figures::default();
     let mut current: Option<(NaiveDate, String)> = None;
     let mut trip: Vec<Visit> = Vec::new();
-    while let Some((date, trip_id, seq, stop, route, dir, sa, sd, arr, dep)) =
-        rows.try_next().await?
+    while let Some(kagoshima_storage::stop_visits::TimedVisit {
+        service_date: date,
+        trip_id,
+        stop_sequence: seq,
+        stop_id: stop,
+        route_id: route,
+        direction_id: dir,
+        scheduled_arrival: sa,
+        scheduled_departure: sd,
+        actual_arrival: arr,
+        actual_departure: dep,
+    }) = rows.try_next().await?
     {
         let same = current
             .as_ref()

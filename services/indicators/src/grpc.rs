@@ -309,7 +309,7 @@ impl IndicatorService for IndicatorApi {
                 .map_err(IndicatorError::Database)?
                 .ok_or_else(|| {
                     Status::not_found(format!(
-                        "no chart {name:?} in this report: load profiles are drawn for the routes and directions with riders, the string-line diagram for a route with stop visits"
+                        "no chart {name:?} in this report: load profiles are drawn for the routes and directions with riders, the string-line diagram for a route with stop visits in a morning peak (07-09)"
                     ))
                 })?
         } else {

@@ -195,12 +195,15 @@
   let planningRoutes = [];
   async function planningChart(query, file, alt) {
     const img = el("img", { class: "chart", alt });
-    const fig = el("figure", {}, img, el("figcaption", { class: "meta" }, alt));
+    // Opens full size (the charts are wide; on a phone they are small).
+    const link = el("a", { target: "_blank", rel: "noopener" }, img);
+    const fig = el("figure", {}, link, el("figcaption", { class: "meta" }, alt));
     try {
       const r = await api(`/api/bureau/planning/file?${query}&file=${encodeURIComponent(file)}`);
       const url = URL.createObjectURL(await r.blob());
       planningUrls.push(url);
       img.src = url;
+      link.href = url;
     } catch (e) {
       if (e.status === 401) throw e;
       fig.replaceChildren(el("p", { class: "meta" }, `${alt}: ${e.message}`));

@@ -124,6 +124,18 @@ pub struct Score {
     pub jump_sum: f64,
     pub big_jumps: u64,
     pub backwards: u64,
+    /// The likely windows (ours only), by bucket: how many, how many held
+    /// the actual arrival, and Σ width (s).
+    pub windows: [u64; 4],
+    pub windows_held: [u64; 4],
+    pub window_width: [f64; 4],
+}
+
+fn bucket_of(horizon: f64) -> usize {
+    BUCKETS
+        .iter()
+        .position(|(lo, hi, _, _)| horizon >= *lo && horizon < *hi)
+        .unwrap_or(3)
 }
 
 impl Score {
@@ -140,10 +152,7 @@ impl Score {
         if !(0.0..=900.0).contains(&horizon) {
             return;
         }
-        let b = BUCKETS
-            .iter()
-            .position(|(lo, hi, _, _)| horizon >= *lo && horizon < *hi)
-            .unwrap_or(3);
+        let b = bucket_of(horizon);
         let (_, _, early, late) = BUCKETS[b];
         self.samples[b] += 1;
         if err >= -early && err <= late {
@@ -164,6 +173,29 @@ impl Score {
 
     pub fn overall(&self) -> f64 {
         (0..4).map(|b| self.bucket(b)).sum::<f64>() / 4.0
+    }
+
+    /// A likely window `[from, to]` given `horizon` ahead, and the actual arrival.
+    fn window(&mut self, horizon: f64, from: f64, to: f64, actual: f64) {
+        if !(0.0..=900.0).contains(&horizon) {
+            return;
+        }
+        let b = bucket_of(horizon);
+        self.windows[b] += 1;
+        self.windows_held[b] += u64::from((from..=to).contains(&actual));
+        self.window_width[b] += to - from;
+    }
+
+    /// Share of the windows of a bucket that held the arrival, percent
+    /// (`None` for all buckets together).
+    pub fn coverage(&self, b: Option<usize>) -> f64 {
+        let pick = |a: &[u64; 4]| b.map_or(a.iter().sum(), |b| a[b]);
+        100.0 * pick(&self.windows_held) as f64 / pick(&self.windows).max(1) as f64
+    }
+
+    /// Mean width of a bucket's windows, minutes.
+    pub fn window_minutes(&self, b: usize) -> f64 {
+        self.window_width[b] / self.windows[b].max(1) as f64 / 60.0
     }
 
     /// A prediction refreshed: `then`/`now` the two sample times, `before`
@@ -377,6 +409,12 @@ pub fn evaluate(args: &AccuracyArgs) -> anyhow::Result<Outcome> {
                 };
                 *samples += 1;
                 scores[0].add(p.arrival - now, actual - p.arrival);
+                scores[0].window(
+                    p.arrival - now,
+                    (p.arrival - p.early_s).max(now),
+                    p.arrival + p.late_s,
+                    actual,
+                );
                 scores[1].add(p.scheduled_arrival - now, actual - p.scheduled_arrival);
                 let shifted = p.scheduled_arrival + delay;
                 scores[2].add(shifted - now, actual - shifted);
@@ -505,6 +543,25 @@ fn write(dir: &Path, o: &Outcome, args: &AccuracyArgs, command_line: &str) -> an
         o.scores[2].1.mean_jump(),
         o.scores[2].1.big_jumps_pct(),
         o.scores[2].1.backwards_pct()
+    );
+    let ours = &o.scores[0].1;
+    let _ = writeln!(
+        md,
+        "\nLikely windows: every prediction comes with the window the arrival will likely fall in \
+         (the page shows \"3-5 min\" where it spans two minutes or more). Share of arrivals that fell \
+         in it, and its mean width:\n\n\
+         | | 0-3 min | 3-6 min | 6-10 min | 10-15 min | all |\n|---|---|---|---|---|---|\n\
+         | arrival in the window | {:.1} % | {:.1} % | {:.1} % | {:.1} % | **{:.1} %** |\n\
+         | mean width | {:.1} min | {:.1} min | {:.1} min | {:.1} min | |",
+        ours.coverage(Some(0)),
+        ours.coverage(Some(1)),
+        ours.coverage(Some(2)),
+        ours.coverage(Some(3)),
+        ours.coverage(None),
+        ours.window_minutes(0),
+        ours.window_minutes(1),
+        ours.window_minutes(2),
+        ours.window_minutes(3),
     );
     let _ = writeln!(md, "\nMean absolute error by horizon (minutes):\n");
     let _ = write!(md, "| horizon |");

@@ -182,7 +182,7 @@ pub fn run(args: &MatrixArgs, command_line: &str) -> anyhow::Result<Vec<CellOutc
         let outcome = evaluate(&a)?;
         let [ours, _, shift] = [0, 1, 2].map(|i| &outcome.scores[i].1);
         eprintln!(
-            "{:11} ours {:5.1} % (0-3 {:5.1})  delay-shift {:5.1} % (0-3 {:5.1})  jump {:4.1} s  backwards {:4.1} %  {:.0} s",
+            "{:11} ours {:5.1} % (0-3 {:5.1})  delay-shift {:5.1} % (0-3 {:5.1})  jump {:4.1} s  backwards {:4.1} %  window {:4.1} % ({:.1}/{:.1}/{:.1}/{:.1} min)  {:.0} s",
             cell.name,
             ours.overall(),
             ours.bucket(0),
@@ -190,6 +190,11 @@ pub fn run(args: &MatrixArgs, command_line: &str) -> anyhow::Result<Vec<CellOutc
             shift.bucket(0),
             ours.mean_jump(),
             ours.backwards_pct(),
+            ours.coverage(None),
+            ours.window_minutes(0),
+            ours.window_minutes(1),
+            ours.window_minutes(2),
+            ours.window_minutes(3),
             outcome.seconds
         );
         out.push(CellOutcome {
@@ -219,16 +224,17 @@ fn write(dir: &Path, cells: &[CellOutcome], command_line: &str) -> anyhow::Resul
          day (seed {}); the buckets, windows and baselines are the published report's. \
          *Jump*: the mean change of a prediction between two refreshes 30 s apart; *backwards*: \
          the share of refreshes where the countdown a rider sees (whole minutes) went up; both \
-         for predictions up to 15 minutes ahead.\n",
+         for predictions up to 15 minutes ahead. *Window*: the share of arrivals that fell in \
+         the prediction's likely window (the page's \"3-5 min\"), and its mean width by bucket.\n",
         cells.first().map_or(0, |c| c.outcome.seed)
     );
     let _ = writeln!(
         md,
-        "| cell | ours 0-3 | 3-6 | 6-10 | 10-15 | **ours** | timetable | delay-shift | ours − shift | 0-3: ours − shift | MAE 0-3 / 3-6 / 6-10 / 10-15 min (ours) | MAE (delay-shift) | jump ours / shift (s) | backwards ours / shift |"
+        "| cell | ours 0-3 | 3-6 | 6-10 | 10-15 | **ours** | timetable | delay-shift | ours − shift | 0-3: ours − shift | MAE 0-3 / 3-6 / 6-10 / 10-15 min (ours) | MAE (delay-shift) | jump ours / shift (s) | backwards ours / shift | window: arrivals in it | width 0-3 / 3-6 / 6-10 / 10-15 min |"
     );
     let _ = writeln!(
         md,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for c in cells {
         let s = |i: usize| &c.outcome.scores[i].1;
@@ -241,7 +247,7 @@ fn write(dir: &Path, cells: &[CellOutcome], command_line: &str) -> anyhow::Resul
         };
         let _ = writeln!(
             md,
-            "| {}{} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.1}** | {:.1} | {:.1} | {:+.1} | {:+.1} | {} | {} | {:.1} / {:.1} | {:.1} % / {:.1} % |",
+            "| {}{} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.1}** | {:.1} | {:.1} | {:+.1} | {:+.1} | {} | {} | {:.1} / {:.1} | {:.1} % / {:.1} % | {:.1} % | {} |",
             c.name,
             if c.realistic { "" } else { " (harshest)" },
             ours.bucket(0),
@@ -259,6 +265,11 @@ fn write(dir: &Path, cells: &[CellOutcome], command_line: &str) -> anyhow::Resul
             shift.mean_jump(),
             ours.backwards_pct(),
             shift.backwards_pct(),
+            ours.coverage(None),
+            (0..4)
+                .map(|b| format!("{:.1}", ours.window_minutes(b)))
+                .collect::<Vec<_>>()
+                .join(" / "),
         );
     }
     let _ = writeln!(

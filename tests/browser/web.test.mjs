@@ -102,6 +102,12 @@ test("passenger page shows arrivals for 天文館通 in Japanese and English", a
   await page.locator("#arrivals li", { hasText: /min|Now|Scheduled/ }).first().waitFor({ timeout: 15000 });
   await assertTruthful(page, "#arrivals li[data-trip]", "Now");
   assert.equal(await page.getByLabel("Find a stop").count(), 1);
+  // Where a prediction's likely window is wide, its countdown is a range.
+  const ranged = page.locator("#arrivals li.live[data-minutes-range]").first();
+  await ranged.waitFor({ timeout: 60000 });
+  const [lo, hi] = (await ranged.getAttribute("data-minutes-range")).split("-").map(Number);
+  assert.ok(hi >= lo + 2, `a range of ${lo}-${hi} minutes`);
+  assert.match(await ranged.innerText(), new RegExp(`(^|\\s)${lo}-${hi} min`));
   await page.close();
 });
 

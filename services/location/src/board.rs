@@ -50,6 +50,9 @@ pub struct Entry {
     /// The predicted time; `None` for a timetable row of a stale or
     /// off-route vehicle.
     pub predicted: Option<f64>,
+    /// The likely window of a prediction: seconds before and after it
+    /// (whole tens, so that small changes do not move the row).
+    pub window: (u16, u16),
     pub stops_away: i32,
     /// For live rows `OnTheWay` may still become `Approaching` at read time.
     pub status: ArrivalStatus,
@@ -66,6 +69,7 @@ impl Entry {
             j,
             date,
             predicted: None,
+            window: (0, 0),
             stops_away: -1,
             status,
             t,
@@ -156,6 +160,7 @@ pub fn plan(tracker: &Tracker, id: &str, now: f64) -> Plan {
                 j: p.stop_index as u16,
                 date: p.service_date,
                 predicted: Some(t),
+                window: (tens(p.early_s), tens(p.late_s)),
                 stops_away: p.stops_away as i32,
                 status,
                 t,
@@ -163,6 +168,11 @@ pub fn plan(tracker: &Tracker, id: &str, now: f64) -> Plan {
         ));
     }
     plan
+}
+
+/// Seconds rounded to whole tens, at most 18 hours.
+fn tens(s: f64) -> u16 {
+    ((s / 10.0).round() * 10.0).clamp(0.0, 64_800.0) as u16
 }
 
 /// Order of entries at a stop, packed for fast comparison: time (whole

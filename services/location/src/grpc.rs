@@ -98,7 +98,10 @@ impl WithoutStamp for GetArrivalsResponse {
         let mut c = self.clone();
         c.generated_at = None;
         for a in &mut c.arrivals {
+            // The countdowns move with the clock, not with the data.
             a.minutes = 0;
+            a.minutes_low = 0;
+            a.minutes_high = 0;
         }
         c
     }

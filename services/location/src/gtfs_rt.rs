@@ -254,6 +254,10 @@ pub fn build(
                                 time: Some(p.arrival.round() as i64),
                                 delay: timed
                                     .then(|| (p.arrival - p.scheduled_arrival).round() as i32),
+                                // Half the likely window, seconds (the spec
+                                // leaves its exact meaning open; ours is in
+                                // the README's predictions section).
+                                uncertainty: Some(((p.early_s + p.late_s) / 2.0).round() as i32),
                                 ..StopTimeEvent::default()
                             }),
                             departure: Some(StopTimeEvent {

@@ -1,6 +1,8 @@
 //! The travel-time model learned from stop visits: the running time of each
 //! stop-to-stop segment and the dwell at each stop, by day type and
-//! half-hour of the day, as recency-weighted medians of recent visits.
+//! half-hour of the day, as recency-weighted medians of recent visits,
+//! with their spread (how far the 10th and 90th percentiles lie from the
+//! median) for the predictions' ranges.
 //!
 //! Keys are stop ids (not trip ids), so routes sharing track (tram lines 1
 //! and 2 up to 高見馬場) learn from each other, and the model survives a
@@ -30,11 +32,23 @@ pub fn bin_of(tod_s: f64) -> usize {
     ((tod_s.rem_euclid(86_400.0) / BIN_S) as usize).min(BINS - 1)
 }
 
+/// How far a learned time usually strays: seconds from the median down to
+/// the 10th percentile and up to the 90th.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Spread {
+    pub below: f64,
+    pub above: f64,
+}
+
+/// Percentiles the spread is taken at.
+const SPREAD_LOW: f64 = 0.1;
+const SPREAD_HIGH: f64 = 0.9;
+
 #[derive(Debug, Clone, Default)]
 struct Bin {
     /// (value seconds, when observed: unix seconds)
     samples: Vec<(f64, f64)>,
-    median: Option<f64>,
+    median: Option<(f64, Spread)>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,10 +91,21 @@ impl Profile {
                 pts.push((*v, w0 * 0.5f64.powf(age_days / HALF_LIFE_DAYS)));
             }
         }
-        self.bins[day * BINS + bin].median = weighted_median(&mut pts);
+        let median = weighted_quantile(&mut pts, 0.5);
+        self.bins[day * BINS + bin].median = median.map(|m| {
+            let low = weighted_quantile(&mut pts, SPREAD_LOW).unwrap_or(m);
+            let high = weighted_quantile(&mut pts, SPREAD_HIGH).unwrap_or(m);
+            (
+                m,
+                Spread {
+                    below: m - low,
+                    above: high - m,
+                },
+            )
+        });
     }
 
-    fn get(&self, day: usize, bin: usize) -> Option<f64> {
+    fn get(&self, day: usize, bin: usize) -> Option<(f64, Spread)> {
         if let Some(m) = self.bins[day * BINS + bin].median {
             return Some(m);
         }
@@ -100,8 +125,8 @@ impl Profile {
     }
 }
 
-/// The weighted median of (value, weight) pairs.
-pub fn weighted_median(pts: &mut [(f64, f64)]) -> Option<f64> {
+/// The weighted `q` quantile (0.5: the median) of (value, weight) pairs.
+pub fn weighted_quantile(pts: &mut [(f64, f64)], q: f64) -> Option<f64> {
     if pts.is_empty() {
         return None;
     }
@@ -110,7 +135,7 @@ pub fn weighted_median(pts: &mut [(f64, f64)]) -> Option<f64> {
     let mut acc = 0.0;
     for p in pts.iter() {
         acc += p.1;
-        if acc >= total / 2.0 {
+        if acc >= total * q {
             return Some(p.0);
         }
     }
@@ -173,16 +198,17 @@ impl TravelModel {
         );
     }
 
-    /// The learned running time, if any sample exists for the segment.
-    pub fn run(&self, from: &str, to: &str, day: DayType, tod_s: f64) -> Option<f64> {
+    /// The learned running time and its spread, if any sample exists for
+    /// the segment.
+    pub fn run(&self, from: &str, to: &str, day: DayType, tod_s: f64) -> Option<(f64, Spread)> {
         self.runs
             .get(from)
             .and_then(|m| m.get(to))
             .and_then(|p| p.get(day_index(day), bin_of(tod_s)))
     }
 
-    /// The learned dwell, if any.
-    pub fn dwell(&self, stop: &str, day: DayType, tod_s: f64) -> Option<f64> {
+    /// The learned dwell and its spread, if any.
+    pub fn dwell(&self, stop: &str, day: DayType, tod_s: f64) -> Option<(f64, Spread)> {
         self.dwells
             .get(stop)
             .and_then(|p| p.get(day_index(day), bin_of(tod_s)))
@@ -200,13 +226,44 @@ mod tests {
             m.learn_run("a", "b", DayType::Weekday, 8.0 * 3600.0, *v, i as f64);
         }
         m.learn_run("a", "b", DayType::Weekday, 13.0 * 3600.0, 40.0, 10.0);
-        assert_eq!(m.run("a", "b", DayType::Weekday, 8.2 * 3600.0), Some(61.0));
-        assert_eq!(m.run("a", "b", DayType::Weekday, 13.1 * 3600.0), Some(40.0));
+        let median = |t| m.run("a", "b", DayType::Weekday, t).map(|r| r.0);
+        assert_eq!(median(8.2 * 3600.0), Some(61.0));
+        assert_eq!(median(13.1 * 3600.0), Some(40.0));
         // Saturday falls back to the weekday profile.
         assert_eq!(
-            m.run("a", "b", DayType::Saturday, 13.1 * 3600.0),
+            m.run("a", "b", DayType::Saturday, 13.1 * 3600.0)
+                .map(|r| r.0),
             Some(40.0)
         );
         assert_eq!(m.run("a", "c", DayType::Weekday, 0.0), None);
+    }
+
+    #[test]
+    fn spread_is_the_tenth_and_ninetieth_percentile_around_the_median() {
+        let mut m = TravelModel::new();
+        // 60..=69 s, all on the same day: equal weights.
+        for k in 0..10 {
+            m.learn_run(
+                "a",
+                "b",
+                DayType::Weekday,
+                8.0 * 3600.0,
+                60.0 + k as f64,
+                0.0,
+            );
+        }
+        let (median, spread) = m.run("a", "b", DayType::Weekday, 8.0 * 3600.0).unwrap();
+        assert_eq!(median, 64.0);
+        assert_eq!(
+            spread,
+            Spread {
+                below: 4.0,
+                above: 4.0
+            }
+        );
+        // A lone sample has no spread.
+        m.learn_dwell("s", DayType::Weekday, 8.0 * 3600.0, 30.0, 0.0);
+        let (_, lone) = m.dwell("s", DayType::Weekday, 8.0 * 3600.0).unwrap();
+        assert_eq!(lone, Spread::default());
     }
 }

@@ -46,6 +46,15 @@ fn report(tracker: &Tracker, id: &str, t: f64, xy: Xy, trip: Option<&str>) -> Re
 /// Drives trip t0-0 (06:00, eastbound, stops every 400 m, 90 s apart with
 /// 20 s dwells) with 10 m noise and outliers; returns the visits.
 fn drive(trip: Option<&str>, noise: bool) -> (Tracker, Vec<crate::StopVisit>, Vec<f64>) {
+    drive_until(trip, noise, 500.0)
+}
+
+/// As [`drive`], up to `until` seconds after 06:00.
+fn drive_until(
+    trip: Option<&str>,
+    noise: bool,
+    until: f64,
+) -> (Tracker, Vec<crate::StopVisit>, Vec<f64>) {
     let net = Arc::new(line_network(6));
     let mut tracker = Tracker::new(net, TrackerConfig::default());
     let ds = day_start(date());
@@ -70,7 +79,7 @@ fn drive(trip: Option<&str>, noise: bool) -> (Tracker, Vec<crate::StopVisit>, Ve
     };
     let mut s = 6.0 * 3600.0 - 120.0;
     let mut i = 0;
-    while s < 6.0 * 3600.0 + 500.0 {
+    while s < 6.0 * 3600.0 + until {
         let mut xy = Xy { x: pos(s), y: 0.0 };
         if noise {
             xy.x += 10.0 * rng.normal();
@@ -159,6 +168,52 @@ fn predictions_cover_the_remaining_stops_and_the_next_trip() {
             .any(|p| p.trips_ahead == 0 || p.trips_ahead == 1)
     );
     assert!(preds.windows(2).all(|w| w[1].arrival >= w[0].arrival));
+}
+
+#[test]
+fn the_likely_window_holds_the_prediction_and_widens_with_the_spread_to_come() {
+    // Between s2 and s3 of t0-0.
+    let (mut tracker, _, _) = drive_until(Some("t0-0"), false, 200.0);
+    let now = day_start(date()) + 6.0 * 3600.0 + 200.0;
+    let current = |tracker: &Tracker| -> Vec<crate::Prediction> {
+        tracker
+            .predict("v1", now, 3600.0)
+            .into_iter()
+            .filter(|p| p.trips_ahead == 0)
+            .collect()
+    };
+    let before = current(&tracker);
+    assert!(before.len() >= 3, "{before:?}");
+    assert!(before.iter().all(|p| p.early_s > 0.0 && p.late_s > 0.0));
+    // Every stop further on is at least as uncertain as the one before.
+    assert!(
+        before.windows(2).all(|w| w[1].late_s >= w[0].late_s),
+        "{before:?}"
+    );
+    // Running times from s3 to s4 that vary widely at this hour widen the
+    // windows from s4 on, not before it.
+    for k in 0..10 {
+        tracker.model_mut().learn_run(
+            "s3",
+            "s4",
+            kagoshima_domain::calendar::day_type(date()),
+            6.0 * 3600.0 + 250.0,
+            40.0 + 15.0 * f64::from(k),
+            now,
+        );
+    }
+    let after = current(&tracker);
+    let at = |preds: &[crate::Prediction], stop: usize| {
+        preds
+            .iter()
+            .find(|p| p.stop_index == stop)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(at(&after, 3).late_s, at(&before, 3).late_s);
+    // (Added in quadrature to the spread before it: ~25 s wider each side.)
+    assert!(at(&after, 4).late_s > at(&before, 4).late_s + 20.0);
+    assert!(at(&after, 4).early_s > at(&before, 4).early_s + 20.0);
 }
 
 #[test]

@@ -200,11 +200,15 @@
         for (const x of a.arrivals) {
           // Live rows count down in minutes; rows from the timetable alone
           // show their clock time and are never "due" (see arrivalNote).
-          const mins = !x.realtime ? x.time : x.minutes <= 0 ? t(lang, "now") : t(lang, "min", { n: x.minutes });
+          // Where the likely window is wide the countdown is a range ("3-5 min").
+          const mins = !x.realtime ? x.time
+            : x.minutes_range ? t(lang, "min_range", { a: x.minutes_range[0], b: x.minutes_range[1] })
+            : x.minutes <= 0 ? t(lang, "now") : t(lang, "min", { n: x.minutes });
           const where = [x.platform ? t(lang, "platform", { p: x.platform }) : null, x.every_minutes ? t(lang, "every", { n: x.every_minutes }) : null,
             x.realtime ? x.time : null, x.stops_away != null ? t(lang, "stops_away", { n: x.stops_away }) : null,
             arrivalNote(lang, x), x.step_free ? t(lang, "step_free_trip") : null].filter(Boolean).join(" · ");
           ul.append(el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes, "data-status": x.status,
+            "data-minutes-range": x.minutes_range ? x.minutes_range.join("-") : null,
             class: x.realtime ? "live" : "scheduled" },
             el("span", { class: "badge-cell" }, badge({ short_name: x.route_short_name, color: routeColor(x.route_id), text_color: routeTextColor(x.route_id) })),
             el("span", {},

@@ -67,10 +67,14 @@
         : arrivalNote(lang, x), x.step_free ? "♿" : null].filter(Boolean).join(" · ");
       const mins = !x.realtime
         ? el("span", { class: "mins" }, x.time)
+        : x.minutes_range
+          ? el("span", { class: "mins range" }, x.minutes_range.join(lang === "ja" ? "〜" : "-"),
+            el("small", {}, lang === "ja" ? "分" : "min"))
         : x.minutes <= 0
           ? el("span", { class: "mins" }, t(lang, "now"))
           : el("span", { class: "mins" }, String(x.minutes), el("small", {}, lang === "ja" ? "分" : "min"));
       return el("li", { "data-trip": x.trip_id, "data-minutes": x.minutes, "data-status": x.status,
+        "data-minutes-range": x.minutes_range ? x.minutes_range.join("-") : null,
         class: x.realtime ? "live" : "scheduled" },
         route,
         el("span", { class: "dest" }, el("span", { lang: x.headsign.lang }, t(lang, "bound", { h: x.headsign.text })),

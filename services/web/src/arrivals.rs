@@ -99,6 +99,10 @@ pub struct Arrival {
     pub mode: &'static str,
     /// Whole minutes from now (0 = arriving).
     pub minutes: i64,
+    /// Where the prediction's likely window spans two minutes or more, the
+    /// countdown as a range, [low, high] whole minutes ("3-5 min").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes_range: Option<[i64; 2]>,
     /// Japan time, "HH:MM".
     pub time: String,
     /// Stops between the vehicle and this stop, when known (live only).
@@ -245,6 +249,8 @@ pub fn from_live(r: GetArrivalsResponse, lang: &str, now: DateTime<Utc>) -> Arri
                     .map(|w| w.with_timezone(&jst()).format("%H:%M").to_string())
                     .unwrap_or_default(),
                 minutes: i64::from(a.minutes.max(0)),
+                minutes_range: (a.predicted_time.is_some() && a.minutes_high > a.minutes_low)
+                    .then(|| [i64::from(a.minutes_low.max(0)), i64::from(a.minutes_high)]),
                 stops_away: u32::try_from(a.stops_away).ok(),
                 vehicle_id: Some(a.vehicle_id).filter(|v| !v.is_empty()),
                 status: status_name(a.status),
@@ -344,6 +350,7 @@ pub fn from_timetable(
             headsign: d.headsign.clone().into(),
             mode: mode_name(d.mode),
             minutes: ahead / 60,
+            minutes_range: None,
             time: hhmm(d.departure_seconds),
             stops_away: None,
             vehicle_id: None,

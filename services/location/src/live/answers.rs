@@ -217,6 +217,17 @@ pub(super) fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &
     let first = e.j == 0;
     let sched = day_start(e.date) + f64::from(if first { st.dep } else { st.arr });
     let shown = e.predicted.unwrap_or(sched);
+    let whole_minutes = |t: f64| ((t - now).max(0.0) / 60.0).floor() as i32;
+    let minutes = whole_minutes(shown);
+    let earliest = e.predicted.map(|p| p - f64::from(e.window.0));
+    let latest = e.predicted.map(|p| p + f64::from(e.window.1));
+    // The countdown as a range only where the window spans two minutes or more.
+    let (minutes_low, minutes_high) = match (earliest, latest) {
+        (Some(a), Some(b)) if whole_minutes(b) - whole_minutes(a) >= 2 => {
+            (whole_minutes(a), whole_minutes(b))
+        }
+        _ => (minutes, minutes),
+    };
     let (rl, rt) = names.get("route_short", &route.id, lang, &route.short_name);
     let (hl, ht) = names.get("headsign", &tr.headsign, lang, &tr.headsign);
     Arrival {
@@ -232,7 +243,11 @@ pub(super) fn arrival(net: &Network, names: &Names, row: &Row, now: f64, lang: &
         vehicle_id: row.vehicle.as_deref().unwrap_or_default().to_owned(),
         stops_away: e.stops_away,
         status: e.status.into(),
-        minutes: ((shown - now).max(0.0) / 60.0).floor() as i32,
+        minutes,
+        earliest_time: earliest.and_then(ts),
+        latest_time: latest.and_then(ts),
+        minutes_low,
+        minutes_high,
         occupancy: Occupancy::Unknown.into(),
         usual_occupancy: Occupancy::Unknown.into(),
         step_free: crate::static_info::step_free(tr.wheelchair_accessible.into()).into(),

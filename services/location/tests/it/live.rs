@@ -48,6 +48,15 @@ async fn a_live_vehicle_shows_up_in_arrivals_and_gtfs_realtime_holds_only_fresh_
     assert_eq!(mine.stops_away, 2);
     let predicted = mine.predicted_time.expect("a prediction").seconds as f64;
     assert!(predicted > t && predicted < t + 900.0, "{predicted} vs {t}");
+    // The likely window holds the prediction and is not empty; the
+    // countdown range agrees with it.
+    let earliest = mine.earliest_time.expect("a window").seconds as f64;
+    let latest = mine.latest_time.expect("a window").seconds as f64;
+    assert!(earliest < predicted && predicted < latest, "{mine:?}");
+    assert!(
+        mine.minutes_low <= mine.minutes && mine.minutes <= mine.minutes_high,
+        "{mine:?}"
+    );
     assert_eq!(mine.headsign.as_ref().map(|h| h.lang.as_str()), Some("en"));
     // The vehicle silent for 200 s is stale: listed as such, with no predictions.
     assert!(

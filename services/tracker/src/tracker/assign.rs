@@ -119,6 +119,7 @@ impl Tracker {
             d: p.along,
             t,
             speed: 0.0,
+            filter: Default::default(),
             points: VecDeque::new(),
             arr: vec![None; n],
             dep: vec![None; n],

@@ -13,6 +13,7 @@ use crate::model::TravelModel;
 use crate::network::{Network, day_start};
 
 mod assign;
+mod filter;
 mod learn;
 mod progress;
 
@@ -129,6 +130,7 @@ struct Run {
     d: f64,
     t: f64,
     speed: f64,
+    filter: filter::ProgressFilter,
     points: VecDeque<(f64, f64)>,
     arr: Vec<Option<f64>>,
     dep: Vec<Option<f64>>,

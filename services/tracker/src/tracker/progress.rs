@@ -84,6 +84,7 @@ impl Tracker {
             match confirm {
                 Some(p) => {
                     run.pending = None;
+                    run.filter.restart();
                     Self::accept(&net, &cfg, &mut self.model, &v.id, run, p.0, p.1, out);
                 }
                 None => {
@@ -94,8 +95,14 @@ impl Tracker {
         } else {
             run.pending = None;
         }
+        // Filtered only where the device reports its speed (what carries the
+        // progress between fixes).
+        let along = match speed {
+            Some(_) => run.filter.update(run.d, expected, dt, m.along, m.off),
+            _ => m.along,
+        };
         run.speed = v_now;
-        Self::accept(&net, &cfg, &mut self.model, &v.id, run, t, m.along, out);
+        Self::accept(&net, &cfg, &mut self.model, &v.id, run, t, along, out);
         self.generation += 1;
         // The trip is done at its last stop: on to the next of the block.
         let n = net.trips[run.trip as usize].stops.len();

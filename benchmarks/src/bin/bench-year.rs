@@ -93,6 +93,7 @@ const COMPRESSED: &[(&str, &str)] = &[
     ("vehicle_positions", "7 days"),
     ("device_status", "7 days"),
     ("taps", "35 days"),
+    ("passenger_counts", "7 days"),
 ];
 
 const FAMILIES: &[&str] = &[

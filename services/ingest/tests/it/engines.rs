@@ -229,6 +229,7 @@ async fn timescaledb_gets_hypertables_policies_and_continuous_aggregates() {
     assert!(segment_by("vehicle_positions"), "{compression:?}");
     assert!(segment_by("device_status"), "{compression:?}");
     assert!(segment_by("taps"), "{compression:?}");
+    assert!(segment_by("passenger_counts"), "{compression:?}");
     assert!(
         compression
             .iter()
@@ -255,6 +256,10 @@ async fn timescaledb_gets_hypertables_policies_and_continuous_aggregates() {
     );
     assert!(
         job("policy_compression", "device_status", "7 days"),
+        "{jobs:?}"
+    );
+    assert!(
+        job("policy_compression", "passenger_counts", "7 days"),
         "{jobs:?}"
     );
     // Taps are kept (revenue records), compressed after a month of late uploads.

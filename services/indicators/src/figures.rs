@@ -31,12 +31,20 @@ use crate::error::IndicatorError;
 use crate::period::Period;
 use crate::plan::{IndicatorKind, Plan};
 use crate::progress::{Decimal, Progress, ProgressRate, policy_progress};
+use crate::shared_measures::SharedMeasures;
 
 /// A measured value and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Measured {
     pub value: Option<Decimal>,
     pub source: &'static str,
+}
+
+/// Every measured indicator of a period, and the figures behind them.
+#[derive(Debug, Clone, Default)]
+pub struct Measures {
+    pub values: BTreeMap<String, Measured>,
+    pub details: BTreeMap<String, String>,
 }
 
 /// One indicator's row in a report.
@@ -90,24 +98,30 @@ pub const MEASURED_IDS: [&str; 6] = [
     "signage_units_running",
 ];
 
-/// Builds the report of `period` as of `now`.
+/// Builds the report of `period` as of `now`; measures of the same period
+/// asked together are computed once (`shared`).
 pub async fn report(
     pool: &PgPool,
     config: &IndicatorsConfig,
     plan: &Plan,
+    shared: &SharedMeasures,
     period: Period,
     now: DateTime<Utc>,
 ) -> Result<Report, IndicatorError> {
     let fy = period.fiscal_year();
     let (from, to) = period.dates();
     let (fy_from, fy_to) = period.fiscal_year_to_date();
-    let mut details = BTreeMap::new();
-    let values = measure(pool, config, from, to, fy, now, Some(&mut details)).await?;
-    let fytd = if (from, to) == (fy_from, fy_to) {
-        values.clone()
-    } else {
-        measure(pool, config, fy_from, fy_to, fy, now, None).await?
+    let measure_of = |a: NaiveDate, b: NaiveDate| {
+        shared.get_or_compute(a, b, move || measure(pool, config, a, b, fy, now))
     };
+    // The period, its fiscal year to date and the trend chart's months at
+    // once (boxed: side by side they make a large future).
+    let (measured, fytd, monthly_uses) = tokio::try_join!(
+        Box::pin(measure_of(from, to)),
+        Box::pin(measure_of(fy_from, fy_to)),
+        monthly_uses(pool, fy),
+    )?;
+    let (values, fytd, details) = (measured.values, fytd.values, measured.details);
     let mut rows = Vec::new();
     let mut policies = Vec::new();
     for policy in &plan.policies {
@@ -181,7 +195,6 @@ pub async fn report(
             progress: policy_progress(&rates)?,
         });
     }
-    let monthly_uses = monthly_uses(pool, fy).await?;
     Ok(Report {
         period,
         fiscal_year: fy,
@@ -242,38 +255,37 @@ pub async fn measure(
     to: NaiveDate,
     fy: FiscalYear,
     now: DateTime<Utc>,
-    mut details: Option<&mut BTreeMap<String, String>>,
-) -> Result<BTreeMap<String, Measured>, IndicatorError> {
+) -> Result<Measures, IndicatorError> {
     let mut out = BTreeMap::new();
+    let mut details = BTreeMap::new();
     let start = jst_day_start(from);
     let end = jst_day_start(to) + Duration::days(1);
     let mut put = |k: &str, v: String| {
-        if let Some(d) = details.as_deref_mut() {
-            d.insert(k.to_owned(), v);
-        }
+        details.insert(k.to_owned(), v);
     };
 
+    // The sources are independent: asked at once, a fiscal year costs the
+    // slowest of them rather than their sum (BENCHMARKS.md, "A fiscal year
+    // of the city").
     // No. 64: uses and the other sums from the hourly rollups (the hours of
     // JST dates are whole UTC hours; scanning a fiscal year of rides took
     // seconds), distinct cards from rides. The plan's figures take the JST
     // calendar date of the boarding, the date the acquirer's transactions
     // carry and the bureau reconciles against (rides themselves are dated by
     // service day; the two differ 00:00-03:00).
-    let (rollup_rows, uses, boardings, transfers, no_off): (i64, i64, i64, i64, i64) =
-        sqlx::query_as(
-            "SELECT count(*), coalesce(sum(uses), 0)::bigint, coalesce(sum(boardings), 0)::bigint,
-                    coalesce(sum(transfers), 0)::bigint, coalesce(sum(not_tapped_off), 0)::bigint
-               FROM ridership_route_hour
-              WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4",
-        )
-        .bind(start)
-        .bind(end)
-        .bind(from - Duration::days(1))
-        .bind(to)
-        .fetch_one(pool)
-        .await?;
+    let sums = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
+        "SELECT count(*), coalesce(sum(uses), 0)::bigint, coalesce(sum(boardings), 0)::bigint,
+                coalesce(sum(transfers), 0)::bigint, coalesce(sum(not_tapped_off), 0)::bigint
+           FROM ridership_route_hour
+          WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(from - Duration::days(1))
+    .bind(to)
+    .fetch_one(pool);
     // Inbound: uses by cards not issued in Japan (or of unknown issuer).
-    let inbound: i64 = sqlx::query_scalar(
+    let inbound = sqlx::query_scalar::<_, i64>(
         "SELECT coalesce(sum(uses), 0)::bigint FROM ridership_shares
           WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4
             AND issuer_country <> 'JP'",
@@ -282,9 +294,47 @@ pub async fn measure(
     .bind(end)
     .bind(from - Duration::days(1))
     .bind(to)
-    .fetch_one(pool)
-    .await?;
-    let cards = distinct_cards(pool, from, to, service_date(now)).await?;
+    .fetch_one(pool);
+    let cards = distinct_cards(pool, from, to, service_date(now));
+    // No. 58.
+    let bikes = sqlx::query_as::<_, (i64, bool)>(
+        "SELECT count(*), EXISTS (SELECT 1 FROM bikeshare_trips)
+           FROM bikeshare_trips WHERE start_time >= $1 AND start_time < $2",
+    )
+    .bind(start)
+    .bind(end)
+    .fetch_one(pool);
+    // No. 56 ①.
+    let searched = kagoshima_storage::usage::searches(pool, "community_bus", from, to);
+    // No. 65.
+    let tickets = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT coalesce(sum(quantity) FILTER (WHERE channel = $4), 0)::bigint,
+                coalesce(sum(quantity), 0)::bigint
+         FROM ticket_sales WHERE sold_at >= $1 AND sold_at < $2 AND ticket_type = ANY($3)",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(&config.tickets.one_day_types)
+    .bind(&config.tickets.mobile_channel)
+    .fetch_one(pool);
+    // No. 66.
+    let minutes = availability(pool, config, from, to, now);
+    // No. 67: units alive at the end of the period (or now).
+    let until = end.min(now);
+    let units =
+        kagoshima_storage::events::signage_units(pool, start, until, until - Duration::hours(24));
+    let (sums, inbound, cards, (bikes, any_bikes), searched, (mobile, all), minutes, units) = tokio::try_join!(
+        async { sums.await.map_err(IndicatorError::from) },
+        async { inbound.await.map_err(IndicatorError::from) },
+        cards,
+        async { bikes.await.map_err(IndicatorError::from) },
+        async { searched.await.map_err(IndicatorError::from) },
+        async { tickets.await.map_err(IndicatorError::from) },
+        minutes,
+        async { units.await.map_err(IndicatorError::from) },
+    )?;
+
+    let (rollup_rows, uses, boardings, transfers, no_off) = sums;
     out.insert(
         "tap_payment_uses".to_owned(),
         Measured {
@@ -298,17 +348,6 @@ pub async fn measure(
     put("rides_not_tapped_off", no_off.to_string());
     put("inbound_uses", inbound.to_string());
 
-    // No. 58.
-    let bikes: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM bikeshare_trips WHERE start_time >= $1 AND start_time < $2",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch_one(pool)
-    .await?;
-    let any_bikes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM bikeshare_trips)")
-        .fetch_one(pool)
-        .await?;
     out.insert(
         "kagorin_rides".to_owned(),
         Measured {
@@ -317,8 +356,6 @@ pub async fn measure(
         },
     );
 
-    // No. 56 ①.
-    let searched = kagoshima_storage::usage::searches(pool, "community_bus", from, to).await?;
     out.insert(
         "aibus_stop_searches".to_owned(),
         Measured {
@@ -331,18 +368,6 @@ pub async fn measure(
         },
     );
 
-    // No. 65.
-    let (mobile, all): (i64, i64) = sqlx::query_as(
-        "SELECT coalesce(sum(quantity) FILTER (WHERE channel = $4), 0)::bigint,
-                coalesce(sum(quantity), 0)::bigint
-         FROM ticket_sales WHERE sold_at >= $1 AND sold_at < $2 AND ticket_type = ANY($3)",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(&config.tickets.one_day_types)
-    .bind(&config.tickets.mobile_channel)
-    .fetch_one(pool)
-    .await?;
     put("one_day_tickets_mobile", mobile.to_string());
     put("one_day_tickets_all", all.to_string());
     out.insert(
@@ -353,8 +378,7 @@ pub async fn measure(
         },
     );
 
-    // No. 66.
-    let (service, available) = availability(pool, config, from, to, now).await?;
+    let (service, available) = minutes;
     put("service_minutes", service.to_string());
     put("available_minutes", available.to_string());
     out.insert(
@@ -365,11 +389,7 @@ pub async fn measure(
         },
     );
 
-    // No. 67: units alive at the end of the period (or now).
-    let until = end.min(now);
-    let (alive, seen) =
-        kagoshima_storage::events::signage_units(pool, start, until, until - Duration::hours(24))
-            .await?;
+    let (alive, seen) = units;
     put("signage_units_seen_in_period", seen.to_string());
     out.insert(
         "signage_units_running".to_owned(),
@@ -398,7 +418,10 @@ pub async fn measure(
             },
         );
     }
-    Ok(out)
+    Ok(Measures {
+        values: out,
+        details,
+    })
 }
 
 /// Distinct cards (card hash and medium) boarding on JST dates `[from,

@@ -21,6 +21,7 @@ pub mod ridership;
 pub mod rides;
 pub mod rollups;
 pub mod service;
+pub mod shared_measures;
 
 pub use app::Application;
 pub use config::IndicatorsConfig;

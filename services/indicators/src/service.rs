@@ -14,6 +14,7 @@ use crate::plan::Plan;
 use crate::report::{self, ReportFormat};
 use crate::ridership::{self, Ridership};
 use crate::rides;
+use crate::shared_measures::SharedMeasures;
 
 #[derive(Debug, Clone)]
 pub struct Indicators {
@@ -25,6 +26,9 @@ pub struct Indicators {
     metrics: IndicatorsMetrics,
     /// The last planning reports asked for.
     pub planning: std::sync::Arc<crate::planning::cache::Cache>,
+    /// Measures of a period being computed, shared by requests that ask
+    /// for it together.
+    shared: std::sync::Arc<SharedMeasures>,
 }
 
 /// A rendered report file.
@@ -44,6 +48,7 @@ impl Indicators {
             plan,
             metrics: IndicatorsMetrics::default(),
             planning: Default::default(),
+            shared: Default::default(),
         })
     }
 
@@ -61,6 +66,9 @@ impl Indicators {
     pub async fn refresh(&self) -> Result<Refreshed, IndicatorError> {
         match rides::refresh_dirty(&self.pool, &self.config.rides).await {
             Ok(done) => {
+                if !done.is_empty() {
+                    self.shared.forget();
+                }
                 let done = Refreshed {
                     dates: done.len(),
                     rides: done.iter().map(|(_, o)| o.rides).sum(),
@@ -93,7 +101,15 @@ impl Indicators {
     ) -> Result<Report, IndicatorError> {
         period.check_not_future(now)?;
         self.refresh().await?;
-        figures::report(&self.pool, &self.config, &self.plan, period, now).await
+        figures::report(
+            &self.pool,
+            &self.config,
+            &self.plan,
+            &self.shared,
+            period,
+            now,
+        )
+        .await
     }
 
     pub async fn fare_cap(

@@ -194,27 +194,26 @@ pub async fn indicators(
     };
     let month_text = format!("{year:04}-{month:02}");
     let fy = fiscal_year_of(year, month);
-    let mut client = s.upstream.indicators.clone();
-    let monthly = client
-        .get_monthly(with_token(
+    // Both at once (a tonic client is a cheap handle over one channel).
+    let (mut monthly_client, mut yearly_client) =
+        (s.upstream.indicators.clone(), s.upstream.indicators.clone());
+    let (monthly, yearly) = tokio::try_join!(
+        monthly_client.get_monthly(with_token(
             GetMonthlyRequest {
                 month: month_text.clone(),
                 indicator_ids: Vec::new(),
             },
             &headers,
-        ))
-        .await?
-        .into_inner();
-    let yearly = client
-        .get_fiscal_year(with_token(
+        )),
+        yearly_client.get_fiscal_year(with_token(
             GetFiscalYearRequest {
                 fiscal_year: format!("FY{fy}"),
                 indicator_ids: Vec::new(),
             },
             &headers,
-        ))
-        .await?
-        .into_inner();
+        )),
+    )?;
+    let (monthly, yearly) = (monthly.into_inner(), yearly.into_inner());
     Ok(Json(json!({
         "month": month_text,
         "fiscal_year": fy,

@@ -36,6 +36,19 @@ fn predictions_keep_their_lead_on_a_small_simulated_day() {
         ours.bucket(0),
         shift.bucket(0)
     );
+    // Honest ranges: most arrivals fall in the likely window, and the
+    // window is not so wide as to say nothing (91.6 % on the full published
+    // day, 2.0-4.0 minutes wide by bucket).
+    assert!(
+        ours.coverage(None) >= 80.0,
+        "{:.1} % in the window",
+        ours.coverage(None)
+    );
+    assert!(
+        ours.window_minutes(3) < 6.0,
+        "{:.1} min wide at 10-15 min",
+        ours.window_minutes(3)
+    );
     // Steady countdowns: few go backwards between refreshes.
     assert!(
         ours.backwards_pct() < 3.0,

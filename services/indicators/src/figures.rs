@@ -520,24 +520,29 @@ pub async fn availability(
     // day, 20 s for a fiscal year to date on an empty cache.
     let mut scheduled_by_services: HashMap<Vec<String>, i64> = HashMap::new();
     // The cached days in one query (one query a day was 70 ms a year).
-    let cache: HashMap<NaiveDate, (i32, i32)> = sqlx::query_as(
-        "SELECT service_date, service_minutes, available_minutes FROM location_availability_daily
+    let cached: Vec<(NaiveDate, i32, i32, bool)> = sqlx::query_as(
+        "SELECT service_date, service_minutes, available_minutes, had_positions
+           FROM location_availability_daily
          WHERE service_date BETWEEN $1 AND $2",
     )
     .bind(from)
     .bind(last)
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|(d, s, a): (NaiveDate, i32, i32)| (d, (s, a)))
-    .collect();
+    .await?;
+    let mut cache: HashMap<NaiveDate, (i32, i32)> = HashMap::with_capacity(cached.len());
+    for (d, s, a, had_positions) in cached {
+        // A day cached without positions is computed again once it has some.
+        if had_positions || !has_positions(pool, config, d).await? {
+            cache.insert(d, (s, a));
+        }
+    }
     while date <= last {
         let (s, a) = match cache.get(&date).copied() {
             Some(v) => v,
             None => {
-                let v = if config.availability.vehicle_share > 0.0
-                    && !has_positions(pool, config, date).await?
-                {
+                let without_positions = config.availability.vehicle_share > 0.0
+                    && !has_positions(pool, config, date).await?;
+                let v = if without_positions {
                     let services = services_running(pool, date).await?;
                     let minutes = match scheduled_by_services.get(&services) {
                         Some(m) => *m,
@@ -553,14 +558,17 @@ pub async fn availability(
                 };
                 if date < today {
                     sqlx::query(
-                        "INSERT INTO location_availability_daily (service_date, service_minutes, available_minutes)
-                         VALUES ($1, $2, $3) ON CONFLICT (service_date) DO UPDATE
+                        "INSERT INTO location_availability_daily
+                                (service_date, service_minutes, available_minutes, had_positions)
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (service_date) DO UPDATE
                          SET service_minutes = EXCLUDED.service_minutes,
-                             available_minutes = EXCLUDED.available_minutes, computed_at = now()",
+                             available_minutes = EXCLUDED.available_minutes,
+                             had_positions = EXCLUDED.had_positions, computed_at = now()",
                     )
                     .bind(date)
                     .bind(v.0)
                     .bind(v.1)
+                    .bind(!without_positions)
                     .execute(pool)
                     .await?;
                 }

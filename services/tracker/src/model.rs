@@ -91,18 +91,16 @@ impl Profile {
                 pts.push((*v, w0 * 0.5f64.powf(age_days / HALF_LIFE_DAYS)));
             }
         }
-        let median = weighted_quantile(&mut pts, 0.5);
-        self.bins[day * BINS + bin].median = median.map(|m| {
-            let low = weighted_quantile(&mut pts, SPREAD_LOW).unwrap_or(m);
-            let high = weighted_quantile(&mut pts, SPREAD_HIGH).unwrap_or(m);
-            (
-                m,
-                Spread {
-                    below: m - low,
-                    above: high - m,
-                },
-            )
-        });
+        self.bins[day * BINS + bin].median =
+            weighted_quantiles(&mut pts, [SPREAD_LOW, 0.5, SPREAD_HIGH]).map(|[low, m, high]| {
+                (
+                    m,
+                    Spread {
+                        below: m - low,
+                        above: high - m,
+                    },
+                )
+            });
     }
 
     fn get(&self, day: usize, bin: usize) -> Option<(f64, Spread)> {
@@ -125,21 +123,25 @@ impl Profile {
     }
 }
 
-/// The weighted `q` quantile (0.5: the median) of (value, weight) pairs.
-pub fn weighted_quantile(pts: &mut [(f64, f64)], q: f64) -> Option<f64> {
-    if pts.is_empty() {
-        return None;
-    }
+/// The weighted quantiles `qs` (ascending; 0.5: the median) of (value,
+/// weight) pairs, sorted once.
+pub fn weighted_quantiles<const N: usize>(
+    pts: &mut [(f64, f64)],
+    qs: [f64; N],
+) -> Option<[f64; N]> {
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total: f64 = pts.iter().map(|p| p.1).sum();
-    let mut acc = 0.0;
+    // Past the last weight (rounding): the largest value.
+    let mut out = [pts.last()?.0; N];
+    let (mut acc, mut k) = (0.0, 0);
     for p in pts.iter() {
         acc += p.1;
-        if acc >= total * q {
-            return Some(p.0);
+        while k < N && acc >= total * qs[k] {
+            out[k] = p.0;
+            k += 1;
         }
     }
-    pts.last().map(|p| p.0)
+    Some(out)
 }
 
 /// Running and dwell times learned from stop visits.

@@ -33,8 +33,8 @@ pub struct Prediction {
     /// The vehicle is at this stop now.
     pub at_stop: bool,
     /// The likely window of the arrival: from `early_s` seconds before
-    /// `arrival` to `late_s` after (at least four arrivals in five fall in
-    /// it; measured in reports/accuracy).
+    /// `arrival` to `late_s` after (made to hold about four arrivals in
+    /// five; coverage by day in reports/accuracy/matrix.md).
     pub early_s: f64,
     pub late_s: f64,
 }
@@ -67,12 +67,6 @@ impl Window {
     fn add(&mut self, s: Spread, share: f64) {
         self.below += (s.below * share).powi(2);
         self.above += (s.above * share).powi(2);
-    }
-
-    /// Adds `s` seconds of spread either way.
-    fn add_seconds(&mut self, s: f64) {
-        self.below += s * s;
-        self.above += s * s;
     }
 
     /// (seconds early, seconds late).
@@ -170,7 +164,8 @@ impl Tracker {
         let mut win = Window::default();
         if silent {
             // Where a silent vehicle is now is itself uncertain.
-            win.add_seconds(SILENCE_SPREAD_PER_S * (now - rs.last_t));
+            let s = SILENCE_SPREAD_PER_S * (now - rs.last_t);
+            win.add(Spread { below: s, above: s }, 1.0);
         }
         let (mut t, first) = if rs.next_arr <= 1 && rs.next_dep == 0 {
             // Layover at the first stop.

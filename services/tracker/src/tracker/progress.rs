@@ -97,9 +97,10 @@ impl Tracker {
         }
         // Filtered only where the device reports its speed (what carries the
         // progress between fixes).
-        let along = match speed {
-            Some(_) => run.filter.update(run.d, expected, dt, m.along, m.off),
-            _ => m.along,
+        let along = if speed.is_some() {
+            run.filter.update(run.d, expected, dt, m.along, m.off)
+        } else {
+            m.along
         };
         run.speed = v_now;
         Self::accept(&net, &cfg, &mut self.model, &v.id, run, t, along, out);

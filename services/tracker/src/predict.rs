@@ -13,6 +13,25 @@ use crate::model::Spread;
 use crate::network::day_start;
 use crate::tracker::Tracker;
 
+/// Puts each trip's shown times in order: no stop reached before the one
+/// before it is left, no departure before its arrival. The reckoning may
+/// break that by a few seconds where times are held a little after now (a
+/// silent vehicle's dwell shown ending in 5 s, the next stop reckoned from
+/// when it really ended); GTFS-Realtime forbids it (validator E022) and a
+/// countdown would show the later stop first.
+fn in_trip_order(preds: &mut [Prediction]) {
+    let mut left: Option<(u32, f64)> = None;
+    for p in preds {
+        if let Some((trip, at)) = left
+            && trip == p.trip
+        {
+            p.arrival = p.arrival.max(at);
+        }
+        p.departure = p.departure.max(p.arrival);
+        left = Some((p.trip, p.departure));
+    }
+}
+
 /// One predicted stop time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
@@ -140,6 +159,13 @@ impl Tracker {
     /// Predictions for a vehicle at `now`, up to `horizon_s` ahead. Empty
     /// when the vehicle is unknown, unassigned, stale or off route.
     pub fn predict(&self, vehicle_id: &str, now: f64, horizon_s: f64) -> Vec<Prediction> {
+        let mut out = self.reckon(vehicle_id, now, horizon_s);
+        in_trip_order(&mut out);
+        out
+    }
+
+    /// The predictions as reckoned, before [`in_trip_order`].
+    fn reckon(&self, vehicle_id: &str, now: f64, horizon_s: f64) -> Vec<Prediction> {
         let mut out = Vec::new();
         let Some(rs) = self.run_state(vehicle_id) else {
             return out;

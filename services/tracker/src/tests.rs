@@ -304,3 +304,36 @@ fn matching_is_fast() {
         started.elapsed()
     );
 }
+
+/// GTFS-Realtime (validator E022) and every countdown need a trip's times
+/// in order: no stop reached before the one before it is left. Asked at
+/// every point of a noisy run, also while the vehicle is silent (reckoned
+/// on from a fix that may stop at a stop or between two).
+#[test]
+fn predicted_times_never_go_back_along_a_trip() {
+    let ds = day_start(date());
+    let mut until = 0.0;
+    while until < 520.0 {
+        let (tracker, _, _) = drive_until(Some("t0-0"), true, until);
+        for late in [0.0, 10.0, 25.0, 40.0, 60.0, 85.0] {
+            let now = ds + 6.0 * 3600.0 + until + late;
+            let preds = tracker.predict("v1", now, 3600.0);
+            for p in &preds {
+                assert!(p.departure >= p.arrival, "{until}+{late}: {p:?}");
+            }
+            for w in preds.windows(2) {
+                if w[0].trip == w[1].trip {
+                    assert!(
+                        w[1].arrival >= w[0].departure,
+                        "{until}+{late}: stop {} reached at {} before stop {} is left at {}",
+                        w[1].stop_index,
+                        w[1].arrival - now,
+                        w[0].stop_index,
+                        w[0].departure - now
+                    );
+                }
+            }
+        }
+        until += 7.0;
+    }
+}

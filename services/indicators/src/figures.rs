@@ -22,11 +22,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use kagoshima_domain::calendar::{FiscalYear, jst_day_start, service_date};
+use kagoshima_domain::calendar::{FiscalYear, YearMonth, jst_day_start, service_date};
 use kagoshima_network::read::schedule;
 use sqlx::PgPool;
 
 use crate::config::IndicatorsConfig;
+use crate::daily_sums;
 use crate::error::IndicatorError;
 use crate::period::Period;
 use crate::plan::{IndicatorKind, Plan};
@@ -119,7 +120,7 @@ pub async fn report(
     let (measured, fytd, monthly_uses) = tokio::try_join!(
         Box::pin(measure_of(from, to)),
         Box::pin(measure_of(fy_from, fy_to)),
-        monthly_uses(pool, fy),
+        monthly_uses(pool, fy, service_date(now)),
     )?;
     let (values, fytd, details) = (measured.values, fytd.values, measured.details);
     let mut rows = Vec::new();
@@ -205,31 +206,24 @@ pub async fn report(
     })
 }
 
-/// Tap-payment uses per month of the fiscal year.
+/// Tap-payment uses per month of the fiscal year (as of `today`).
 pub async fn monthly_uses(
     pool: &PgPool,
     fy: FiscalYear,
+    today: NaiveDate,
 ) -> Result<Vec<(String, u64)>, IndicatorError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT to_char(hour_start AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM'), coalesce(sum(uses), 0)::bigint
-         FROM ridership_route_hour
-         WHERE hour_start >= $1 AND hour_start < $2
-           AND service_date BETWEEN $3 AND $4
-         GROUP BY 1 ORDER BY 1",
-    )
-    .bind(jst_day_start(fy.start_date()))
-    .bind(jst_day_start(fy.end_date()) + Duration::days(1))
-    .bind(fy.start_date() - Duration::days(1))
-    .bind(fy.end_date())
-    .fetch_all(pool)
-    .await?;
-    let found: BTreeMap<String, i64> = rows.into_iter().collect();
+    let days = daily_sums::by_date(pool, fy.start_date(), fy.end_date(), today).await?;
+    let mut found: BTreeMap<YearMonth, i64> = BTreeMap::new();
+    for (d, s) in days {
+        *found.entry(YearMonth::of_date(d)).or_default() += s.uses;
+    }
     Ok(fy
         .months()
         .map(|m| {
-            let k = m.to_string();
-            let v = found.get(&k).copied().unwrap_or(0).max(0) as u64;
-            (k, v)
+            (
+                m.to_string(),
+                found.get(&m).copied().unwrap_or(0).max(0) as u64,
+            )
         })
         .collect())
 }
@@ -267,34 +261,12 @@ pub async fn measure(
     // The sources are independent: asked at once, a fiscal year costs the
     // slowest of them rather than their sum (BENCHMARKS.md, "A fiscal year
     // of the city").
-    // No. 64: uses and the other sums from the hourly rollups (the hours of
-    // JST dates are whole UTC hours; scanning a fiscal year of rides took
-    // seconds), distinct cards from rides. The plan's figures take the JST
-    // calendar date of the boarding, the date the acquirer's transactions
-    // carry and the bureau reconciles against (rides themselves are dated by
-    // service day; the two differ 00:00-03:00).
-    let sums = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
-        "SELECT count(*), coalesce(sum(uses), 0)::bigint, coalesce(sum(boardings), 0)::bigint,
-                coalesce(sum(transfers), 0)::bigint, coalesce(sum(not_tapped_off), 0)::bigint
-           FROM ridership_route_hour
-          WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(from - Duration::days(1))
-    .bind(to)
-    .fetch_one(pool);
-    // Inbound: uses by cards not issued in Japan (or of unknown issuer).
-    let inbound = sqlx::query_scalar::<_, i64>(
-        "SELECT coalesce(sum(uses), 0)::bigint FROM ridership_shares
-          WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4
-            AND issuer_country <> 'JP'",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(from - Duration::days(1))
-    .bind(to)
-    .fetch_one(pool);
+    // No. 64: uses and the other sums from the hourly rollups, a row a
+    // settled day (daily_sums), distinct cards from rides. The plan's figures
+    // take the JST calendar date of the boarding, the date the acquirer's
+    // transactions carry and the bureau reconciles against (rides
+    // themselves are dated by service day; the two differ 00:00-03:00).
+    let sums = daily_sums::total(pool, from, to, service_date(now));
     let cards = distinct_cards(pool, from, to, service_date(now));
     // No. 58.
     let bikes = sqlx::query_as::<_, (i64, bool)>(
@@ -323,9 +295,8 @@ pub async fn measure(
     let until = end.min(now);
     let units =
         kagoshima_storage::events::signage_units(pool, start, until, until - Duration::hours(24));
-    let (sums, inbound, cards, (bikes, any_bikes), searched, (mobile, all), minutes, units) = tokio::try_join!(
-        async { sums.await.map_err(IndicatorError::from) },
-        async { inbound.await.map_err(IndicatorError::from) },
+    let (sums, cards, (bikes, any_bikes), searched, (mobile, all), minutes, units) = tokio::try_join!(
+        sums,
         cards,
         async { bikes.await.map_err(IndicatorError::from) },
         async { searched.await.map_err(IndicatorError::from) },
@@ -334,19 +305,22 @@ pub async fn measure(
         async { units.await.map_err(IndicatorError::from) },
     )?;
 
-    let (rollup_rows, uses, boardings, transfers, no_off) = sums;
     out.insert(
         "tap_payment_uses".to_owned(),
         Measured {
-            value: if rollup_rows > 0 { count(uses) } else { None },
+            value: if sums.rollup_rows > 0 {
+                count(sums.uses)
+            } else {
+                None
+            },
             source: "taps",
         },
     );
     put("distinct_cards", cards.to_string());
-    put("tap_boardings", boardings.to_string());
-    put("free_transfers", transfers.to_string());
-    put("rides_not_tapped_off", no_off.to_string());
-    put("inbound_uses", inbound.to_string());
+    put("tap_boardings", sums.boardings.to_string());
+    put("free_transfers", sums.transfers.to_string());
+    put("rides_not_tapped_off", sums.not_tapped_off.to_string());
+    put("inbound_uses", sums.inbound_uses.to_string());
 
     out.insert(
         "kagorin_rides".to_owned(),
@@ -445,7 +419,7 @@ async fn distinct_cards(
         .fetch_one(pool)
         .await
     };
-    let settled_to = to.min(today - Duration::days(2));
+    let settled_to = to.min(daily_sums::settled_through(today));
     if settled_to < from {
         return Ok(count_between(from, to).await?);
     }

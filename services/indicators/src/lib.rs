@@ -6,6 +6,7 @@ pub mod app;
 pub mod backoffice;
 pub mod cli;
 pub mod config;
+pub mod daily_sums;
 pub mod error;
 pub mod export;
 pub mod farecap;

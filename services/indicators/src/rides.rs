@@ -207,19 +207,31 @@ async fn recompute_with(
         .fetch_one(&mut *tx)
         .await?;
     rollups::rebuild_tables(&mut tx, date, &rollups::loads(&rides, index), timescale).await?;
-    // Invalidates every cached count covering this date (figures::distinct_cards).
+    stamp_recomputed(&mut *tx, date).await?;
+    tx.commit().await?;
+    if timescale {
+        rollups::refresh_continuous(pool, day_start, day_end).await?;
+        // Again once the continuous aggregates hold the date: a count cached
+        // between the commit and the refresh read the old rollups.
+        stamp_recomputed(pool, date).await?;
+    }
+    Ok(outcome)
+}
+
+/// Invalidates every cached count covering `date` (figures::distinct_cards,
+/// daily_sums).
+async fn stamp_recomputed<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    date: NaiveDate,
+) -> Result<(), IndicatorError> {
     sqlx::query(
         "INSERT INTO rides_recomputed (service_date, recomputed_at) VALUES ($1, clock_timestamp())
          ON CONFLICT (service_date) DO UPDATE SET recomputed_at = EXCLUDED.recomputed_at",
     )
     .bind(date)
-    .execute(&mut *tx)
+    .execute(db)
     .await?;
-    tx.commit().await?;
-    if timescale {
-        rollups::refresh_continuous(pool, day_start, day_end).await?;
-    }
-    Ok(outcome)
+    Ok(())
 }
 
 /// Stop name group of each transfer stop id: the configured ids, plus the

@@ -672,3 +672,51 @@ async fn distinct_cards_count_a_card_of_settled_days_and_of_today_once() {
     let r = ind.report(november, now()).await.unwrap();
     assert_eq!(r.details["distinct_cards"], "3");
 }
+
+#[tokio::test]
+async fn a_settled_days_sums_are_kept_and_a_late_tap_recounts_its_day() {
+    let db = TestDb::new().await;
+    let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
+    // now() is 2026-11-24 12:00 JST: the 19th is settled, the 24th is today.
+    let settled = NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let tap =
+        |id: &str, day: NaiveDate, hour: i64| sim::Tap::boarding(id, sim::jst(day, hour, 0), "");
+    sim::insert_taps(
+        db.pool(),
+        &[
+            tap("s1", settled, 8),
+            tap("s2", settled, 9),
+            tap("t1", today, 8),
+        ],
+    )
+    .await;
+    let november = Period::Month(YearMonth::new(2026, 11).unwrap());
+    let fiscal_year = Period::FiscalYear(FiscalYear::new(2026).unwrap());
+    let r = ind.report(november, now()).await.unwrap();
+    assert_eq!(value(&r, "tap_payment_uses"), "3");
+    let cached: Vec<(NaiveDate, i64)> =
+        sqlx::query_as("SELECT jst_date, uses FROM ridership_daily_sums WHERE rollup_rows > 0")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(cached, vec![(settled, 2)], "only settled days are kept");
+    // What is kept is what the reports read (the month, the fiscal year and
+    // its chart): a row changed behind their back shows...
+    sqlx::query("UPDATE ridership_daily_sums SET uses = uses + 1000 WHERE jst_date = $1")
+        .bind(settled)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let r = ind.report(november, now()).await.unwrap();
+    assert_eq!(value(&r, "tap_payment_uses"), "1003");
+    let fy = ind.report(fiscal_year, now()).await.unwrap();
+    assert_eq!(value(&fy, "tap_payment_uses"), "1003");
+    assert!(fy.monthly_uses.contains(&("2026-11".to_owned(), 1003)));
+    // ...until its date is recomputed: a late tap on the settled day.
+    sim::insert_taps(db.pool(), &[tap("s3", settled, 10)]).await;
+    let r = ind.report(november, now()).await.unwrap();
+    assert_eq!(value(&r, "tap_payment_uses"), "4");
+    let fy = ind.report(fiscal_year, now()).await.unwrap();
+    assert!(fy.monthly_uses.contains(&("2026-11".to_owned(), 4)));
+}

@@ -1,6 +1,8 @@
 //! Reading `taps` back, with what storage knows of where each vehicle was
 //! (its stop visit at that moment, else its position nearest in time), for
 //! pairing taps into rides.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use kagoshima_domain::fields::TapAction;
 use sqlx::{PgPool, Row};
@@ -67,8 +69,9 @@ pub const LONGEST_DWELL_S: f64 = 3600.0;
 /// Approved and offline-approved taps in `[from, to)`, by card, medium,
 /// time, action and event id (the order pairing needs).
 ///
-/// In two steps: the taps with their stop visits, then, for the few taps
-/// with neither a stop nor a visit, the nearest positions. One query with a
+/// In two steps: the taps and the period's stop visits (read at once and
+/// matched here, [`visit_at`]), then, for the few taps with neither a stop
+/// nor a visit, the nearest positions. One query with a
 /// lateral join on positions cost 6-8 s a day with two months loaded on
 /// TimescaleDB, although the join never ran (every tap had a stop): the
 /// executor set up a scan of every position chunk, compressed ones too, for
@@ -80,7 +83,7 @@ pub async fn approved_with_vicinity(
     to: DateTime<Utc>,
     vicinity: Vicinity,
 ) -> Result<Vec<StoredTap>, sqlx::Error> {
-    let margin = chrono::Duration::milliseconds((vicinity.stop_visit_margin_s * 1000.0) as i64);
+    let margin = seconds(vicinity.stop_visit_margin_s);
     // Stop visits are partitioned by service date: bound them by dates so
     // that only the period's chunks are scanned.
     let first_day = kagoshima_domain::calendar::transit_service_day(from - margin)
@@ -89,62 +92,64 @@ pub async fn approved_with_vicinity(
     let last_day = kagoshima_domain::calendar::transit_service_day(to + margin)
         .succ_opt()
         .unwrap_or(chrono::NaiveDate::MAX);
-    let rows = sqlx::query(
-        r#"
-        SELECT t.event_id, t.occurred_at, t.vehicle_id, t.mode, t.action, t.card_hash,
-               t.medium, t.brand, t.issuer_country, t.rider_category, t.num_riders,
-               t.fare_yen, t.stop_id, t.route_id, t.trip_id,
-               sv.stop_id AS sv_stop_id, sv.stop_sequence AS sv_stop_sequence,
-               sv.route_id AS sv_route_id, sv.trip_id AS sv_trip_id,
-               sv.direction_id AS sv_direction_id
-        FROM taps t
-        LEFT JOIN LATERAL (
-            SELECT s.stop_id, s.stop_sequence, s.route_id, s.trip_id, s.direction_id
-            FROM stop_visits s
-            WHERE s.service_date BETWEEN $4 AND $5
-              AND s.vehicle_id = t.vehicle_id
-              AND s.actual_arrival <= t.occurred_at + make_interval(secs => $3)
-              AND s.actual_arrival >= t.occurred_at - make_interval(secs => $3 + $6)
-              AND coalesce(s.actual_departure, s.actual_arrival) + make_interval(secs => $3) >= t.occurred_at
-              AND (t.stop_id IS NULL OR s.stop_id = t.stop_id)
-            ORDER BY s.actual_arrival DESC
-            LIMIT 1
-        ) sv ON true
-        WHERE t.occurred_at >= $1 AND t.occurred_at < $2
-          AND t.result IN ('approved', 'offline_approved')
-        ORDER BY t.card_hash, t.medium, t.occurred_at, t.action, t.event_id
-        "#,
+    let taps = sqlx::query(
+        "SELECT event_id, occurred_at, vehicle_id, mode, action, card_hash, medium, brand,
+                issuer_country, rider_category, num_riders, fare_yen, stop_id, route_id, trip_id
+           FROM taps
+          WHERE occurred_at >= $1 AND occurred_at < $2
+            AND result IN ('approved', 'offline_approved')
+          ORDER BY card_hash, medium, occurred_at, action, event_id",
     )
     .bind(from)
     .bind(to)
-    .bind(vicinity.stop_visit_margin_s)
+    // Planned for each day's own times: after five executions on one
+    // connection PostgreSQL may switch a prepared statement to a generic
+    // plan that no longer knows which chunks a day needs (9 s a day instead
+    // of 0.5 s with a month loaded on TimescaleDB).
+    .persistent(false)
+    .fetch_all(pool);
+    // Every visit that may hold one of the period's taps, by vehicle and
+    // arrival, matched below: a lateral probe per tap cost 1.0-1.2 s for a
+    // day's 11,000 taps while a history loaded, two range scans a fraction.
+    let visits = sqlx::query_as::<_, VisitRow>(
+        "SELECT vehicle_id, actual_arrival, coalesce(actual_departure, actual_arrival) AS left_at,
+                stop_id, stop_sequence, route_id, trip_id, direction_id
+           FROM stop_visits
+          WHERE service_date BETWEEN $1 AND $2
+            AND actual_arrival >= $3 AND actual_arrival <= $4
+          ORDER BY vehicle_id, actual_arrival",
+    )
     .bind(first_day)
     .bind(last_day)
-    .bind(LONGEST_DWELL_S)
-    // Planned for each day's own dates and times: after five executions on
-    // one connection PostgreSQL may switch a prepared statement to a generic
-    // plan that no longer knows which chunks and times a day needs (9 s a day
-    // instead of 0.5 s with a month loaded on TimescaleDB).
+    .bind(from - margin - seconds(LONGEST_DWELL_S))
+    .bind(to + margin)
     .persistent(false)
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(pool);
+    let (rows, visits) = tokio::try_join!(taps, visits)?;
+    let mut by_vehicle: HashMap<&str, &[VisitRow]> = HashMap::new();
+    for run in visits.chunk_by(|a, b| a.vehicle_id == b.vehicle_id) {
+        by_vehicle.insert(run[0].vehicle_id.as_str(), run);
+    }
     let mut taps = Vec::with_capacity(rows.len());
     for r in rows {
         let action: String = r.try_get("action")?;
-        let visit = match r.try_get::<Option<String>, _>("sv_stop_id")? {
-            Some(stop_id) => Some(VisitAt {
-                stop_id,
-                stop_sequence: r.try_get("sv_stop_sequence")?,
-                route_id: r.try_get("sv_route_id")?,
-                trip_id: r.try_get("sv_trip_id")?,
-                direction_id: r.try_get("sv_direction_id")?,
-            }),
-            None => None,
-        };
+        let vehicle_id: String = r.try_get("vehicle_id")?;
+        let at: DateTime<Utc> = r.try_get("occurred_at")?;
+        let stop_id: Option<String> = r.try_get("stop_id")?;
+        let visit = by_vehicle
+            .get(vehicle_id.as_str())
+            .and_then(|v| visit_at(v, at, stop_id.as_deref(), margin))
+            .map(|v| VisitAt {
+                stop_id: v.stop_id.clone(),
+                stop_sequence: v.stop_sequence,
+                route_id: v.route_id.clone(),
+                trip_id: v.trip_id.clone(),
+                direction_id: v.direction_id,
+            });
         taps.push(StoredTap {
             event_id: r.try_get("event_id")?,
-            at: r.try_get("occurred_at")?,
-            vehicle_id: r.try_get("vehicle_id")?,
+            at,
+            vehicle_id,
             mode: r.try_get("mode")?,
             action: TapAction::from_code(&action).ok_or_else(|| sqlx::Error::ColumnDecode {
                 index: "action".into(),
@@ -157,7 +162,7 @@ pub async fn approved_with_vicinity(
             rider_category: r.try_get("rider_category")?,
             num_riders: r.try_get("num_riders")?,
             fare_yen: r.try_get("fare_yen")?,
-            stop_id: r.try_get("stop_id")?,
+            stop_id,
             route_id: r.try_get("route_id")?,
             trip_id: r.try_get("trip_id")?,
             visit,
@@ -166,6 +171,43 @@ pub async fn approved_with_vicinity(
     }
     add_nearest_positions(pool, &mut taps, from, to, vicinity.position_window_s).await?;
     Ok(taps)
+}
+
+/// A stop visit as [`visit_at`] needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct VisitRow {
+    vehicle_id: String,
+    actual_arrival: DateTime<Utc>,
+    /// The departure, or the arrival where none was seen.
+    left_at: DateTime<Utc>,
+    stop_id: String,
+    stop_sequence: i32,
+    route_id: Option<String>,
+    trip_id: String,
+    direction_id: Option<i16>,
+}
+
+fn seconds(s: f64) -> chrono::Duration {
+    chrono::Duration::microseconds((s * 1e6).round() as i64)
+}
+
+/// The visit holding a tap at `at`: of one vehicle's visits (by arrival),
+/// the latest begun at most `margin` after the tap (and at most
+/// [`LONGEST_DWELL_S`] and the margin before it) and left at most `margin`
+/// before it, at the tap's own stop when the tap names one.
+fn visit_at<'v>(
+    visits: &'v [VisitRow],
+    at: DateTime<Utc>,
+    stop_id: Option<&str>,
+    margin: chrono::Duration,
+) -> Option<&'v VisitRow> {
+    let begun = visits.partition_point(|v| v.actual_arrival <= at + margin);
+    let earliest = at - margin - seconds(LONGEST_DWELL_S);
+    visits[..begun]
+        .iter()
+        .rev()
+        .take_while(|v| v.actual_arrival >= earliest)
+        .find(|v| v.left_at + margin >= at && stop_id.is_none_or(|s| s == v.stop_id))
 }
 
 /// Sets the nearest position (within `window_s`) of each tap that has
@@ -227,4 +269,66 @@ async fn add_nearest_positions(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_750_000_000 + s, 0).unwrap()
+    }
+
+    fn visit(stop: &str, arrival: i64, left: i64) -> VisitRow {
+        VisitRow {
+            vehicle_id: "tram-101".into(),
+            actual_arrival: t(arrival),
+            left_at: t(left),
+            stop_id: stop.into(),
+            stop_sequence: 1,
+            route_id: None,
+            trip_id: "t".into(),
+            direction_id: None,
+        }
+    }
+
+    #[test]
+    fn a_tap_is_held_by_the_latest_visit_around_it_at_its_own_stop() {
+        let visits = [
+            visit("a", 0, 30),
+            visit("b", 100, 130),
+            visit("c", 200, 230),
+            visit("d", 5000, 5030),
+        ];
+        let margin = seconds(20.0);
+        let at = |s: i64, stop: Option<&str>| {
+            visit_at(&visits, t(s), stop, margin).map(|v| v.stop_id.as_str())
+        };
+        assert_eq!(at(115, None), Some("b"));
+        // Within the margin before the arrival and after the departure.
+        assert_eq!(at(85, None), Some("b"));
+        assert_eq!(at(145, None), Some("b"));
+        // Between stops, beyond the margins: none.
+        assert_eq!(at(165, None), None);
+        // Where margins overlap, the latest visit; a tap naming its stop
+        // takes that stop's.
+        let close = [visit("a", 0, 30), visit("b", 45, 60)];
+        assert_eq!(
+            visit_at(&close, t(40), None, margin).map(|v| v.stop_id.as_str()),
+            Some("b")
+        );
+        assert_eq!(
+            visit_at(&close, t(40), Some("a"), margin).map(|v| v.stop_id.as_str()),
+            Some("a")
+        );
+        assert_eq!(at(115, Some("x")), None);
+        // A visit begun more than the longest dwell before is not looked at,
+        // however long it was left open.
+        let long = [visit("a", 0, 10_000)];
+        assert_eq!(
+            visit_at(&long, t(3000), None, margin).map(|v| v.stop_id.as_str()),
+            Some("a")
+        );
+        assert!(visit_at(&long, t(3700), None, margin).is_none());
+    }
 }

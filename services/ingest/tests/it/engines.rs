@@ -86,6 +86,23 @@ async fn a_tap_resent_with_another_time_is_stored_once_on_either_engine() {
             .await
             .expect("the first copy");
     assert_eq!(kept.timestamp_micros(), at.timestamp_micros());
+    // A history's day is written a few thousand taps per statement: a tap
+    // repeated in a later part of one batch is still stored once.
+    let mut day: Vec<TapRow> = (0..4_500)
+        .map(|i| tap(&format!("ev-day-{i}"), at + Duration::seconds(i)))
+        .collect();
+    day.push(tap("ev-day-7", at + Duration::hours(2)));
+    let outcome = write(
+        &db.store,
+        Batch {
+            taps: day,
+            ..Batch::default()
+        },
+    )
+    .await;
+    assert_eq!(outcome.taps.iter().filter(|new| **new).count(), 4_500);
+    assert_eq!(outcome.taps.last(), Some(&false));
+    assert_eq!(db.count("SELECT count(*) FROM taps").await, 4_503);
     db.timescale().await;
 }
 

@@ -73,10 +73,19 @@ pub async fn import_bikeshare(
         plans.push(t.plan);
     }
     let read = ids.len() as u64;
-    let new = sqlx::query(
-        "INSERT INTO bikeshare_trips (trip_id, bike_id, start_port_id, end_port_id, start_time, end_time, duration_s, plan)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int[], $8::text[])
-         ON CONFLICT (trip_id) DO NOTHING",
+    // The new trips counted into their JST dates in the same statement.
+    let new: i64 = sqlx::query_scalar(
+        "WITH new AS (
+             INSERT INTO bikeshare_trips (trip_id, bike_id, start_port_id, end_port_id, start_time, end_time, duration_s, plan)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int[], $8::text[])
+             ON CONFLICT (trip_id) DO NOTHING
+             RETURNING start_time
+         ), daily AS (
+             INSERT INTO bikeshare_daily (jst_date, trips)
+             SELECT (start_time AT TIME ZONE 'Asia/Tokyo')::date, count(*) FROM new GROUP BY 1
+             ON CONFLICT (jst_date) DO UPDATE SET trips = bikeshare_daily.trips + EXCLUDED.trips
+         )
+         SELECT count(*) FROM new",
     )
     .bind(ids)
     .bind(bikes)
@@ -86,10 +95,9 @@ pub async fn import_bikeshare(
     .bind(et)
     .bind(dur)
     .bind(plans)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok((read, new))
+    .fetch_one(pool)
+    .await?;
+    Ok((read, new as u64))
 }
 
 /// Imports ticket sales; returns (rows read, rows new).
@@ -126,10 +134,21 @@ pub async fn import_ticket_sales(
         pt.push(s.sales_point);
     }
     let read = ids.len() as u64;
-    let new = sqlx::query(
-        "INSERT INTO ticket_sales (sale_id, sold_at, channel, ticket_type, price_yen, quantity, amount_yen, sales_point)
-         SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::text[])
-         ON CONFLICT (sale_id) DO NOTHING",
+    // The new sales added into their JST dates in the same statement.
+    let new: i64 = sqlx::query_scalar(
+        "WITH new AS (
+             INSERT INTO ticket_sales (sale_id, sold_at, channel, ticket_type, price_yen, quantity, amount_yen, sales_point)
+             SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::text[])
+             ON CONFLICT (sale_id) DO NOTHING
+             RETURNING sold_at, ticket_type, channel, quantity
+         ), daily AS (
+             INSERT INTO ticket_sales_daily (jst_date, ticket_type, channel, quantity)
+             SELECT (sold_at AT TIME ZONE 'Asia/Tokyo')::date, ticket_type, channel, sum(quantity)
+               FROM new GROUP BY 1, 2, 3
+             ON CONFLICT (jst_date, ticket_type, channel)
+             DO UPDATE SET quantity = ticket_sales_daily.quantity + EXCLUDED.quantity
+         )
+         SELECT count(*) FROM new",
     )
     .bind(ids)
     .bind(at)
@@ -139,10 +158,9 @@ pub async fn import_ticket_sales(
     .bind(qt)
     .bind(am)
     .bind(pt)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok((read, new))
+    .fetch_one(pool)
+    .await?;
+    Ok((read, new as u64))
 }
 
 /// Sets a survey result (or another figure counted by hand) for a fiscal year.

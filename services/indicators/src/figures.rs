@@ -269,12 +269,14 @@ pub async fn measure(
     let sums = daily_sums::total(pool, from, to, service_date(now));
     let cards = distinct_cards(pool, from, to, service_date(now));
     // No. 58.
+    // Bike-share trips and ticket sales from their daily sums (kept by the
+    // imports, backoffice), by the JST date of the trip's start or the sale.
     let bikes = sqlx::query_as::<_, (i64, bool)>(
-        "SELECT count(*), EXISTS (SELECT 1 FROM bikeshare_trips)
-           FROM bikeshare_trips WHERE start_time >= $1 AND start_time < $2",
+        "SELECT coalesce(sum(trips), 0)::bigint, EXISTS (SELECT 1 FROM bikeshare_daily)
+           FROM bikeshare_daily WHERE jst_date BETWEEN $1 AND $2",
     )
-    .bind(start)
-    .bind(end)
+    .bind(from)
+    .bind(to)
     .fetch_one(pool);
     // No. 56 ①.
     let searched = kagoshima_storage::usage::searches(pool, "community_bus", from, to);
@@ -282,10 +284,10 @@ pub async fn measure(
     let tickets = sqlx::query_as::<_, (i64, i64)>(
         "SELECT coalesce(sum(quantity) FILTER (WHERE channel = $4), 0)::bigint,
                 coalesce(sum(quantity), 0)::bigint
-         FROM ticket_sales WHERE sold_at >= $1 AND sold_at < $2 AND ticket_type = ANY($3)",
+         FROM ticket_sales_daily WHERE jst_date BETWEEN $1 AND $2 AND ticket_type = ANY($3)",
     )
-    .bind(start)
-    .bind(end)
+    .bind(from)
+    .bind(to)
     .bind(&config.tickets.one_day_types)
     .bind(&config.tickets.mobile_channel)
     .fetch_one(pool);

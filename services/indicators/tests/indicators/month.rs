@@ -720,3 +720,41 @@ async fn a_settled_days_sums_are_kept_and_a_late_tap_recounts_its_day() {
     let fy = ind.report(fiscal_year, now()).await.unwrap();
     assert!(fy.monthly_uses.contains(&("2026-11".to_owned(), 4)));
 }
+
+#[tokio::test]
+async fn a_large_import_is_written_in_parts_and_its_daily_sums_match_the_records() {
+    let db = TestDb::new().await;
+    // 1,700 days of 12 sales: more rows than one statement writes.
+    let csv = sim::ticket_sales_csv(first(), 1_700);
+    let (read, new) = backoffice::import_ticket_sales(db.pool(), csv.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!((read, new), (20_400, 20_400));
+    // The same file again, then with a few new lines: only those are new.
+    let (_, again) = backoffice::import_ticket_sales(db.pool(), csv.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    let more = sim::ticket_sales_csv(first(), 1_702);
+    let (_, new) = backoffice::import_ticket_sales(db.pool(), more.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(new, 24);
+    let mismatched: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (
+             SELECT (sold_at AT TIME ZONE 'Asia/Tokyo')::date AS jst_date, ticket_type, channel,
+                    sum(quantity)::bigint AS quantity
+               FROM ticket_sales GROUP BY 1, 2, 3
+         ) r FULL JOIN ticket_sales_daily d USING (jst_date, ticket_type, channel)
+          WHERE r.quantity IS DISTINCT FROM d.quantity",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(mismatched, 0);
+    let days: i64 = sqlx::query_scalar("SELECT count(DISTINCT jst_date) FROM ticket_sales_daily")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(days, 1_702);
+}

@@ -296,15 +296,25 @@ async fn signage_units_alive_counts_heartbeats_in_the_period() {
     }
     // After the period: does not bring sig-chuo back for June.
     rows.push(("sig-chuo", jst(end, 0, 30), "signage"));
+    // Seen before and after June: in it only if a status falls in it (the
+    // registry cannot tell; the statuses are read).
+    for (unit, in_june) in [("sig-around", true), ("sig-gap", false)] {
+        rows.push((unit, jst(first - Duration::days(1), 12, 0), "signage"));
+        if in_june {
+            rows.push((unit, jst(first + Duration::days(14), 12, 0), "signage"));
+        }
+        rows.push((unit, jst(end + Duration::days(1), 12, 0), "signage"));
+    }
     store_statuses(db.pool(), &rows).await;
     let ind = Indicators::new(db.pool().clone(), IndicatorsConfig::default()).unwrap();
     let june = Period::Month(YearMonth::new(2025, 6).unwrap());
 
     // README: signage units with a heartbeat in the last 24 h of the period
-    // [30 June 00:00, 1 July 00:00) JST: sig-tenmonkan and sig-korimoto.
+    // [30 June 00:00, 1 July 00:00) JST: sig-tenmonkan and sig-korimoto;
+    // seen in June: those and sig-chuo, sig-around.
     let r = ind.report(june, now()).await.unwrap();
     assert_eq!(value(&r, "signage_units_running"), "2");
-    assert_eq!(r.details["signage_units_seen_in_period"], "3");
+    assert_eq!(r.details["signage_units_seen_in_period"], "4");
 
     // The current period: the 24 h before now. On 29 June 06:00 JST that is
     // [28 June 06:00, 29 June 06:00): sig-chuo (28 June 23:00) and

@@ -88,7 +88,6 @@ async fn settled(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<BTreeMap<NaiveDate, RidershipSums>, IndicatorError> {
-    type Row = (NaiveDate, i64, i64, i64, i64, i64, i64);
     let cached: Vec<Row> = sqlx::query_as(
         "SELECT c.jst_date, c.rollup_rows, c.uses, c.boardings, c.transfers,
                 c.not_tapped_off, c.inbound_uses
@@ -102,24 +101,7 @@ async fn settled(
     .bind(to)
     .fetch_all(pool)
     .await?;
-    let mut out: BTreeMap<NaiveDate, RidershipSums> = cached
-        .into_iter()
-        .map(
-            |(d, rollup_rows, uses, boardings, transfers, not_tapped_off, inbound_uses)| {
-                (
-                    d,
-                    RidershipSums {
-                        rollup_rows,
-                        uses,
-                        boardings,
-                        transfers,
-                        not_tapped_off,
-                        inbound_uses,
-                    },
-                )
-            },
-        )
-        .collect();
+    let mut out: BTreeMap<NaiveDate, RidershipSums> = cached.into_iter().map(from_row).collect();
     let missing = missing_runs(&out, from, to);
     if missing.is_empty() {
         return Ok(out);
@@ -192,56 +174,53 @@ async fn summed(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<BTreeMap<NaiveDate, RidershipSums>, IndicatorError> {
-    let start = jst_day_start(from);
-    let end = jst_day_start(to) + Duration::days(1);
-    let rollups = sqlx::query_as::<_, (NaiveDate, i64, i64, i64, i64, i64)>(
-        "SELECT (hour_start AT TIME ZONE 'Asia/Tokyo')::date, count(*),
-                coalesce(sum(uses), 0)::bigint, coalesce(sum(boardings), 0)::bigint,
-                coalesce(sum(transfers), 0)::bigint, coalesce(sum(not_tapped_off), 0)::bigint
-           FROM ridership_route_hour
-          WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4
-          GROUP BY 1",
+    let rows: Vec<Row> = sqlx::query_as(
+        "WITH route AS (
+             SELECT (hour_start AT TIME ZONE 'Asia/Tokyo')::date AS jst_date, count(*) AS rollup_rows,
+                    coalesce(sum(uses), 0)::bigint AS uses, coalesce(sum(boardings), 0)::bigint AS boardings,
+                    coalesce(sum(transfers), 0)::bigint AS transfers,
+                    coalesce(sum(not_tapped_off), 0)::bigint AS not_tapped_off
+               FROM ridership_route_hour
+              WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4
+              GROUP BY 1
+         ), inbound AS (
+             SELECT (hour_start AT TIME ZONE 'Asia/Tokyo')::date AS jst_date,
+                    coalesce(sum(uses), 0)::bigint AS uses
+               FROM ridership_shares
+              WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4
+                AND issuer_country <> 'JP'
+              GROUP BY 1
+         )
+         SELECT jst_date, coalesce(r.rollup_rows, 0), coalesce(r.uses, 0), coalesce(r.boardings, 0),
+                coalesce(r.transfers, 0), coalesce(r.not_tapped_off, 0), coalesce(i.uses, 0)
+           FROM route r FULL JOIN inbound i USING (jst_date)",
     )
-    .bind(start)
-    .bind(end)
+    .bind(jst_day_start(from))
+    .bind(jst_day_start(to) + Duration::days(1))
     .bind(from - Duration::days(1))
     .bind(to)
-    .fetch_all(pool);
-    let inbound = sqlx::query_as::<_, (NaiveDate, i64)>(
-        "SELECT (hour_start AT TIME ZONE 'Asia/Tokyo')::date, coalesce(sum(uses), 0)::bigint
-           FROM ridership_shares
-          WHERE hour_start >= $1 AND hour_start < $2 AND service_date BETWEEN $3 AND $4
-            AND issuer_country <> 'JP'
-          GROUP BY 1",
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// A date and its sums, as both queries above return them.
+type Row = (NaiveDate, i64, i64, i64, i64, i64, i64);
+
+fn from_row(
+    (d, rollup_rows, uses, boardings, transfers, not_tapped_off, inbound_uses): Row,
+) -> (NaiveDate, RidershipSums) {
+    (
+        d,
+        RidershipSums {
+            rollup_rows,
+            uses,
+            boardings,
+            transfers,
+            not_tapped_off,
+            inbound_uses,
+        },
     )
-    .bind(start)
-    .bind(end)
-    .bind(from - Duration::days(1))
-    .bind(to)
-    .fetch_all(pool);
-    let (rollups, inbound) = tokio::try_join!(rollups, inbound)?;
-    let mut out: BTreeMap<NaiveDate, RidershipSums> = rollups
-        .into_iter()
-        .map(
-            |(d, rollup_rows, uses, boardings, transfers, not_tapped_off)| {
-                (
-                    d,
-                    RidershipSums {
-                        rollup_rows,
-                        uses,
-                        boardings,
-                        transfers,
-                        not_tapped_off,
-                        inbound_uses: 0,
-                    },
-                )
-            },
-        )
-        .collect();
-    for (d, uses) in inbound {
-        out.entry(d).or_default().inbound_uses = uses;
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Ridership rollups, rebuilt per service date from `rides`.
 //!
-//! `ridership_stop_hour` (boardings and alightings per stop and hour) and
-//! `ridership_load` (on-board load leaving each stop) are ordinary tables on
-//! every platform. `ridership_route_hour`, `ridership_od` and
+//! `ridership_stop_hour` (boardings and alightings per stop and hour),
+//! `ridership_load` (on-board load leaving each stop) and
+//! `ridership_card_days` (the cards boarding each JST date, for distinct
+//! cards) are ordinary tables on every platform. `ridership_route_hour`, `ridership_od` and
 //! `ridership_shares` are continuous aggregates over the rides hypertable on
 //! TimescaleDB and ordinary tables elsewhere, with the same columns, so the
 //! queries in [`crate::figures`] read either.
@@ -98,6 +99,10 @@ pub async fn rebuild_tables(
          ) x
          GROUP BY 1, 2, 3, 4, 5, 6, 7",
         "DELETE FROM ridership_load WHERE service_date = $1",
+        "DELETE FROM ridership_card_days WHERE service_date = $1",
+        "INSERT INTO ridership_card_days (card_hash, medium, jst_date, service_date)
+         SELECT DISTINCT card_hash, medium, (board_at AT TIME ZONE 'Asia/Tokyo')::date, service_date
+         FROM rides WHERE service_date = $1",
     ];
     if !timescale {
         statements.extend([
